@@ -1,0 +1,407 @@
+"""The reference engine: one loan's exact state on any date, by replaying its events from the start.
+
+This module is the specification in code. A loan's state after day-end D is what you get by starting from
+its schedule and, day by day from the start date through D:
+
+1. **During day d** (before day-end d), apply held credit to installments falling due on d, then each payment
+   dated d to the installments due on or before d, oldest first; within an installment in the loan's
+   allocation order (default penalty, compound, interest, principal). Money that finds nothing due is kept as
+   unapplied credit (rule :class:`arrears.terms.Prepayment`); whenever the credit covers the payoff amount
+   (:mod:`arrears.payoff`) the loan is settled at once, with interest for the actual days only.
+2. **Day-end d** charges, for every installment due strictly before d with unpaid principal or interest:
+   penalty += round(unpaid principal x daily rate x multiplier) and, when compounding, compound +=
+   round(unpaid interest x daily rate x multiplier). Each day's charge is rounded on its own; nothing is
+   charged on the due date itself.
+3. **Grace** of g days: day-ends due+1 .. due+g compute the charges but hold them back. If principal and
+   interest are paid in full by the end of day due+g, what was held is dropped; otherwise it is charged at
+   day-end due+g. From due+g+1 on, charges apply each day-end as usual.
+
+Days past due after day-end D = D minus the earliest due date before D of an installment not yet settled
+(principal, interest, penalty and compound all zero); 0 if none. Grace never changes DPD: it only holds
+charges back.
+
+Replay is the specification, so a payment recorded late with an earlier value date gives exactly the state it
+would have given on time: :func:`replay` sorts payments by value date before it starts.
+
+Days on which nothing can change are not looped over: between two event days (a due date, the end of a
+grace period, a payment) every day-end charges the same amounts, so n such day-ends charge n times one
+day's rounded charge. That is the same arithmetic as n separate day-ends, and it makes the engine fast enough
+to be the demo's and the benchmark's engine while staying readable.
+
+Worked example (tests/scenarios/cn_late_then_paid.json): 2,500.00 over 5 terms, equal principal, actual
+basis, d = 0.0005, multiplier 1.5, grace 0, start 2026-05-15. Installment 1 (500.00 + 38.75) is due
+2026-06-15 and not paid. Day-ends 06-16 .. 06-20 each charge penalty round(500.00 x 0.00075) = 0.38 (0.375
+rounded half-up) and compound round(38.75 x 0.00075) = 0.03; after day-end 06-20 the state shows DPD 5,
+bucket M1, special-mention, penalty 1.90 and compound 0.15.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from arrears.classification import Bucket, Classification, bucket_for, classification_for
+from arrears.errors import InputRejected
+from arrears.money import rate_fraction, round_div, round_to_minor
+from arrears.schedule import Schedule, build_schedule
+from arrears.terms import Component, LoanTerms
+
+
+class PaymentRefused(InputRejected):
+    """A payment the engine cannot take (not positive, or dated before the loan started)."""
+
+
+class InstallmentStatus(StrEnum):
+    PAID = "paid"  # settled: principal, interest, penalty and compound all zero
+    OVERDUE = "overdue"  # due before the as-of date and not settled (grace days included)
+    DUE = "due"  # due on the as-of date and not settled; nothing charged yet
+    FUTURE = "future"  # due after the as-of date
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """Money received for a loan: its value date and amount in minor units."""
+
+    value_date: date
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class InstallmentState:
+    """What remains unpaid on one installment after day-end of the as-of date."""
+
+    number: int
+    due_date: date
+    status: InstallmentStatus
+    principal: int
+    interest: int
+    penalty: int
+    compound: int
+
+    @property
+    def total(self) -> int:
+        return self.principal + self.interest + self.penalty + self.compound
+
+
+@dataclass(frozen=True, slots=True)
+class Overdue:
+    """Unpaid amounts of installments due before the as-of date."""
+
+    principal: int
+    interest: int
+    penalty: int
+    compound: int
+
+    @property
+    def total(self) -> int:
+        return self.principal + self.interest + self.penalty + self.compound
+
+
+@dataclass(frozen=True, slots=True)
+class LoanState:
+    """A loan's exact state after day-end of ``as_of``."""
+
+    as_of: date
+    days_past_due: int
+    bucket: Bucket
+    classification: Classification
+    outstanding_principal: int
+    overdue: Overdue
+    installments: tuple[InstallmentState, ...]
+    unapplied: int
+    """Money received that found nothing due (held credit; suspense in the ledger)."""
+    allocated: dict[Component, int]
+    """Everything applied so far, by component: with ``unapplied`` it adds up to every payment received."""
+    settled_on: date | None
+    """The day the loan was settled in full, if it was."""
+
+
+class _Installment:
+    """Working state of one installment during a replay (mutable, private to this module)."""
+
+    __slots__ = (
+        "compound",
+        "due",
+        "due_date",
+        "grace_end",
+        "held_compound",
+        "held_penalty",
+        "interest",
+        "number",
+        "penalty",
+        "principal",
+    )
+
+    def __init__(self, number: int, due_date: date, principal: int, interest: int, grace_days: int) -> None:
+        self.number = number
+        self.due_date = due_date
+        self.due = due_date.toordinal()
+        self.grace_end = self.due + grace_days
+        self.principal = principal
+        self.interest = interest
+        self.penalty = 0
+        self.compound = 0
+        self.held_penalty = 0
+        self.held_compound = 0
+
+    def settled(self) -> bool:
+        return not (self.principal or self.interest or self.penalty or self.compound)
+
+
+class LoanReplay:
+    """Replays one loan forward in time: :meth:`pay` during a day, :meth:`close_through` for day-ends.
+
+    The state is always "after day-end of :attr:`closed_through`". Events must come in value-date order; a
+    payment dated on a day already closed needs a replay from the start (:func:`replay` does that).
+    """
+
+    def __init__(self, terms: LoanTerms, schedule: Schedule | None = None) -> None:
+        self.terms = terms
+        self.schedule = schedule if schedule is not None else build_schedule(terms)
+        self._rows = [
+            _Installment(row.number, row.due_date, row.principal, row.interest, terms.grace_days)
+            for row in self.schedule
+        ]
+        self._start = terms.start.toordinal()
+        self.closed_through = self._start - 1
+        self.unapplied = 0
+        self.allocated = dict.fromkeys(Component, 0)
+        self.settled_on: date | None = None
+        self._first_open = 0
+        penalty_rate = rate_fraction(terms.penalty_daily_rate)
+        self._penalty_num, self._penalty_den = penalty_rate.numerator, penalty_rate.denominator
+        self._daily = rate_fraction(terms.daily_rate)
+        self._mode = terms.rounding
+        grace = terms.grace_days
+        self._event_days = sorted({r.due for r in self._rows} | ({r.grace_end for r in self._rows} if grace else set()))
+        self._due_days = [r.due for r in self._rows]
+        self._due_day_set = frozenset(self._due_days)
+
+    # -- events -------------------------------------------------------------------------------------------
+
+    def pay(self, value_date: date, amount: int) -> None:
+        """Apply a payment received during ``value_date`` (before that day's day-end)."""
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise PaymentRefused(f"a payment must be a positive number of minor units, got {amount!r}")
+        day = value_date.toordinal()
+        if day < self._start:
+            raise PaymentRefused(
+                f"payment dated {value_date} is before the loan started on {self.terms.start}; check the date"
+            )
+        if day <= self.closed_through:
+            raise PaymentRefused(
+                f"payment dated {value_date} falls on a day already closed ({self.closed_through_date}); "
+                "replay the loan from its start with the payment in place"
+            )
+        self.close_through_ordinal(day - 1)
+        self.unapplied += amount
+        self._apply_credit(day)
+
+    def close_through(self, day: date) -> None:
+        """Run every day-end up to and including ``day``."""
+        self.close_through_ordinal(day.toordinal())
+
+    def close_through_ordinal(self, last: int) -> None:
+        events = self._event_days
+        while self.closed_through < last:
+            first = self.closed_through + 1
+            index = bisect.bisect_left(events, first)
+            event = events[index] if index < len(events) else last + 1
+            if event > last:  # a quiet run to the end: every day-end charges the same
+                self._quiet_day_ends(first, last)
+                self.closed_through = last
+                return
+            if event > first:
+                self._quiet_day_ends(first, event - 1)
+            if self.unapplied and event in self._due_day_set:
+                self._apply_credit(event)
+            self._event_day_end(event)
+            self.closed_through = event
+
+    # -- during a day -------------------------------------------------------------------------------------
+
+    def _apply_credit(self, day: int) -> None:
+        """Apply held credit to installments due on or before ``day``, oldest first; settle if it covers all."""
+        rows, order = self._rows, self.terms.allocation
+        allocated = self.allocated
+        index = self._first_open
+        while self.unapplied and index < len(rows) and rows[index].due <= day:
+            row = rows[index]
+            for component in order:
+                owed = getattr(row, component.value)
+                if owed:
+                    take = min(owed, self.unapplied)
+                    setattr(row, component.value, owed - take)
+                    allocated[component] += take
+                    self.unapplied -= take
+                    if not self.unapplied:
+                        break
+            index += 1
+        self._advance_first_open()
+        if self.unapplied and self._first_open < len(rows):
+            self._settle_if_covered(day)
+
+    def _settle_if_covered(self, day: int) -> None:
+        """Early settlement (提前结清): if the credit covers current interest plus the principal not yet due
+        (everything due is already paid when credit is left over), pay both and waive future interest."""
+        rows = self._rows
+        future = [row for row in rows[self._first_open :] if row.due > day]
+        if any(not row.settled() for row in rows[self._first_open :] if row.due <= day):
+            return
+        principal_not_yet_due = sum(row.principal for row in future)
+        current_interest = self.current_interest(day)
+        if self.unapplied < principal_not_yet_due + current_interest:
+            return
+        for position, row in enumerate(future):
+            self.allocated[Component.PRINCIPAL] += row.principal
+            row.principal = 0
+            row.interest = current_interest if position == 0 else 0
+            self.allocated[Component.INTEREST] += row.interest
+            row.interest = 0
+        self.unapplied -= principal_not_yet_due + current_interest
+        self.settled_on = date.fromordinal(day)
+        self._advance_first_open()
+
+    def current_interest(self, day: int) -> int:
+        """Interest earned from the last due date on or before ``day`` (or the start) up to ``day``, on the
+        principal not yet due: round(principal not yet due x daily rate x days). 民法典 art. 677."""
+        position = bisect.bisect_right(self._due_days, day)
+        since = self._due_days[position - 1] if position else self._start
+        principal_not_yet_due = sum(row.principal for row in self._rows[position:])
+        return round_to_minor(principal_not_yet_due * self._daily * (day - since), self._mode)
+
+    def _advance_first_open(self) -> None:
+        rows = self._rows
+        while self._first_open < len(rows) and rows[self._first_open].settled():
+            self._first_open += 1
+
+    # -- day-ends -----------------------------------------------------------------------------------------
+
+    def _daily_charges(self, row: _Installment) -> tuple[int, int]:
+        penalty = round_div(row.principal * self._penalty_num, self._penalty_den, self._mode) if row.principal else 0
+        compound = 0
+        if row.interest and self.terms.compound_overdue_interest:
+            compound = round_div(row.interest * self._penalty_num, self._penalty_den, self._mode)
+        return penalty, compound
+
+    def _quiet_day_ends(self, first: int, last: int) -> None:
+        """Day-ends ``first``..``last``, a run with no due date, grace end or payment inside: one day's
+        charge times the number of days, held back if the run lies inside the grace period."""
+        days = last - first + 1
+        for row in self._rows[self._first_open :]:
+            if row.due >= first:
+                break
+            if not (row.principal or row.interest):
+                continue
+            penalty, compound = self._daily_charges(row)
+            if last <= row.grace_end:
+                row.held_penalty += penalty * days
+                row.held_compound += compound * days
+            else:
+                row.penalty += penalty * days
+                row.compound += compound * days
+
+    def _event_day_end(self, day: int) -> None:
+        """One day-end on an event day: charge, hold in grace, and release or drop held charges at grace end."""
+        for row in self._rows[self._first_open :]:
+            if row.due >= day:
+                break
+            if row.principal or row.interest:
+                penalty, compound = self._daily_charges(row)
+                if day <= row.grace_end:
+                    row.held_penalty += penalty
+                    row.held_compound += compound
+                else:
+                    row.penalty += penalty
+                    row.compound += compound
+            if day == row.grace_end and (row.held_penalty or row.held_compound):
+                if row.principal or row.interest:  # not paid in full within grace: charge what was held
+                    row.penalty += row.held_penalty
+                    row.compound += row.held_compound
+                row.held_penalty = row.held_compound = 0
+
+    # -- reading the state --------------------------------------------------------------------------------
+
+    @property
+    def closed_through_date(self) -> date:
+        return date.fromordinal(self.closed_through)
+
+    def days_past_due(self) -> int:
+        """DPD after the last closed day-end (cheap: the demo asks it of every loan every day)."""
+        if self._first_open < len(self._rows):
+            row = self._rows[self._first_open]
+            if row.due < self.closed_through:
+                return self.closed_through - row.due
+        return 0
+
+    def due_total(self, day: date) -> int:
+        """Everything unpaid on installments due on or before ``day``, less held credit: what a borrower must
+        pay during ``day`` to have nothing overdue after its day-end."""
+        limit = day.toordinal()
+        owed = 0
+        for row in self._rows[self._first_open :]:
+            if row.due > limit:
+                break
+            owed += row.principal + row.interest + row.penalty + row.compound
+        return max(0, owed - self.unapplied)
+
+    def outstanding_principal(self) -> int:
+        return sum(row.principal for row in self._rows[self._first_open :])
+
+    def state(self) -> LoanState:
+        """The full state after day-end of :attr:`closed_through`."""
+        today = self.closed_through
+        rows: list[InstallmentState] = []
+        overdue = [0, 0, 0, 0]
+        for row in self._rows:
+            if row.settled():
+                status = InstallmentStatus.PAID
+            elif row.due < today:
+                status = InstallmentStatus.OVERDUE
+                overdue[0] += row.principal
+                overdue[1] += row.interest
+                overdue[2] += row.penalty
+                overdue[3] += row.compound
+            elif row.due == today:
+                status = InstallmentStatus.DUE
+            else:
+                status = InstallmentStatus.FUTURE
+            rows.append(
+                InstallmentState(
+                    row.number, row.due_date, status, row.principal, row.interest, row.penalty, row.compound
+                )
+            )
+        dpd = self.days_past_due()
+        return LoanState(
+            as_of=self.closed_through_date,
+            days_past_due=dpd,
+            bucket=bucket_for(dpd),
+            classification=classification_for(dpd),
+            outstanding_principal=self.outstanding_principal(),
+            overdue=Overdue(*overdue),
+            installments=tuple(rows),
+            unapplied=self.unapplied,
+            allocated=dict(self.allocated),
+            settled_on=self.settled_on,
+        )
+
+
+def replay(
+    terms: LoanTerms,
+    payments: Iterable[Payment],
+    as_of: date,
+    schedule: Schedule | None = None,
+) -> LoanState:
+    """The loan's state after day-end ``as_of``, replayed from its start with every payment dated on or before
+    ``as_of`` (later ones do not affect it), in value-date order, whatever order they were recorded in."""
+    if as_of < terms.start:
+        raise InputRejected(f"as-of date {as_of} is before the loan started on {terms.start}; pick a later date")
+    loan = LoanReplay(terms, schedule)
+    for payment in sorted(payments, key=lambda p: p.value_date):
+        if payment.value_date <= as_of:
+            loan.pay(payment.value_date, payment.amount)
+    loan.close_through(as_of)
+    return loan.state()

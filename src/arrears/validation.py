@@ -1,0 +1,82 @@
+"""Field types and error wording shared by every reader of outside input (product files, scenario files).
+
+Outside input gets one rule: amounts and rates are strings of plain decimals, whole numbers are real
+integers (never ``"5"``, never ``true``), dates are ``YYYY-MM-DD``; and every error says where, what and how
+to fix it, in one line, so the CLI can print it as is.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, ValidationError
+
+from arrears.money import FloatRefused, InvalidAmount, parse_amount, parse_rate
+
+_DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _amount(value: object) -> int:
+    try:
+        return parse_amount(value, field="value")
+    except (FloatRefused, InvalidAmount) as error:  # pydantic reports ValueErrors, not TypeErrors
+        raise ValueError(str(error).removeprefix("value: ")) from None
+
+
+def _rate(value: object) -> Decimal:
+    try:
+        return parse_rate(value, field="value")
+    except (FloatRefused, InvalidAmount) as error:
+        raise ValueError(str(error).removeprefix("value: ")) from None
+
+
+def parse_date(value: object) -> date:
+    """A ``YYYY-MM-DD`` string as a date; ValueError with the fix otherwise."""
+    if not isinstance(value, str) or not _DATE_TEXT.match(value):
+        raise ValueError(f'dates are strings YYYY-MM-DD such as "2026-01-15", got {value!r}')
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a calendar date; check the month and day") from None
+
+
+Amount = Annotated[int, BeforeValidator(_amount)]
+"""A plain decimal amount string, as minor units."""
+Rate = Annotated[Decimal, BeforeValidator(_rate)]
+"""A plain decimal rate string (at most 8 decimals), as a Decimal."""
+IsoDate = Annotated[date, BeforeValidator(parse_date)]
+"""A ``YYYY-MM-DD`` string, as a date."""
+
+_FIXES = {
+    "missing": "is missing; add it",
+    "extra_forbidden": "is not a known setting; remove it or check its spelling",
+    "int_type": "must be a whole number written without quotes, such as 10",
+    "int_from_float": "must be a whole number written without quotes, such as 10",
+    "bool_type": "must be true or false",
+    "string_type": "must be a string in quotes",
+    "list_type": "must be a list [...]",
+    "tuple_type": "must be a list [...]",
+    "model_type": "must be a table / object {...}",
+    "dict_type": "must be a table / object {...}",
+}
+
+
+def _where(location: tuple[int | str, ...], tables: frozenset[str]) -> str:
+    parts = [str(part) for part in location]
+    if tables and parts and parts[0] in tables:  # TOML reads as [table] key
+        return f"[{'.'.join(parts[:-1])}] {parts[-1]}" if len(parts) > 1 else f"[{parts[0]}]"
+    return ".".join(parts)
+
+
+def describe_errors(error: ValidationError, source: str, tables: frozenset[str] = frozenset()) -> str:
+    """A pydantic ValidationError as one line: ``source: where: what is wrong and the fix; ...``."""
+    problems = []
+    for item in error.errors():
+        detail: Any = _FIXES.get(item["type"]) or item["msg"].removeprefix("Value error, ")
+        if item["type"] in {"int_type", "int_from_float", "bool_type", "string_type"}:
+            detail = f"{detail} (got {item['input']!r})"
+        problems.append(f"{_where(item['loc'], tables)}: {detail}")
+    return f"{source}: " + "; ".join(problems)
