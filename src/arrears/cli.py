@@ -42,7 +42,8 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable J
 
 
 def _console() -> Console:
-    return Console(highlight=False)
+    """Rich output; piped output gets 120 columns rather than Rich's 80 so that tables keep their shape."""
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 
 
 def _print_json(view: dict[str, Any]) -> None:
@@ -193,7 +194,7 @@ def demo(
 
 
 def _percent(part: int, whole: int) -> str:
-    return f"{100 * part / whole:5.1f}%" if whole else "    -"  # display only: never money
+    return f"{100 * part / whole:.1f}%" if whole else "-"  # a display ratio, never money
 
 
 def _print_demo(console: Console, result: DemoResult) -> None:
