@@ -259,7 +259,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _fail(message: str, status: int = 2) -> None:
-    sys.stderr.write("arrears: error: " + " ".join(message.split()) + "\n")
+    if message.strip():  # a bare "arrears" has already printed its help and has nothing to add
+        sys.stderr.write("arrears: error: " + " ".join(message.split()) + "\n")
     raise SystemExit(status)
 
 

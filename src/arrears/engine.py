@@ -116,7 +116,7 @@ class LoanState:
     allocated: dict[Component, int]
     """Everything applied so far, by component: with ``unapplied`` it adds up to every payment received."""
     settled_on: date | None
-    """The day the loan was settled in full, if it was."""
+    """The day the last amount owed was paid, by regular payments or early settlement; None while any is owed."""
 
 
 class _Installment:
@@ -171,6 +171,7 @@ class LoanReplay:
         self.allocated = dict.fromkeys(Component, 0)
         self.settled_on: date | None = None
         self._first_open = 0
+        self._advance_first_open()  # zero installments (interest-free, interest-first) are settled from the start
         penalty_rate = rate_fraction(terms.penalty_daily_rate)
         self._penalty_num, self._penalty_den = penalty_rate.numerator, penalty_rate.denominator
         self._daily = rate_fraction(terms.daily_rate)
@@ -241,6 +242,8 @@ class LoanReplay:
                         break
             index += 1
         self._advance_first_open()
+        if self._first_open == len(rows) and self.settled_on is None:
+            self.settled_on = date.fromordinal(day)
         if self.unapplied and self._first_open < len(rows):
             self._settle_if_covered(day)
 
@@ -276,6 +279,8 @@ class LoanReplay:
     def _advance_first_open(self) -> None:
         rows = self._rows
         while self._first_open < len(rows) and rows[self._first_open].settled():
+            row = rows[self._first_open]
+            row.held_penalty = row.held_compound = 0  # paid in full within grace: what was held is dropped
             self._first_open += 1
 
     # -- day-ends -----------------------------------------------------------------------------------------
