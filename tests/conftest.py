@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,3 +36,87 @@ def contract() -> Any:
         return jsonschema.Draft202012Validator(schema)
 
     return load
+
+
+# -- databases: the same tests run on the embedded SQLite default and on PostgreSQL -------------------------------
+
+PG_ADMIN_URL = os.environ.get("ARREARS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def _pg_admin() -> Any:
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import OperationalError
+
+    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as error:
+        engine.dispose()
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL} and CI=true: {error.orig}")
+        pytest.skip(f"PostgreSQL is not reachable at {PG_ADMIN_URL}")
+    return engine
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Any:
+    """A migrated PostgreSQL database that each test copies (CREATE DATABASE ... TEMPLATE), then drops."""
+    from sqlalchemy import text
+
+    from arrears.adapters.database import make_engine, upgrade
+
+    admin = _pg_admin()
+    name = f"arrears_template_{os.getpid()}"
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
+    upgrade(engine)
+    engine.dispose()
+    yield admin, name
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+_counter = iter(range(1_000_000))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A factory of fresh, migrated, empty stores of one kind; every store test runs on SQLite and PostgreSQL."""
+    from sqlalchemy import text
+
+    from arrears.adapters.database import make_engine, upgrade
+
+    created: list[str] = []
+    if request.param == "sqlite":
+
+        def make() -> str:
+            url = f"sqlite:///{tmp_path / f'arrears-{next(_counter)}.db'}"
+            engine = make_engine(url)
+            upgrade(engine)
+            engine.dispose()
+            return url
+
+        yield make
+        return
+    admin, template = request.getfixturevalue("pg_template")
+
+    def make_pg() -> str:
+        name = f"arrears_test_{os.getpid()}_{next(_counter)}"
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        created.append(name)
+        return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+    yield make_pg
+    with admin.connect() as connection:
+        for name in created:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def database_url(new_database: Any) -> str:
+    return str(new_database())

@@ -536,6 +536,8 @@ def _literal_replay(terms: LoanTerms, schedule: Schedule, payments: list[Payment
         unapplied=unapplied,
         allocated=allocated,
         settled_on=settled_on,
+        waived=dict.fromkeys(Component, 0),
+        written_off_on=None,
     )
 
 

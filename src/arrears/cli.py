@@ -15,21 +15,27 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.exc import ArgumentError, OperationalError
 
+from arrears.adapters.database import make_engine, upgrade
 from arrears.classification import Bucket, Classification
+from arrears.config import Settings
 from arrears.demo import DemoResult, run_demo
 from arrears.disclosure import disclose
 from arrears.engine import replay
 from arrears.errors import InputRejected
-from arrears.money import format_minor
+from arrears.money import format_minor, parse_amount, parse_rate
 from arrears.payoff import payoff
 from arrears.product import load_product
 from arrears.scenario import load_scenario, parse_scenario
 from arrears.schedule import build_schedule
-from arrears.validation import parse_date
+from arrears.service_layer.services import Services
+from arrears.terms import InterestBasis, Method
+from arrears.validation import describe_errors, parse_date
 from arrears.views import payoff_view, schedule_view, state_view
 
 app = typer.Typer(
@@ -129,6 +135,10 @@ def simulate(
     if as_json:
         _print_json(view)
         return
+    _print_state(view)
+
+
+def _print_state(view: dict[str, Any]) -> None:
     console = _console()
     console.print(
         f"[bold]{view['as_of']}[/]  DPD {view['days_past_due']}  {view['bucket']}  {view['classification']}  "
@@ -243,12 +253,218 @@ def _print_demo(console: Console, result: DemoResult) -> None:
         raise SystemExit(1)
 
 
+# -- the store: borrowers, lines, loans, ledger ---------------------------------------------------------------
+
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+borrower_app = typer.Typer(help="Borrowers.", no_args_is_help=True)
+line_app = typer.Typer(help="Credit lines (授信额度).", no_args_is_help=True)
+loan_app = typer.Typer(help="Loans.", no_args_is_help=True)
+ledger_app = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(borrower_app, name="borrower")
+app.add_typer(line_app, name="line")
+app.add_typer(loan_app, name="loan")
+app.add_typer(ledger_app, name="ledger")
+KeyOption = Annotated[str, typer.Option("--key", help="Idempotency key: a retry with the same key posts once.")]
+
+
+def _services(*, migrate: bool | None = None) -> Services:
+    """Services on ARREARS_DATABASE_URL. The embedded SQLite default is created or migrated on first use;
+    PostgreSQL is migrated only by ``arrears db upgrade``, a deliberate step in production."""
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        raise InputRejected(describe_errors(error, "environment (ARREARS_*)")) from None
+    engine = make_engine(settings.database_url)
+    if migrate if migrate is not None else engine.dialect.name == "sqlite":
+        upgrade(engine)
+    return Services(engine, settings)
+
+
+def _amount(text: str, option: str) -> int:
+    return parse_amount(text, field=option)
+
+
+def _emit(view: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        _print_json(view)
+    else:
+        _console().print(" ".join(f"{key}={value}" for key, value in view.items()))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema on ARREARS_DATABASE_URL (default: ./arrears.db)."""
+    services = _services(migrate=True)
+    _console().print(f"schema up to date on {services.engine.url.render_as_string(hide_password=True)}")
+
+
+@borrower_app.command("add")
+def borrower_add(
+    name: Annotated[str, typer.Option(help="Full name.")],
+    phone: Annotated[str, typer.Option(help="Mobile number; masked in every log.")],
+    tz: Annotated[str, typer.Option("--tz", help="The borrower's time zone (contact windows).")] = "Asia/Shanghai",
+    language: Annotated[str, typer.Option(help="zh or en.")] = "zh",
+    as_json: JsonFlag = False,
+) -> None:
+    """Add a borrower."""
+    borrower_id = _services().add_borrower(name=name, phone=phone, timezone=tz, language=language)
+    _emit({"borrower_id": borrower_id}, as_json)
+
+
+@line_app.command("open")
+def line_open(
+    borrower: Annotated[int, typer.Option(help="Borrower id.")],
+    product: Annotated[Path, typer.Option(help="Product TOML file.")],
+    limit: Annotated[str, typer.Option(help="Credit limit, e.g. 20000.")],
+    daily_rate: Annotated[str | None, typer.Option(help="Daily rate for this line; default the product's.")] = None,
+    key: Annotated[str | None, typer.Option("--key", help="Optional idempotency key.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Open a credit line on a product for a borrower."""
+    loaded = load_product(product)
+    rate = parse_rate(daily_rate, field="--daily-rate") if daily_rate is not None else None
+    line_id = _services().open_line(
+        borrower_id=borrower, product=loaded, limit=_amount(limit, "--limit"), daily_rate=rate, key=key
+    )
+    for notice in loaded.notices:
+        sys.stderr.write(notice + "\n")
+    _emit({"line_id": line_id}, as_json)
+
+
+@app.command()
+def draw(
+    line_id: Annotated[int, typer.Argument(help="Credit line id.")],
+    amount: Annotated[str, typer.Option(help="Amount to draw, e.g. 5000.")],
+    terms: Annotated[int, typer.Option(help="Monthly installments (one the product offers).")],
+    on: Annotated[str, typer.Option("--date", help="Disbursement date YYYY-MM-DD: the loan's start.")],
+    key: KeyOption,
+    method: Annotated[str | None, typer.Option(help="Override the product's method.")] = None,
+    interest_basis: Annotated[str | None, typer.Option(help="actual | period; default the product's.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Draw a loan on a credit line (借款); refusals name the rule."""
+    loan_id = _services().draw(
+        line_id=line_id,
+        amount=_amount(amount, "--amount"),
+        terms=terms,
+        start=_parse_date(on, "--date"),
+        key=key,
+        method=_choice(Method, method, "--method"),
+        interest_basis=_choice(InterestBasis, interest_basis, "--interest-basis"),
+    )
+    _emit({"loan_id": loan_id}, as_json)
+
+
+def _choice(kind: type[Method] | type[InterestBasis], value: str | None, option: str) -> Any:
+    if value is None:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(str(member) for member in kind)
+        raise InputRejected(f"{option}: {value!r} is not one of {allowed}") from None
+
+
+@app.command()
+def repay(
+    loan_id: Annotated[int, typer.Argument(help="Loan id.")],
+    amount: Annotated[str, typer.Option(help="Amount received, e.g. 560.50.")],
+    on: Annotated[str, typer.Option("--date", help="Value date YYYY-MM-DD; may be in the past (backdated).")],
+    key: KeyOption,
+    as_json: JsonFlag = False,
+) -> None:
+    """Post a repayment; prints its allocation (for a backdated one, what it changed)."""
+    result = _services().repay(
+        loan_id=loan_id, amount=_amount(amount, "--amount"), value_date=_parse_date(on, "--date"), key=key
+    )
+    _emit(result, as_json)
+
+
+@app.command()
+def reverse(
+    transaction_id: Annotated[int, typer.Argument(help="The repayment's transaction id.")],
+    key: KeyOption,
+    as_json: JsonFlag = False,
+) -> None:
+    """Reverse a repayment (returned or mistaken): the loan is replayed as if it never came."""
+    _emit(_services().reverse(transaction_id=transaction_id, key=key), as_json)
+
+
+@app.command()
+def waive(
+    loan_id: Annotated[int, typer.Argument(help="Loan id.")],
+    component: Annotated[str, typer.Option(help="penalty | compound | interest.")],
+    amount: Annotated[str, typer.Option(help="Amount to waive (减免).")],
+    on: Annotated[str, typer.Option("--date", help="Value date YYYY-MM-DD.")],
+    key: KeyOption,
+    as_json: JsonFlag = False,
+) -> None:
+    """Waive penalty, compound or interest owed on installments due by the date."""
+    result = _services().waive(
+        loan_id=loan_id,
+        component=component,  # type: ignore[arg-type]  # validated by the service, with a clear error
+        amount=_amount(amount, "--amount"),
+        value_date=_parse_date(on, "--date"),
+        key=key,
+    )
+    _emit(result, as_json)
+
+
+@app.command(name="write-off")
+def write_off(
+    loan_id: Annotated[int, typer.Argument(help="Loan id.")],
+    on: Annotated[str, typer.Option("--date", help="Value date YYYY-MM-DD.")],
+    key: KeyOption,
+    as_json: JsonFlag = False,
+) -> None:
+    """Write a loan off the books (核销); later money is booked as recoveries."""
+    _emit(_services().write_off(loan_id=loan_id, value_date=_parse_date(on, "--date"), key=key), as_json)
+
+
+@loan_app.command("show")
+def loan_show(
+    loan_id: Annotated[int, typer.Argument(help="Loan id.")],
+    as_of: Annotated[str, typer.Option(help="State after day-end of this date, YYYY-MM-DD.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """A stored loan's state on any date: the same JSON as ``simulate``."""
+    view = _services().loan_state(loan_id, _parse_date(as_of, "--as-of"))
+    if as_json:
+        _print_json(view)
+    else:
+        _print_state(view)
+
+
+@ledger_app.command("verify")
+def ledger_verify() -> None:
+    """Trial balance zero, every entry balanced, every loan's sub-ledger equal to its replay, no posting
+    changed. Prints each discrepancy; exits 1 when there is any."""
+    problems = _services().verify_ledger()
+    for problem in problems:
+        sys.stdout.write(problem + "\n")
+    if problems:
+        raise SystemExit(1)
+    sys.stdout.write("ledger verified: trial balance 0.00, every entry balanced, every loan equal to its replay\n")
+
+
+@ledger_app.command("accrue")
+def ledger_accrue() -> None:
+    """Bring every open loan's books up to the business date (recognition entries)."""
+    moved = _services().accrue()
+    sys.stdout.write(f"{moved} loans had amounts to recognise\n")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the app; bad input of any kind exits 2 with one line on stderr."""
     try:
         code = app(args=argv, standalone_mode=False)
     except InputRejected as error:
         _fail(str(error))
+    except ArgumentError as error:  # a malformed ARREARS_DATABASE_URL
+        _fail(f"ARREARS_DATABASE_URL is not a database URL ({error}); e.g. sqlite:///./arrears.db")
+    except OperationalError as error:  # the database is down or refuses us: not the input's fault
+        _fail(f"cannot use the database: {error.orig}", status=1)
     except typer.Abort:
         _fail("aborted", status=130)
     except typer.TyperException as error:  # usage errors: unknown option, "x" for a number, ...

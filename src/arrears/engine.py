@@ -39,13 +39,13 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 
 from arrears.classification import Bucket, Classification, bucket_for, classification_for
 from arrears.errors import InputRejected
-from arrears.money import rate_fraction, round_div, round_to_minor
+from arrears.money import format_minor, rate_fraction, round_div, round_to_minor
 from arrears.schedule import Schedule, build_schedule
 from arrears.terms import Component, LoanTerms
 
@@ -67,6 +67,66 @@ class Payment:
 
     value_date: date
     amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class Waiver:
+    """Amounts of one component forgiven (减免) on installments due on or before the value date, oldest first.
+
+    Penalty, compound and interest may be waived; principal is not (a discount on principal is a settlement,
+    which needs a hardship plan). Waiving more than is owed of that component is refused.
+    """
+
+    value_date: date
+    component: Component
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOff:
+    """The loan written off (核销) on the value date: an accounting act, not forgiveness.
+
+    The borrower still owes what the contract says, and later payments are still applied to the installments;
+    but from the write-off on the loan is non-accrual (day-ends charge nothing more), its receivables leave the
+    books, and money received afterwards is booked as recoveries. Held credit is first applied to the principal
+    not yet due, oldest installment first, so that nothing sits in suspense for a written-off loan.
+    """
+
+    value_date: date
+
+
+LoanEvent = Payment | Waiver | WriteOff
+"""What can happen to a loan on a value date; replay applies them in value-date order, then recorded order."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoanTotals:
+    """Cumulative amounts of one loan at a position in its replay: what the ledger books from.
+
+    ``charged`` holds interest billed (installments due on or before the position's day, and interest charged
+    at an early settlement), penalty charged and compound charged; principal is "charged" at disbursement.
+    """
+
+    principal: int
+    received: int
+    allocated: dict[Component, int]
+    unapplied: int
+    waived: dict[Component, int]
+    charged: dict[Component, int]
+
+    def unpaid(self, component: Component) -> int:
+        """Charged and neither paid nor waived (for principal: disbursed and not repaid)."""
+        charged = self.principal if component is Component.PRINCIPAL else self.charged[component]
+        return charged - self.allocated[component] - self.waived[component]
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOffRecord:
+    """A write-off: its date, the loan's totals at that moment, and the payments received since."""
+
+    on: date
+    totals: LoanTotals
+    recovered: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +177,10 @@ class LoanState:
     """Everything applied so far, by component: with ``unapplied`` it adds up to every payment received."""
     settled_on: date | None
     """The day the last amount owed was paid, by regular payments or early settlement; None while any is owed."""
+    waived: dict[Component, int]
+    """Everything forgiven so far, by component."""
+    written_off_on: date | None
+    """The write-off date, if the loan was written off."""
 
 
 class _Installment:
@@ -169,7 +233,12 @@ class LoanReplay:
         self.closed_through = self._start - 1
         self.unapplied = 0
         self.allocated = dict.fromkeys(Component, 0)
+        self.waived = dict.fromkeys(Component, 0)
+        self.received = 0
+        self.penalty_charged = 0
+        self.compound_charged = 0
         self.settled_on: date | None = None
+        self.write_off: WriteOffRecord | None = None
         self._first_open = 0
         self._advance_first_open()  # zero installments (interest-free, interest-first) are settled from the start
         penalty_rate = rate_fraction(terms.penalty_daily_rate)
@@ -183,23 +252,83 @@ class LoanReplay:
 
     # -- events -------------------------------------------------------------------------------------------
 
+    def begin_day(self, value_date: date) -> int:
+        """Run the day-ends before ``value_date`` and apply held credit to what falls due on it: the loan as it
+        stands during that day, before any of its own events. Returns the day as an ordinal."""
+        day = value_date.toordinal()
+        if day < self._start:
+            raise PaymentRefused(f"{value_date} is before the loan started on {self.terms.start}; check the date")
+        if day <= self.closed_through:
+            raise PaymentRefused(
+                f"{value_date} falls on a day already closed ({self.closed_through_date}); "
+                "replay the loan from its start with the event in place"
+            )
+        self.close_through_ordinal(day - 1)
+        if self.unapplied:
+            self._apply_credit(day)
+        return day
+
+    def apply(self, event: LoanEvent) -> None:
+        """Apply one event during its value date."""
+        if isinstance(event, Payment):
+            self.pay(event.value_date, event.amount)
+        elif isinstance(event, Waiver):
+            self.waive(event.value_date, event.component, event.amount)
+        else:
+            self.write_off_on(event.value_date)
+
     def pay(self, value_date: date, amount: int) -> None:
         """Apply a payment received during ``value_date`` (before that day's day-end)."""
         if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
             raise PaymentRefused(f"a payment must be a positive number of minor units, got {amount!r}")
-        day = value_date.toordinal()
-        if day < self._start:
-            raise PaymentRefused(
-                f"payment dated {value_date} is before the loan started on {self.terms.start}; check the date"
-            )
-        if day <= self.closed_through:
-            raise PaymentRefused(
-                f"payment dated {value_date} falls on a day already closed ({self.closed_through_date}); "
-                "replay the loan from its start with the payment in place"
-            )
-        self.close_through_ordinal(day - 1)
+        day = self.begin_day(value_date)
+        self.received += amount
+        if self.write_off is not None:
+            self.write_off = replace(self.write_off, recovered=self.write_off.recovered + amount)
         self.unapplied += amount
         self._apply_credit(day)
+
+    def waive(self, value_date: date, component: Component, amount: int) -> None:
+        """Forgive ``amount`` of ``component`` on installments due on or before ``value_date``, oldest first."""
+        if component is Component.PRINCIPAL:
+            raise PaymentRefused("principal cannot be waived; a discount on principal is a settlement plan")
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise PaymentRefused(f"a waiver must be a positive number of minor units, got {amount!r}")
+        day = self.begin_day(value_date)
+        due_rows = [row for row in self._rows[self._first_open :] if row.due <= day]
+        owed = sum(getattr(row, component.value) for row in due_rows)
+        if amount > owed:
+            raise PaymentRefused(
+                f"only {format_minor(owed)} of {component} is owed on installments due by {value_date}; "
+                f"waive at most that, not {format_minor(amount)}"
+            )
+        remaining = amount
+        for row in due_rows:
+            take = min(getattr(row, component.value), remaining)
+            setattr(row, component.value, getattr(row, component.value) - take)
+            remaining -= take
+        self.waived[component] += amount
+        self._after_reduction(day)
+
+    def write_off_on(self, value_date: date) -> None:
+        """Write the loan off during ``value_date`` (see :class:`WriteOff`)."""
+        day = self.begin_day(value_date)
+        if self.write_off is not None:
+            raise PaymentRefused(f"the loan was already written off on {self.write_off.on}")
+        if self._first_open == len(self._rows):
+            raise PaymentRefused("the loan is fully repaid; there is nothing to write off")
+        for row in self._rows[self._first_open :]:  # held credit reduces the principal written off
+            take = min(row.principal, self.unapplied)
+            row.principal -= take
+            self.allocated[Component.PRINCIPAL] += take
+            self.unapplied -= take
+        self._after_reduction(day)
+        self.write_off = WriteOffRecord(on=value_date, totals=self.totals(value_date), recovered=0)
+
+    def _after_reduction(self, day: int) -> None:
+        self._advance_first_open()
+        if self._first_open == len(self._rows) and self.settled_on is None:
+            self.settled_on = date.fromordinal(day)
 
     def close_through(self, day: date) -> None:
         """Run every day-end up to and including ``day``."""
@@ -241,9 +370,7 @@ class LoanReplay:
                     if not self.unapplied:
                         break
             index += 1
-        self._advance_first_open()
-        if self._first_open == len(rows) and self.settled_on is None:
-            self.settled_on = date.fromordinal(day)
+        self._after_reduction(day)
         if self.unapplied and self._first_open < len(rows):
             self._settle_if_covered(day)
 
@@ -295,6 +422,8 @@ class LoanReplay:
     def _quiet_day_ends(self, first: int, last: int) -> None:
         """Day-ends ``first``..``last``, a run with no due date, grace end or payment inside: one day's
         charge times the number of days, held back if the run lies inside the grace period."""
+        if self.write_off is not None:  # non-accrual: a written-off loan is charged nothing more
+            return
         days = last - first + 1
         for row in self._rows[self._first_open :]:
             if row.due >= first:
@@ -306,11 +435,12 @@ class LoanReplay:
                 row.held_penalty += penalty * days
                 row.held_compound += compound * days
             else:
-                row.penalty += penalty * days
-                row.compound += compound * days
+                self._charge(row, penalty * days, compound * days)
 
     def _event_day_end(self, day: int) -> None:
         """One day-end on an event day: charge, hold in grace, and release or drop held charges at grace end."""
+        if self.write_off is not None:
+            return
         for row in self._rows[self._first_open :]:
             if row.due >= day:
                 break
@@ -320,13 +450,17 @@ class LoanReplay:
                     row.held_penalty += penalty
                     row.held_compound += compound
                 else:
-                    row.penalty += penalty
-                    row.compound += compound
+                    self._charge(row, penalty, compound)
             if day == row.grace_end and (row.held_penalty or row.held_compound):
                 if row.principal or row.interest:  # not paid in full within grace: charge what was held
-                    row.penalty += row.held_penalty
-                    row.compound += row.held_compound
+                    self._charge(row, row.held_penalty, row.held_compound)
                 row.held_penalty = row.held_compound = 0
+
+    def _charge(self, row: _Installment, penalty: int, compound: int) -> None:
+        row.penalty += penalty
+        row.compound += compound
+        self.penalty_charged += penalty
+        self.compound_charged += compound
 
     # -- reading the state --------------------------------------------------------------------------------
 
@@ -355,6 +489,25 @@ class LoanReplay:
 
     def outstanding_principal(self) -> int:
         return sum(row.principal for row in self._rows[self._first_open :])
+
+    def totals(self, billed_through: date) -> LoanTotals:
+        """Cumulative amounts, with interest billed for installments due on or before ``billed_through``."""
+        limit = billed_through.toordinal()
+        unpaid_billed = sum(row.interest for row in self._rows[self._first_open :] if row.due <= limit)
+        charged = {
+            Component.PRINCIPAL: self.terms.principal,
+            Component.INTEREST: self.allocated[Component.INTEREST] + self.waived[Component.INTEREST] + unpaid_billed,
+            Component.PENALTY: self.penalty_charged,
+            Component.COMPOUND: self.compound_charged,
+        }
+        return LoanTotals(
+            principal=self.terms.principal,
+            received=self.received,
+            allocated=dict(self.allocated),
+            unapplied=self.unapplied,
+            waived=dict(self.waived),
+            charged=charged,
+        )
 
     def state(self) -> LoanState:
         """The full state after day-end of :attr:`closed_through`."""
@@ -391,22 +544,33 @@ class LoanReplay:
             unapplied=self.unapplied,
             allocated=dict(self.allocated),
             settled_on=self.settled_on,
+            waived=dict(self.waived),
+            written_off_on=self.write_off.on if self.write_off else None,
         )
+
+
+def replay_events(
+    terms: LoanTerms, events: Iterable[LoanEvent], through: date, schedule: Schedule | None = None
+) -> LoanReplay:
+    """A replay with every event dated on or before ``through`` applied, in value-date order (ties keep the
+    order given, which callers make the recorded order), and no day-end of ``through`` run yet."""
+    loan = LoanReplay(terms, schedule)
+    for event in sorted(events, key=lambda e: e.value_date):
+        if event.value_date <= through:
+            loan.apply(event)
+    return loan
 
 
 def replay(
     terms: LoanTerms,
-    payments: Iterable[Payment],
+    events: Iterable[LoanEvent],
     as_of: date,
     schedule: Schedule | None = None,
 ) -> LoanState:
-    """The loan's state after day-end ``as_of``, replayed from its start with every payment dated on or before
+    """The loan's state after day-end ``as_of``, replayed from its start with every event dated on or before
     ``as_of`` (later ones do not affect it), in value-date order, whatever order they were recorded in."""
     if as_of < terms.start:
         raise InputRejected(f"as-of date {as_of} is before the loan started on {terms.start}; pick a later date")
-    loan = LoanReplay(terms, schedule)
-    for payment in sorted(payments, key=lambda p: p.value_date):
-        if payment.value_date <= as_of:
-            loan.pay(payment.value_date, payment.amount)
+    loan = replay_events(terms, events, as_of, schedule)
     loan.close_through(as_of)
     return loan.state()

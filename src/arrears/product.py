@@ -158,6 +158,8 @@ class Product:
     source: str
     rules: ProductFile
     notices: tuple[str, ...]
+    document: dict[str, Any]
+    """The document as written (parsed TOML): what a credit line stores as its snapshot of the product."""
 
     @property
     def code(self) -> str:
@@ -261,7 +263,7 @@ def parse_product(document: dict[str, Any], source: str) -> Product:
         rules.pricing.max_daily_rate, rules.overdue.penalty_multiplier, rules.overdue.reference_cap, source
     )
     del multiplier  # loans are clamped at their own rate in Product.loan_terms; here we only check and report
-    return Product(source=source, rules=rules, notices=(notice,) if notice else ())
+    return Product(source=source, rules=rules, notices=(notice,) if notice else (), document=document)
 
 
 def load_product(path: str | Path) -> Product:

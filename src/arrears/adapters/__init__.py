@@ -1,0 +1,1 @@
+"""Adapters: the outside world (databases, files). The domain imports nothing from here."""

@@ -1,0 +1,58 @@
+"""Database engines and migrations: SQLite by default, PostgreSQL in production, one schema for both.
+
+SQLite is opened in WAL mode with foreign keys on, and every transaction starts with ``BEGIN IMMEDIATE``:
+a writer takes the write lock at the start, so two writers queue instead of deadlocking when both try to
+upgrade a read lock (SQLite's "database is locked" on commit). PostgreSQL runs at READ COMMITTED with row
+locks (``SELECT ... FOR UPDATE``) taken by the unit of work on the loan or line a command changes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def normalise_url(url: str) -> str:
+    """Plain ``postgresql://`` URLs use psycopg 3, the driver we pin."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgres://")
+    return url
+
+
+def make_engine(url: str, **options: Any) -> Engine:
+    """An engine for ``url`` with the pragmas and transaction mode described in the module docstring."""
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 60, "isolation_level": None}, **options)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, **options)
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Create or migrate the schema (``arrears db upgrade``)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)

@@ -1,0 +1,276 @@
+"""The store: reading and writing loans, lines, transactions and ledger entries over one SQL connection.
+
+Every function here takes the connection of the caller's transaction and never commits: the unit of work in
+:mod:`arrears.service_layer.services` decides when a command is done. Row locks (``FOR UPDATE``) are taken on
+PostgreSQL; on SQLite the transaction already holds the database's write lock (``BEGIN IMMEDIATE``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Row, RowMapping, func, insert, select, update
+
+from arrears.adapters import tables as t
+from arrears.engine import LoanEvent, Payment, Waiver, WriteOff
+from arrears.errors import InputRejected
+from arrears.ledger import Account, Balances
+from arrears.money import RoundingMode
+from arrears.terms import Component, InterestBasis, LoanTerms, Method, Prepayment
+
+GENESIS_HASH = "0" * 64
+
+
+class NotFound(InputRejected):
+    """An id that names nothing (or something closed); the message says which and how to list what exists."""
+
+
+class ConcurrencyConflict(RuntimeError):
+    """A row changed under a command despite its lock: a bug or a misconfigured database, never bad input."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoanRecord:
+    id: int
+    line_id: int
+    borrower_id: int
+    terms: LoanTerms
+    status: str
+    outstanding_principal: int
+    posted_through: date
+    last_entry_hash: str
+    version: int
+
+
+def _for_update(connection: Connection, statement: Any) -> Any:
+    return statement.with_for_update() if connection.dialect.name == "postgresql" else statement
+
+
+def terms_of(row: Row[Any] | Mapping[str, Any]) -> LoanTerms:
+    """The snapshot of terms stored with a loan."""
+    values = row._mapping if isinstance(row, Row) else row
+    return LoanTerms(
+        principal=values["principal"],
+        daily_rate=Decimal(values["daily_rate"]),
+        terms=values["terms"],
+        method=Method(values["method"]),
+        start=values["start_date"],
+        interest_basis=InterestBasis(values["interest_basis"]),
+        penalty_multiplier=Decimal(values["penalty_multiplier"]),
+        compound_overdue_interest=values["compound_overdue_interest"],
+        grace_days=values["grace_days"],
+        rounding=RoundingMode(values["rounding"]),
+        allocation=tuple(Component(part) for part in values["allocation"].split(",")),
+        prepayment=Prepayment(values["prepayment"]),
+        currency=values["currency"],
+    )
+
+
+def terms_columns(terms: LoanTerms) -> dict[str, Any]:
+    return {
+        "currency": terms.currency,
+        "principal": terms.principal,
+        "daily_rate": str(terms.daily_rate),
+        "terms": terms.terms,
+        "method": str(terms.method),
+        "interest_basis": str(terms.interest_basis),
+        "penalty_multiplier": str(terms.penalty_multiplier),
+        "compound_overdue_interest": terms.compound_overdue_interest,
+        "grace_days": terms.grace_days,
+        "rounding": str(terms.rounding),
+        "allocation": ",".join(str(c) for c in terms.allocation),
+        "prepayment": str(terms.prepayment),
+        "start_date": terms.start,
+    }
+
+
+def get_loan(connection: Connection, loan_id: int, *, lock: bool = False) -> LoanRecord:
+    statement = select(t.loans).where(t.loans.c.id == loan_id)
+    row = connection.execute(_for_update(connection, statement) if lock else statement).first()
+    if row is None:
+        raise NotFound(f"no loan {loan_id}; check the id (arrears draw prints it)")
+    values = row._mapping
+    return LoanRecord(
+        id=values["id"],
+        line_id=values["line_id"],
+        borrower_id=values["borrower_id"],
+        terms=terms_of(row),
+        status=values["status"],
+        outstanding_principal=values["outstanding_principal"],
+        posted_through=values["posted_through"],
+        last_entry_hash=values["last_entry_hash"],
+        version=values["version"],
+    )
+
+
+def get_line(connection: Connection, line_id: int, *, lock: bool = False) -> RowMapping:
+    statement = select(t.credit_lines).where(t.credit_lines.c.id == line_id)
+    row = connection.execute(_for_update(connection, statement) if lock else statement).first()
+    if row is None:
+        raise NotFound(f"no credit line {line_id}; check the id (arrears line open prints it)")
+    return row._mapping
+
+
+def get_borrower(connection: Connection, borrower_id: int) -> RowMapping:
+    row = connection.execute(select(t.borrowers).where(t.borrowers.c.id == borrower_id)).first()
+    if row is None:
+        raise NotFound(f"no borrower {borrower_id}; check the id (arrears borrower add prints it)")
+    return row._mapping
+
+
+def open_loans_outstanding(connection: Connection, line_id: int) -> list[int]:
+    statement = select(t.loans.c.outstanding_principal).where(t.loans.c.line_id == line_id, t.loans.c.status == "open")
+    return [row[0] for row in connection.execute(statement)]
+
+
+def event_of(row: RowMapping) -> LoanEvent:
+    kind = row["kind"]
+    if kind == "repayment":
+        return Payment(row["value_date"], row["amount"])
+    if kind == "waiver":
+        return Waiver(row["value_date"], Component(row["component"]), row["amount"])
+    if kind == "write_off":
+        return WriteOff(row["value_date"])
+    raise ValueError(f"transaction kind {kind!r} is not a loan event")
+
+
+def loan_events(connection: Connection, loan_id: int) -> list[LoanEvent]:
+    """The loan's effective events in value-date, then recorded, order: reversed repayments left out."""
+    tx = t.transactions
+    reversed_ids = select(tx.c.reverses_id).where(tx.c.loan_id == loan_id, tx.c.reverses_id.is_not(None))
+    statement = (
+        select(tx)
+        .where(tx.c.loan_id == loan_id, tx.c.kind.in_(("repayment", "waiver", "write_off")))
+        .where(tx.c.id.not_in(reversed_ids))
+        .order_by(tx.c.value_date, tx.c.id)
+    )
+    return [event_of(row._mapping) for row in connection.execute(statement)]
+
+
+def ledger_balances(connection: Connection, loan_id: int) -> Balances:
+    statement = (
+        select(t.postings.c.account, func.sum(t.postings.c.amount))
+        .where(t.postings.c.loan_id == loan_id)
+        .group_by(t.postings.c.account)
+    )
+    return {Account(account): int(total) for account, total in connection.execute(statement)}
+
+
+def entry_hash(
+    prev_hash: str, loan_id: int, kind: str, business_date: date, value_date: date, postings: Mapping[Account, int]
+) -> str:
+    """The hash chaining one loan's entries: a changed or removed posting breaks every hash after it."""
+    body = json.dumps(
+        [prev_hash, loan_id, kind, business_date.isoformat(), value_date.isoformat(), sorted(postings.items())],
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def post_entry(
+    connection: Connection,
+    *,
+    loan_id: int,
+    prev_hash: str,
+    kind: str,
+    business_date: date,
+    value_date: date,
+    postings: Mapping[Account, int],
+    transaction_id: int | None,
+    now: datetime,
+) -> str:
+    """Insert one balanced entry and its postings; returns the entry's hash (the loan's new chain head)."""
+    digest = entry_hash(prev_hash, loan_id, kind, business_date, value_date, postings)
+    entry_id = connection.execute(
+        insert(t.ledger_entries).values(
+            loan_id=loan_id,
+            transaction_id=transaction_id,
+            kind=kind,
+            business_date=business_date,
+            value_date=value_date,
+            created_at=now,
+            prev_hash=prev_hash,
+            hash=digest,
+        )
+    ).inserted_primary_key[0]  # type: ignore[index]
+    connection.execute(
+        insert(t.postings),
+        [
+            {"entry_id": entry_id, "loan_id": loan_id, "account": str(account), "amount": amount}
+            for account, amount in sorted(postings.items())
+        ],
+    )
+    return digest
+
+
+def save_loan_position(
+    connection: Connection,
+    loan: LoanRecord,
+    *,
+    status: str,
+    outstanding_principal: int,
+    posted_through: date,
+    last_entry_hash: str,
+) -> None:
+    """Update the loan row under optimistic concurrency (version check, on top of the row lock)."""
+    result = connection.execute(
+        update(t.loans)
+        .where(t.loans.c.id == loan.id, t.loans.c.version == loan.version)
+        .values(
+            status=status,
+            outstanding_principal=outstanding_principal,
+            posted_through=posted_through,
+            last_entry_hash=last_entry_hash,
+            version=loan.version + 1,
+        )
+    )
+    if result.rowcount != 1:
+        raise ConcurrencyConflict(f"loan {loan.id} changed under a locked command (version {loan.version})")
+
+
+def mask_phone(phone: str) -> str:
+    """A phone number for logs: the first 3 and last 4 digits only (138****5678)."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if len(digits) <= 7:
+        return "*" * len(digits)
+    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+
+
+def audit(
+    connection: Connection, *, now: datetime, actor: str, origin: str, action: str, target: str, details: Any
+) -> None:
+    connection.execute(
+        insert(t.audit_log).values(
+            at=now,
+            actor=actor,
+            origin=origin,
+            action=action,
+            target=target,
+            details=json.dumps(details, ensure_ascii=False, sort_keys=True, default=str),
+        )
+    )
+
+
+def record_event(
+    connection: Connection, *, loan_id: int | None, kind: str, payload: Any, business_date: date, now: datetime
+) -> None:
+    connection.execute(
+        insert(t.domain_events).values(
+            loan_id=loan_id,
+            kind=kind,
+            payload=json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str),
+            business_date=business_date,
+            created_at=now,
+        )
+    )
+
+
+def last_day_end(connection: Connection) -> date | None:
+    value: date | None = connection.execute(select(func.max(t.day_ends.c.business_date))).scalar()
+    return value

@@ -1,0 +1,183 @@
+"""The relational schema (SQLAlchemy Core), the one definition Alembic migrations are checked against.
+
+Money is BIGINT minor units; rates are TEXT holding the exact decimal (never FLOAT); dates are DATE. Loans keep
+a snapshot of the terms they were drawn on, so a changed product file never changes an existing loan.
+Postings are append-only: the initial migration installs triggers that refuse UPDATE and DELETE on
+``ledger_entries`` and ``postings`` (SQLite and PostgreSQL); corrections are new entries.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+borrowers = Table(
+    "borrowers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("phone", String(32), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("language", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+credit_lines = Table(
+    "credit_lines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("borrower_id", ForeignKey("borrowers.id"), nullable=False, index=True),
+    Column("product_code", String(64), nullable=False),
+    Column("product_document", Text, nullable=False),  # the validated product rules as JSON: a snapshot
+    Column("currency", String(3), nullable=False),
+    Column("limit_minor", BigInteger, nullable=False),
+    Column("daily_rate", String(20), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("opened_on", Date, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+
+loans = Table(
+    "loans",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("line_id", ForeignKey("credit_lines.id"), nullable=False, index=True),
+    Column("borrower_id", ForeignKey("borrowers.id"), nullable=False, index=True),
+    Column("currency", String(3), nullable=False),
+    Column("principal", BigInteger, nullable=False),
+    Column("daily_rate", String(20), nullable=False),
+    Column("terms", Integer, nullable=False),
+    Column("method", String(32), nullable=False),
+    Column("interest_basis", String(16), nullable=False),
+    Column("penalty_multiplier", String(20), nullable=False),
+    Column("compound_overdue_interest", Boolean, nullable=False),
+    Column("grace_days", Integer, nullable=False),
+    Column("rounding", String(16), nullable=False),
+    Column("allocation", String(64), nullable=False),
+    Column("prepayment", String(16), nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("status", String(16), nullable=False),  # open | settled | written_off
+    Column("outstanding_principal", BigInteger, nullable=False),  # as of posted_through; for line availability
+    Column("posted_through", Date, nullable=False),  # the business date its books were last brought up to
+    Column("last_entry_hash", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+)
+
+installments = Table(
+    "installments",
+    metadata,
+    Column("loan_id", ForeignKey("loans.id"), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("due_date", Date, nullable=False),
+    Column("principal", BigInteger, nullable=False),
+    Column("interest", BigInteger, nullable=False),
+)
+
+transactions = Table(
+    "transactions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("loan_id", ForeignKey("loans.id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # disbursement | repayment | reversal | waiver | write_off
+    Column("value_date", Date, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("component", String(16)),  # waivers: penalty | compound | interest
+    Column("reverses_id", ForeignKey("transactions.id"), unique=True),
+    Column("business_date", Date, nullable=False),
+    Column("backdated", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_transactions_loan", "loan_id", "value_date", "id"),
+)
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("loan_id", ForeignKey("loans.id"), nullable=False, index=True),
+    Column("transaction_id", ForeignKey("transactions.id")),
+    Column("kind", String(24), nullable=False),  # disbursement | recognition | repayment | reversal | ...
+    Column("business_date", Date, nullable=False),
+    Column("value_date", Date, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+postings = Table(
+    "postings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("entry_id", ForeignKey("ledger_entries.id"), nullable=False, index=True),
+    Column("loan_id", ForeignKey("loans.id"), nullable=False, index=True),
+    Column("account", String(32), nullable=False),
+    Column("amount", BigInteger, nullable=False),  # debit positive, credit negative
+)
+
+domain_events = Table(
+    "domain_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("loan_id", ForeignKey("loans.id"), index=True),
+    Column("kind", String(48), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("business_date", Date, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("command", String(32), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("response", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("origin", String(256), nullable=False),
+    Column("action", String(48), nullable=False),
+    Column("target", String(64), nullable=False),
+    Column("details", Text, nullable=False),  # JSON; phone numbers masked, never whole
+)
+
+day_ends = Table(
+    "day_ends",
+    metadata,
+    Column("business_date", Date, primary_key=True),
+    Column("completed_at", DateTime(timezone=True), nullable=False),
+)
+
+__all__ = [
+    "audit_log",
+    "borrowers",
+    "credit_lines",
+    "day_ends",
+    "domain_events",
+    "idempotency_keys",
+    "installments",
+    "ledger_entries",
+    "loans",
+    "metadata",
+    "postings",
+    "transactions",
+]

@@ -1,0 +1,40 @@
+"""Typed settings from the environment (pydantic-settings), built once by the entry point, never at import.
+
+=========================  ==========================================================================
+ARREARS_DATABASE_URL       SQLAlchemy URL; default ``sqlite:///./arrears.db`` (embedded, no server).
+                           Production: ``postgresql+psycopg://user@host:5432/arrears``.
+ARREARS_BUSINESS_DATE      The business date (YYYY-MM-DD). Unset: the day after the store's last
+                           completed day-end, or else today in ARREARS_TIMEZONE.
+ARREARS_TIMEZONE           The lender's time zone; default Asia/Shanghai.
+ARREARS_MAX_BACKDATE_DAYS  How far before the business date a value date may go; unset: down to the
+                           loan's start (the default the issue names).
+ARREARS_ACTOR              Who is acting, for the audit log; default the operating-system user.
+=========================  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import getpass
+from datetime import date
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./arrears.db"
+
+
+def _default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except OSError:  # no user database entry (some containers)
+        return "unknown"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ARREARS_", extra="ignore", frozen=True)
+
+    database_url: str = DEFAULT_DATABASE_URL
+    business_date: date | None = None
+    timezone: str = "Asia/Shanghai"
+    max_backdate_days: int | None = Field(default=None, ge=0)
+    actor: str = Field(default_factory=_default_actor)

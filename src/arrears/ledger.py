@@ -1,0 +1,116 @@
+"""Double-entry ledger: the chart of accounts, and each loan's balances derived from its replayed totals.
+
+Every amount that enters or leaves a loan is in a balanced entry. Rather than hand-writing a posting rule per
+event (and getting backdated corrections wrong), the books follow from the engine: a loan's balance in every
+account is a function of its cumulative totals (:class:`arrears.engine.LoanTotals`), and each command posts
+the difference between the balances after it and the balances before. A backdated payment therefore posts
+exactly the adjustment that makes the books equal "recorded on time", penalty reversals included.
+
+Balances are signed: debit positive, credit negative. For a loan that is not written off, with P the
+principal disbursed and R everything received::
+
+    cash_clearing         R - P                      (Dr repayments received, Cr the disbursement)
+    principal_receivable  P - principal repaid
+    interest_receivable   interest billed - paid - waived        (billed: installments due; early settlement)
+    penalty_receivable    penalty + compound charged - paid - waived
+    interest_income       -(interest billed - waived)
+    penalty_income        -(penalty + compound charged - waived)
+    suspense              -unapplied credit                      (money received that found nothing due)
+
+They add up to R - (everything allocated) - unapplied = 0, because the engine never drops money.
+
+When are amounts recognised? Principal at disbursement; interest when its installment falls due (billed) or at
+an early settlement; penalty and compound when a day-end charges them (held grace charges only when released).
+A loan's books are brought up to a business date whenever a command posts to it (and by ``arrears ledger
+accrue``, and by the day-end of a later issue), so its sub-ledger equals its replayed totals as of the date it
+was last posted through.
+
+A written-off loan (核销) keeps the totals of its write-off day: its receivables move to write_off_expense, its
+income stays as recognised then (non-accrual afterwards), and money received since is credited to recoveries.
+
+Worked example: 2,500.00 drawn, installment 1 (500.00 + 38.75) billed on its due date, paid four days late
+with 1.52 penalty and 0.12 compound charged: cash 540.39 - 2,500.00 = -1,959.61; principal receivable
+2,000.00; interest income -38.75; penalty income -1.64; all else 0; sum 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+from arrears.engine import LoanTotals, WriteOffRecord
+from arrears.terms import Component
+
+
+class Account(StrEnum):
+    """The chart of accounts of a loan book."""
+
+    CASH_CLEARING = "cash_clearing"  # asset: money moving through the lender's bank accounts
+    PRINCIPAL_RECEIVABLE = "principal_receivable"  # asset
+    INTEREST_RECEIVABLE = "interest_receivable"  # asset
+    PENALTY_RECEIVABLE = "penalty_receivable"  # asset: penalty (罚息) and compound (复利)
+    INTEREST_INCOME = "interest_income"  # income
+    PENALTY_INCOME = "penalty_income"  # income: penalty and compound
+    SUSPENSE = "suspense"  # liability: money received that found nothing due
+    WRITE_OFF_EXPENSE = "write_off_expense"  # expense: receivables taken off the books (核销)
+    RECOVERIES = "recoveries"  # income: money received on a written-off loan
+
+
+Balances = dict[Account, int]
+
+
+class LedgerInvariantBroken(AssertionError):
+    """Books that do not balance: a bug, never bad input. Raised rather than posted."""
+
+
+def _penalties(values: Mapping[Component, int]) -> int:
+    return values[Component.PENALTY] + values[Component.COMPOUND]
+
+
+def open_loan_balances(totals: LoanTotals) -> Balances:
+    """Balances of a loan that is not written off (module docstring, first table)."""
+    balances = {
+        Account.CASH_CLEARING: totals.received - totals.principal,
+        Account.PRINCIPAL_RECEIVABLE: totals.unpaid(Component.PRINCIPAL),
+        Account.INTEREST_RECEIVABLE: totals.unpaid(Component.INTEREST),
+        Account.PENALTY_RECEIVABLE: totals.unpaid(Component.PENALTY) + totals.unpaid(Component.COMPOUND),
+        Account.INTEREST_INCOME: -(totals.charged[Component.INTEREST] - totals.waived[Component.INTEREST]),
+        Account.PENALTY_INCOME: -(_penalties(totals.charged) - _penalties(totals.waived)),
+        Account.SUSPENSE: -totals.unapplied,
+    }
+    return _checked(balances)
+
+
+def written_off_balances(record: WriteOffRecord, received: int) -> Balances:
+    """Balances of a written-off loan: frozen at the write-off, receivables expensed, later money recovered."""
+    at = open_loan_balances(record.totals)
+    receivables = (Account.PRINCIPAL_RECEIVABLE, Account.INTEREST_RECEIVABLE, Account.PENALTY_RECEIVABLE)
+    balances = {
+        **at,
+        Account.CASH_CLEARING: received - record.totals.principal,
+        Account.WRITE_OFF_EXPENSE: sum(at[account] for account in receivables),
+        Account.RECOVERIES: -record.recovered,
+    }
+    for account in receivables:
+        balances[account] = 0
+    return _checked(balances)
+
+
+def loan_balances(totals: LoanTotals, write_off: WriteOffRecord | None) -> Balances:
+    """A loan's balance in every account, from its totals at the business date (and its write-off, if any)."""
+    if write_off is None:
+        return open_loan_balances(totals)
+    return written_off_balances(write_off, totals.received)
+
+
+def difference(before: Mapping[Account, int], after: Mapping[Account, int]) -> Balances:
+    """The postings that take ``before`` to ``after``: non-zero amounts only, balanced or refused."""
+    postings = {account: after.get(account, 0) - before.get(account, 0) for account in Account}
+    return _checked({account: amount for account, amount in postings.items() if amount})
+
+
+def _checked(balances: Balances) -> Balances:
+    total = sum(balances.values())
+    if total:
+        raise LedgerInvariantBroken(f"entry does not balance: off by {total} minor units in {balances}")
+    return balances

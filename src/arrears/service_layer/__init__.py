@@ -1,0 +1,1 @@
+"""Service layer: commands, their handlers, one transaction each, idempotent."""

@@ -1,0 +1,643 @@
+"""Commands and their handlers: one database transaction each, idempotent, audited.
+
+Every write command runs in one transaction (:meth:`Services._unit_of_work`) and, when it carries an
+idempotency key, is answered once: the same key with the same payload returns the original result and writes
+nothing; the same key with another payload is refused (:class:`IdempotencyConflict`). A crash before commit
+leaves nothing; a retry after commit returns the stored answer. So a payment is never posted twice or lost.
+
+The business date is ARREARS_BUSINESS_DATE when set, else the day after the store's last completed day-end,
+else today in the lender's time zone. A value date after it is refused; an earlier one is accepted down to the
+loan's start (or ARREARS_MAX_BACKDATE_DAYS) and flagged as backdated in the audit log.
+
+Posting follows :mod:`arrears.ledger`: a command on a loan first brings the loan's books up to the business
+date with the events it already had (a ``recognition`` entry, if anything changed), then posts the difference
+its own event makes (one entry of the command's kind). A backdated payment's entry therefore carries the
+adjustments (penalty that would never have been charged, say) that make the books equal "recorded on time".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from arrears.adapters import store
+from arrears.adapters import tables as t
+from arrears.config import Settings
+from arrears.credit_line import DrawdownLimits, check_drawdown
+from arrears.engine import LoanEvent, LoanReplay, Payment, Waiver, WriteOff, replay, replay_events
+from arrears.errors import InputRejected
+from arrears.ledger import Account, Balances, difference, loan_balances
+from arrears.money import format_minor
+from arrears.product import Product, parse_product
+from arrears.schedule import build_schedule
+from arrears.terms import Component, InterestBasis, Method
+from arrears.views import state_view
+
+
+class IdempotencyConflict(InputRejected):
+    """The key was used before with a different payload; use a new key for a new request."""
+
+
+class DrawdownRefused(InputRejected):
+    """A drawdown a product rule refuses; the message names the rule."""
+
+
+class ValueDateRefused(InputRejected):
+    """A value date in the future, before the loan, or further back than the backdating limit."""
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A loan replayed to the business date: during that day, its events applied."""
+
+    replay: LoanReplay
+    balances: Balances
+
+
+def _request_hash(command: str, payload: dict[str, Any]) -> str:
+    body = json.dumps([command, payload], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+class Services:
+    """The application's commands and queries over one database."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        *,
+        origin: str | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.origin = origin or f"cli@{socket.gethostname()}"
+        self.clock = clock
+
+    # -- plumbing ---------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _unit_of_work(self) -> Iterator[Connection]:
+        with self.engine.begin() as connection:
+            yield connection
+
+    def business_date(self, connection: Connection) -> date:
+        if self.settings.business_date is not None:
+            return self.settings.business_date
+        last = store.last_day_end(connection)
+        if last is not None:
+            return last + timedelta(days=1)
+        return datetime.now(ZoneInfo(self.settings.timezone)).date()
+
+    def _idempotent(self, command: str, key: str | None, payload: dict[str, Any], work: Callable[..., Any]) -> Any:
+        """Run ``work(connection, business_date)`` once per key; see the module docstring."""
+        request_hash = _request_hash(command, payload)
+        for _attempt in range(3):
+            try:
+                with self._unit_of_work() as connection:
+                    if key is not None:
+                        stored = self._stored_response(connection, key, command, request_hash)
+                        if stored is not None:
+                            return stored
+                    result = work(connection, self.business_date(connection))
+                    if key is not None:
+                        connection.execute(
+                            insert(t.idempotency_keys).values(
+                                key=key,
+                                command=command,
+                                request_hash=request_hash,
+                                response=json.dumps(result, sort_keys=True),
+                                created_at=self.clock(),
+                            )
+                        )
+                    return result
+            except IntegrityError:
+                # Another request with the same key committed first: answer from what it stored.
+                if key is None:
+                    raise
+                with self._unit_of_work() as connection:
+                    stored = self._stored_response(connection, key, command, request_hash)
+                if stored is not None:
+                    return stored
+        raise RuntimeError(f"idempotency key {key!r} could neither be stored nor read")
+
+    @staticmethod
+    def _stored_response(connection: Connection, key: str, command: str, request_hash: str) -> Any:
+        row = connection.execute(select(t.idempotency_keys).where(t.idempotency_keys.c.key == key)).first()
+        if row is None:
+            return None
+        if row.command != command or row.request_hash != request_hash:
+            raise IdempotencyConflict(
+                f"idempotency key {key!r} was already used for a different {row.command} request; "
+                "use a new key for a new request"
+            )
+        return json.loads(row.response)
+
+    def _audit(self, connection: Connection, action: str, target: str, details: Any) -> None:
+        store.audit(
+            connection,
+            now=self.clock(),
+            actor=self.settings.actor,
+            origin=self.origin,
+            action=action,
+            target=target,
+            details=details,
+        )
+
+    def _check_value_date(self, value_date: date, business_date: date, start: date, what: str) -> bool:
+        """Refuse a value date the rules do not allow; True when it is backdated."""
+        if value_date > business_date:
+            raise ValueDateRefused(
+                f"{what} value date {value_date} is after the business date {business_date}; "
+                "money cannot be posted for a day that has not come"
+            )
+        if value_date < start:
+            raise ValueDateRefused(f"{what} value date {value_date} is before the loan's start {start}")
+        limit = self.settings.max_backdate_days
+        if limit is not None and value_date < business_date - timedelta(days=limit):
+            raise ValueDateRefused(
+                f"{what} value date {value_date} is more than {limit} days before the business date "
+                f"{business_date} (ARREARS_MAX_BACKDATE_DAYS)"
+            )
+        return value_date < business_date
+
+    @staticmethod
+    def position(loan: store.LoanRecord | Any, events: list[LoanEvent], business_date: date) -> Position:
+        """The loan during ``business_date``: events on or before it applied, day-ends through the day before."""
+        terms = loan.terms
+        replayed = replay_events(terms, events, business_date)
+        if business_date >= terms.start:
+            replayed.begin_day(business_date)
+        totals = replayed.totals(business_date)
+        return Position(replayed, loan_balances(totals, replayed.write_off))
+
+    # -- borrowers and lines ----------------------------------------------------------------------------------
+
+    def add_borrower(self, *, name: str, phone: str, timezone: str = "Asia/Shanghai", language: str = "zh") -> int:
+        if not name.strip():
+            raise InputRejected("a borrower needs a name")
+        if not 5 <= sum(ch.isdigit() for ch in phone) <= 20 or any(ch not in "+-() 0123456789" for ch in phone):
+            raise InputRejected(f"{store.mask_phone(phone)} is not a phone number; give digits, e.g. 13800138000")
+        try:
+            ZoneInfo(timezone)
+        except (KeyError, ValueError):
+            raise InputRejected(f"{timezone!r} is not a time zone; use an IANA name such as Asia/Shanghai") from None
+        with self._unit_of_work() as connection:
+            borrower_id = connection.execute(
+                insert(t.borrowers).values(
+                    name=name, phone=phone, timezone=timezone, language=language, created_at=self.clock()
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+            self._audit(
+                connection,
+                "borrower.add",
+                f"borrower:{borrower_id}",
+                {"name": name, "phone": store.mask_phone(phone), "timezone": timezone, "language": language},
+            )
+            return int(borrower_id)
+
+    def open_line(
+        self,
+        *,
+        borrower_id: int,
+        product: Product,
+        limit: int,
+        daily_rate: Decimal | None = None,
+        key: str | None = None,
+    ) -> int:
+        rules = product.rules
+        rate = rules.pricing.daily_rate if daily_rate is None else daily_rate
+        payload = {"borrower": borrower_id, "product": product.code, "limit": limit, "rate": str(rate)}
+
+        def work(connection: Connection, business_date: date) -> int:
+            store.get_borrower(connection, borrower_id)
+            if not rules.line.min_limit <= limit <= rules.line.max_limit:
+                raise InputRejected(
+                    f"a {product.code} line is {format_minor(rules.line.min_limit)}.."
+                    f"{format_minor(rules.line.max_limit)} {product.currency}; {format_minor(limit)} is outside it"
+                )
+            # Checks the rate against the product's range and reference cap now, not at the first drawdown.
+            product.loan_terms(
+                principal=rules.drawdown.minimum, terms=rules.pricing.terms[0], start=business_date, daily_rate=rate
+            )
+            line_id = connection.execute(
+                insert(t.credit_lines).values(
+                    borrower_id=borrower_id,
+                    product_code=product.code,
+                    product_document=json.dumps(product.document, ensure_ascii=False),
+                    currency=product.currency,
+                    limit_minor=limit,
+                    daily_rate=str(rate),
+                    status="open",
+                    opened_on=business_date,
+                    version=0,
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+            self._audit(connection, "line.open", f"line:{line_id}", payload)
+            return int(line_id)
+
+        return int(self._idempotent("line.open", key, payload, work))
+
+    # -- drawdowns ----------------------------------------------------------------------------------------
+
+    def draw(
+        self,
+        *,
+        line_id: int,
+        amount: int,
+        terms: int,
+        start: date,
+        key: str,
+        method: Method | None = None,
+        interest_basis: InterestBasis | None = None,
+    ) -> int:
+        payload = {
+            "line": line_id,
+            "amount": amount,
+            "terms": terms,
+            "start": start,
+            "method": method,
+            "basis": interest_basis,
+        }
+
+        def work(connection: Connection, business_date: date) -> int:
+            line = store.get_line(connection, line_id, lock=True)  # serialises drawdowns racing for one limit
+            if line["status"] != "open":
+                raise DrawdownRefused(f"line {line_id} is {line['status']}; drawdowns are refused (rule line.status)")
+            product = parse_product(json.loads(line["product_document"]), f"line {line_id} product snapshot")
+            rules = product.rules.drawdown
+            limits = DrawdownLimits(rules.minimum, rules.multiple, rules.max_open_loans)
+            refusal = check_drawdown(
+                limits,
+                limit=line["limit_minor"],
+                outstanding=store.open_loans_outstanding(connection, line_id),
+                amount=amount,
+            )
+            if refusal is not None:
+                raise DrawdownRefused(f"drawdown refused by rule {refusal.rule}: {refusal.reason}")
+            loan_terms = product.loan_terms(
+                principal=amount,
+                terms=terms,
+                start=start,
+                daily_rate=Decimal(line["daily_rate"]),
+                method=method,
+                interest_basis=interest_basis,
+            )
+            backdated = self._check_value_date(start, business_date, start, "drawdown")
+            schedule = build_schedule(loan_terms)
+            now = self.clock()
+            loan_id = int(
+                connection.execute(
+                    insert(t.loans).values(
+                        line_id=line_id,
+                        borrower_id=line["borrower_id"],
+                        status="open",
+                        outstanding_principal=amount,
+                        posted_through=business_date,
+                        last_entry_hash=store.GENESIS_HASH,
+                        version=0,
+                        **store.terms_columns(loan_terms),
+                    )
+                ).inserted_primary_key[0]  # type: ignore[index]
+            )
+            connection.execute(
+                insert(t.installments),
+                [
+                    {
+                        "loan_id": loan_id,
+                        "number": row.number,
+                        "due_date": row.due_date,
+                        "principal": row.principal,
+                        "interest": row.interest,
+                    }
+                    for row in schedule
+                ],
+            )
+            transaction_id = self._insert_transaction(
+                connection, loan_id, "disbursement", start, amount, business_date, backdated, now
+            )
+            loan = store.get_loan(connection, loan_id, lock=True)
+            after = self.position(loan, [], business_date)
+            self._post(connection, loan, after, {}, "disbursement", business_date, start, transaction_id)
+            self._audit(
+                connection, "loan.draw", f"loan:{loan_id}", {**payload, "line": line_id, "backdated": backdated}
+            )
+            store.record_event(
+                connection,
+                loan_id=loan_id,
+                kind="loan_drawn",
+                payload={"amount": amount, "terms": terms, "start": start},
+                business_date=business_date,
+                now=now,
+            )
+            return loan_id
+
+        return int(self._idempotent("draw", key, payload, work))
+
+    # -- events on a loan ---------------------------------------------------------------------------------
+
+    def repay(self, *, loan_id: int, amount: int, value_date: date, key: str) -> dict[str, Any]:
+        """Post a repayment; returns what it changed (allocation by component, unapplied credit)."""
+        if amount <= 0:
+            raise InputRejected(f"a repayment must be above zero, got {format_minor(amount)}")
+        payload = {"loan": loan_id, "amount": amount, "date": value_date}
+        return self._idempotent(  # type: ignore[no-any-return]
+            "repay",
+            key,
+            payload,
+            lambda connection, business_date: self._loan_event(
+                connection, business_date, loan_id, Payment(value_date, amount), "repayment"
+            ),
+        )
+
+    def waive(self, *, loan_id: int, component: Component, amount: int, value_date: date, key: str) -> dict[str, Any]:
+        if amount <= 0:
+            raise InputRejected(f"a waiver must be above zero, got {format_minor(amount)}")
+        try:
+            component = Component(component)
+        except ValueError:
+            raise InputRejected(f"{component!r} cannot be waived; waive penalty, compound or interest") from None
+        payload = {"loan": loan_id, "component": component, "amount": amount, "date": value_date}
+        return self._idempotent(  # type: ignore[no-any-return]
+            "waive",
+            key,
+            payload,
+            lambda connection, business_date: self._loan_event(
+                connection, business_date, loan_id, Waiver(value_date, component, amount), "waiver"
+            ),
+        )
+
+    def write_off(self, *, loan_id: int, value_date: date, key: str) -> dict[str, Any]:
+        payload = {"loan": loan_id, "date": value_date}
+        return self._idempotent(  # type: ignore[no-any-return]
+            "write_off",
+            key,
+            payload,
+            lambda connection, business_date: self._loan_event(
+                connection, business_date, loan_id, WriteOff(value_date), "write_off"
+            ),
+        )
+
+    def reverse(self, *, transaction_id: int, key: str) -> dict[str, Any]:
+        """Reverse a repayment (a returned or mistaken payment): the loan is replayed as if it never came."""
+        payload = {"transaction": transaction_id}
+
+        def work(connection: Connection, business_date: date) -> dict[str, Any]:
+            original = connection.execute(select(t.transactions).where(t.transactions.c.id == transaction_id)).first()
+            if original is None or original.kind != "repayment":
+                raise store.NotFound(f"no repayment {transaction_id} to reverse; only repayments can be reversed")
+            already = connection.execute(
+                select(t.transactions.c.id).where(t.transactions.c.reverses_id == transaction_id)
+            ).first()
+            if already is not None:
+                raise InputRejected(f"repayment {transaction_id} was already reversed by transaction {already.id}")
+            return self._loan_event(
+                connection, business_date, original.loan_id, None, "reversal", reverses=original._mapping
+            )
+
+        return self._idempotent("reverse", key, payload, work)  # type: ignore[no-any-return]
+
+    def _loan_event(
+        self,
+        connection: Connection,
+        business_date: date,
+        loan_id: int,
+        event: LoanEvent | None,
+        kind: str,
+        reverses: Any = None,
+    ) -> dict[str, Any]:
+        loan = store.get_loan(connection, loan_id, lock=True)
+        if business_date < loan.posted_through:
+            raise ValueDateRefused(
+                f"business date {business_date} is before loan {loan_id}'s books (posted through "
+                f"{loan.posted_through}); check ARREARS_BUSINESS_DATE"
+            )
+        value_date = event.value_date if event is not None else reverses["value_date"]
+        backdated = self._check_value_date(value_date, business_date, loan.terms.start, kind)
+        events = store.loan_events(connection, loan_id)
+        before = self.position(loan, events, business_date)
+        current = store.ledger_balances(connection, loan_id)
+        now = self.clock()
+        head = self._post(connection, loan, before, current, "recognition", business_date, business_date, None)
+        loan = store.get_loan(connection, loan_id, lock=True) if head else loan
+        if event is not None:
+            after_events = [*events, event]
+            amount = event.amount if isinstance(event, Payment | Waiver) else 0
+            component = str(event.component) if isinstance(event, Waiver) else None
+        else:
+            after_events = store.loan_events(connection, loan_id)
+            after_events.remove(Payment(reverses["value_date"], reverses["amount"]))
+            amount, component = reverses["amount"], None
+        after = self.position(loan, sorted(after_events, key=lambda e: e.value_date), business_date)
+        transaction_id = self._insert_transaction(
+            connection,
+            loan_id,
+            kind,
+            value_date,
+            amount,
+            business_date,
+            backdated,
+            now,
+            component=component,
+            reverses_id=reverses["id"] if reverses is not None else None,
+        )
+        self._post(connection, loan, after, before.balances, kind, business_date, value_date, transaction_id)
+        changed = {str(c): after.replay.allocated[c] - before.replay.allocated[c] for c in loan.terms.allocation}
+        result = {
+            "transaction_id": transaction_id,
+            "loan_id": loan_id,
+            "kind": kind,
+            "value_date": value_date.isoformat(),
+            "amount": format_minor(amount),
+            "backdated": backdated,
+            "allocated": {c: format_minor(v) for c, v in changed.items()},
+            "unapplied_change": format_minor(after.replay.unapplied - before.replay.unapplied),
+            "outstanding_principal": format_minor(after.replay.outstanding_principal()),
+            "business_date": business_date.isoformat(),
+        }
+        self._audit(connection, f"loan.{kind}", f"loan:{loan_id}", {**result, "backdated": backdated})
+        store.record_event(
+            connection, loan_id=loan_id, kind=f"{kind}_posted", payload=result, business_date=business_date, now=now
+        )
+        return result
+
+    def _insert_transaction(
+        self,
+        connection: Connection,
+        loan_id: int,
+        kind: str,
+        value_date: date,
+        amount: int,
+        business_date: date,
+        backdated: bool,
+        now: datetime,
+        *,
+        component: str | None = None,
+        reverses_id: int | None = None,
+    ) -> int:
+        return int(
+            connection.execute(
+                insert(t.transactions).values(
+                    loan_id=loan_id,
+                    kind=kind,
+                    value_date=value_date,
+                    amount=amount,
+                    component=component,
+                    reverses_id=reverses_id,
+                    business_date=business_date,
+                    backdated=backdated,
+                    created_at=now,
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+        )
+
+    def _post(
+        self,
+        connection: Connection,
+        loan: store.LoanRecord,
+        target: Position,
+        current: Balances,
+        kind: str,
+        business_date: date,
+        value_date: date,
+        transaction_id: int | None,
+        *,
+        advance: bool = False,
+    ) -> bool:
+        """Post the entry taking ``current`` to ``target`` and save the loan's position (always after a
+        transaction or with ``advance``; else only if something moved). True when the loan row changed."""
+        postings = difference(current, target.balances)
+        replayed = target.replay
+        status = "written_off" if replayed.write_off else "settled" if replayed.settled_on else "open"
+        head = loan.last_entry_hash
+        if postings:
+            head = store.post_entry(
+                connection,
+                loan_id=loan.id,
+                prev_hash=head,
+                kind=kind,
+                business_date=business_date,
+                value_date=value_date,
+                postings=postings,
+                transaction_id=transaction_id,
+                now=self.clock(),
+            )
+        if postings or transaction_id is not None or advance:
+            store.save_loan_position(
+                connection,
+                loan,
+                status=status,
+                outstanding_principal=replayed.outstanding_principal(),
+                posted_through=business_date,
+                last_entry_hash=head,
+            )
+            return True
+        return False
+
+    # -- queries ----------------------------------------------------------------------------------------------
+
+    def loan_state(self, loan_id: int, as_of: date) -> dict[str, Any]:
+        """``loan show``: the same JSON as ``simulate`` for a stored loan, replayed from its events."""
+        with self.engine.connect() as connection:
+            loan = store.get_loan(connection, loan_id)
+            events = store.loan_events(connection, loan_id)
+        return state_view(replay(loan.terms, events, as_of))
+
+    def accrue(self) -> int:
+        """Bring every loan's books up to the business date (recognition entries); returns how many moved."""
+        with self.engine.connect() as connection:
+            loan_ids = [row[0] for row in connection.execute(select(t.loans.c.id).where(t.loans.c.status == "open"))]
+        moved = 0
+        for loan_id in loan_ids:
+            with self._unit_of_work() as connection:
+                business_date = self.business_date(connection)
+                loan = store.get_loan(connection, loan_id, lock=True)
+                if loan.posted_through >= business_date:
+                    continue
+                position = self.position(loan, store.loan_events(connection, loan_id), business_date)
+                current = store.ledger_balances(connection, loan_id)
+                if difference(current, position.balances):
+                    moved += 1
+                self._post(
+                    connection, loan, position, current, "recognition", business_date, business_date, None, advance=True
+                )
+        return moved
+
+    def verify_ledger(self) -> list[str]:
+        """Every discrepancy between the books and the loans (empty when all is well); see ``ledger verify``.
+
+        Checks: the trial balance is zero; every entry balances; each loan's sub-ledger equals its replayed
+        balances as of the date its books were posted through; the loan row's cached outstanding principal and
+        status agree with the replay; each loan's hash chain of entries is intact (no posting changed or
+        removed, even by someone who dropped the append-only triggers).
+        """
+        problems: list[str] = []
+        with self.engine.connect() as connection:
+            total = connection.execute(select(func.coalesce(func.sum(t.postings.c.amount), 0))).scalar_one()
+            if total != 0:
+                problems.append(f"trial balance is {format_minor(int(total))}, not 0.00")
+            unbalanced = connection.execute(
+                select(t.postings.c.entry_id, func.sum(t.postings.c.amount))
+                .group_by(t.postings.c.entry_id)
+                .having(func.sum(t.postings.c.amount) != 0)
+            ).all()
+            problems += [f"entry {entry} does not balance: {format_minor(int(off))}" for entry, off in unbalanced]
+            actual: dict[int, dict[Account, int]] = {}
+            for loan_id, account, amount in connection.execute(
+                select(t.postings.c.loan_id, t.postings.c.account, func.sum(t.postings.c.amount)).group_by(
+                    t.postings.c.loan_id, t.postings.c.account
+                )
+            ):
+                if amount:
+                    actual.setdefault(loan_id, {})[Account(account)] = int(amount)
+            chains = self._entry_chains(connection)
+            for row in connection.execute(select(t.loans).order_by(t.loans.c.id)):
+                loan = store.get_loan(connection, row.id)
+                position = self.position(loan, store.loan_events(connection, loan.id), loan.posted_through)
+                expected = {a: v for a, v in position.balances.items() if v}
+                books = actual.get(loan.id, {})
+                for account in Account:
+                    if books.get(account, 0) != expected.get(account, 0):
+                        problems.append(
+                            f"loan {loan.id} {account}: books {format_minor(books.get(account, 0))}, "
+                            f"replay as of {loan.posted_through} {format_minor(expected.get(account, 0))}"
+                        )
+                if loan.outstanding_principal != position.replay.outstanding_principal():
+                    problems.append(f"loan {loan.id}: cached outstanding principal differs from its replay")
+                head = store.GENESIS_HASH
+                for entry in chains.get(loan.id, []):
+                    digest = store.entry_hash(
+                        head, loan.id, entry["kind"], entry["business_date"], entry["value_date"], entry["postings"]
+                    )
+                    if entry["prev_hash"] != head or entry["hash"] != digest:
+                        problems.append(f"loan {loan.id}: entry {entry['id']} was changed (hash chain broken)")
+                        break
+                    head = digest
+                else:
+                    if head != loan.last_entry_hash:
+                        problems.append(f"loan {loan.id}: its last entries are missing (hash chain short)")
+        return problems
+
+    @staticmethod
+    def _entry_chains(connection: Connection) -> dict[int, list[dict[str, Any]]]:
+        postings: dict[int, dict[Account, int]] = {}
+        for entry_id, account, amount in connection.execute(
+            select(t.postings.c.entry_id, t.postings.c.account, t.postings.c.amount)
+        ):
+            postings.setdefault(entry_id, {})[Account(account)] = amount
+        chains: dict[int, list[dict[str, Any]]] = {}
+        for entry in connection.execute(select(t.ledger_entries).order_by(t.ledger_entries.c.id)):
+            chains.setdefault(entry.loan_id, []).append({**entry._mapping, "postings": postings.get(entry.id, {})})
+        return chains

@@ -1,0 +1,222 @@
+"""The store, the commands and the ledger, on SQLite and on PostgreSQL (every test here runs on both)."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from arrears.adapters import tables as t
+from arrears.adapters.database import make_engine
+from arrears.config import Settings
+from arrears.engine import Payment, replay
+from arrears.errors import InputRejected
+from arrears.ledger import Account
+from arrears.product import load_product
+from arrears.service_layer.services import DrawdownRefused, IdempotencyConflict, Services, ValueDateRefused
+from arrears.terms import Component
+from arrears.views import state_view
+from tests.conftest import SAMPLE_PRODUCT
+
+START = date(2026, 1, 15)
+
+
+class Book:
+    """One store, seen on whatever business date a test needs."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+
+    def on(self, day: date) -> Services:
+        return Services(self.engine, Settings(database_url=self.url, business_date=day), origin="test")
+
+    def count(self, table: Any) -> int:
+        with self.engine.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(table)).scalar_one())
+
+    def balances(self, loan_id: int) -> dict[str, int]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(t.postings.c.account, func.sum(t.postings.c.amount))
+                .where(t.postings.c.loan_id == loan_id)
+                .group_by(t.postings.c.account)
+            )
+            return {account: int(total) for account, total in rows if total}
+
+    def new_loan(self, *, limit: int = 2_000_000, amount: int = 500_000, terms: int = 10, start: date = START) -> int:
+        services = self.on(start)
+        borrower = services.add_borrower(name="张三", phone="13800138000")
+        line = services.open_line(borrower_id=borrower, product=load_product(SAMPLE_PRODUCT), limit=limit)
+        return services.draw(line_id=line, amount=amount, terms=terms, start=start, key=f"draw-{borrower}")
+
+
+@pytest.fixture
+def book(database_url: str) -> Any:
+    store = Book(database_url)
+    yield store
+    store.engine.dispose()
+
+
+def test_drawdown_repayment_and_loan_show_agree_with_the_engine(book: Book) -> None:
+    loan = book.new_loan()
+    services = book.on(date(2026, 2, 20))
+    result = services.repay(loan_id=loan, amount=56050, value_date=date(2026, 2, 15), key="r1")
+    # installment 1: 1,000.00 principal + 5,000.00 x 0.0005 x 31 = 77.50 interest; 560.50 pays the interest first
+    assert result["allocated"] == {"penalty": "0.00", "compound": "0.00", "interest": "77.50", "principal": "483.00"}
+    assert result["backdated"] is True
+    product = load_product(SAMPLE_PRODUCT)
+    terms = product.loan_terms(principal=500_000, terms=10, start=START)
+    expected = state_view(replay(terms, [Payment(date(2026, 2, 15), 56050)], date(2026, 6, 30)))
+    assert services.loan_state(loan, date(2026, 6, 30)) == expected
+    assert services.verify_ledger() == []
+    balances = book.balances(loan)
+    assert balances[str(Account.CASH_CLEARING)] == 56050 - 500_000
+    assert balances[str(Account.PRINCIPAL_RECEIVABLE)] == 500_000 - 48300
+    assert sum(balances.values()) == 0
+
+
+def test_same_key_same_payload_posts_once(book: Book) -> None:
+    loan = book.new_loan()
+    services = book.on(date(2026, 2, 15))
+    first = services.repay(loan_id=loan, amount=10000, value_date=date(2026, 2, 15), key="pay-1")
+    postings = book.count(t.postings)
+    again = services.repay(loan_id=loan, amount=10000, value_date=date(2026, 2, 15), key="pay-1")
+    assert again == first
+    assert book.count(t.postings) == postings
+    assert book.count(t.transactions) == 2  # the disbursement and one repayment
+
+
+def test_same_key_other_payload_is_a_conflict_and_writes_nothing(book: Book) -> None:
+    loan = book.new_loan()
+    services = book.on(date(2026, 2, 15))
+    services.repay(loan_id=loan, amount=10000, value_date=date(2026, 2, 15), key="pay-1")
+    before = (book.count(t.transactions), book.count(t.postings), book.count(t.audit_log))
+    with pytest.raises(IdempotencyConflict, match="already used for a different repay"):
+        services.repay(loan_id=loan, amount=20000, value_date=date(2026, 2, 15), key="pay-1")
+    assert (book.count(t.transactions), book.count(t.postings), book.count(t.audit_log)) == before
+
+
+FEB1 = date(2026, 2, 1)
+LOAN = object()  # stands for the test loan's id in the cases below
+BAD_INPUT = [
+    ("repay", {"loan_id": LOAN, "amount": 0, "value_date": FEB1}, InputRejected, "above zero"),
+    ("repay", {"loan_id": LOAN, "amount": 100, "value_date": date(2026, 2, 2)}, ValueDateRefused, "after the business"),
+    ("repay", {"loan_id": LOAN, "amount": 100, "value_date": date(2026, 1, 14)}, ValueDateRefused, "before the loan"),
+    ("repay", {"loan_id": 999, "amount": 100, "value_date": FEB1}, InputRejected, "no loan 999"),
+    ("waive", {"loan_id": LOAN, "component": Component.PENALTY, "amount": 100, "value_date": FEB1}, InputRejected,
+     "only 0.00 of penalty is owed"),
+    ("waive", {"loan_id": LOAN, "component": "principal", "amount": 100, "value_date": FEB1}, InputRejected,
+     "cannot be waived"),
+    ("reverse", {"transaction_id": 1}, InputRejected, "only repayments can be reversed"),
+    ("draw", {"line_id": 1, "amount": 1_600_000, "terms": 10, "start": FEB1}, DrawdownRefused, "rule line.available"),
+    ("draw", {"line_id": 1, "amount": 15_050, "terms": 10, "start": FEB1}, DrawdownRefused, "rule drawdown.multiple"),
+    ("draw", {"line_id": 1, "amount": 10_000, "terms": 7, "start": FEB1}, InputRejected, "7 terms is not offered"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("command", "arguments", "error", "message"), BAD_INPUT)
+def test_bad_input_is_refused_and_changes_nothing(
+    book: Book, command: str, arguments: dict[str, Any], error: type, message: str
+) -> None:
+    loan = book.new_loan()
+    tables = (t.loans, t.transactions, t.ledger_entries, t.postings, t.audit_log, t.idempotency_keys, t.domain_events)
+    before = [book.count(table) for table in tables]
+    call = getattr(book.on(FEB1), command)
+    with pytest.raises(error, match=message):
+        call(**{name: loan if value is LOAN else value for name, value in arguments.items()}, key="k")
+    assert [book.count(table) for table in tables] == before
+
+
+def test_drawdowns_restore_the_limit_as_principal_is_repaid(book: Book) -> None:
+    loan = book.new_loan(limit=600_000, amount=500_000, terms=5)
+    services = book.on(START)
+    with pytest.raises(DrawdownRefused, match=r"only 1000.00 of the 6000.00 limit"):
+        services.draw(line_id=1, amount=200_000, terms=5, start=START, key="second")
+    paid = book.on(date(2026, 2, 15))
+    paid.repay(loan_id=loan, amount=100_000 + 7_750, value_date=date(2026, 2, 15), key="r")  # 1,000 principal back
+    assert paid.draw(line_id=1, amount=200_000, terms=5, start=date(2026, 2, 15), key="second") > loan
+
+
+def test_waiver_write_off_recovery_and_reversal_keep_the_books(book: Book) -> None:
+    loan = book.new_loan()
+    late = book.on(date(2026, 4, 1))
+    late.repay(loan_id=loan, amount=20_000, value_date=date(2026, 3, 1), key="r1")
+    late.waive(loan_id=loan, component=Component.PENALTY, amount=150, value_date=date(2026, 4, 1), key="w")
+    late.write_off(loan_id=loan, value_date=date(2026, 4, 1), key="wo")
+    later = book.on(date(2026, 5, 1))
+    recovery = later.repay(loan_id=loan, amount=30_000, value_date=date(2026, 5, 1), key="r2")
+    later.reverse(transaction_id=2, key="rev")  # the pre-write-off repayment bounces
+    assert later.verify_ledger() == []
+    balances = book.balances(loan)
+    assert balances[str(Account.RECOVERIES)] == -30_000
+    assert str(Account.PRINCIPAL_RECEIVABLE) not in balances  # off the books since the write-off
+    assert sum(balances.values()) == 0
+    assert recovery["kind"] == "repayment"
+    with pytest.raises(InputRejected, match="already reversed"):
+        later.reverse(transaction_id=2, key="rev-again")
+
+
+def test_postings_are_append_only(book: Book) -> None:
+    book.new_loan()
+    for statement in ("UPDATE postings SET amount = 0", "DELETE FROM postings", "UPDATE ledger_entries SET kind = 'x'"):
+        with pytest.raises(DBAPIError, match="append-only"), book.engine.begin() as connection:
+            connection.execute(text(statement))
+    assert book.on(START).verify_ledger() == []
+
+
+def test_verify_finds_a_changed_posting_even_without_the_triggers(book: Book) -> None:
+    loan = book.new_loan()
+    book.on(date(2026, 2, 15)).repay(loan_id=loan, amount=10_000, value_date=date(2026, 2, 15), key="r")
+    with book.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("ALTER TABLE postings DISABLE TRIGGER USER"))
+        else:
+            connection.execute(text("DROP TRIGGER postings_no_update"))
+        connection.execute(
+            text("UPDATE postings SET amount = amount + 1 WHERE account = 'cash_clearing' AND amount > 0")
+        )
+        connection.execute(
+            text("UPDATE postings SET amount = amount - 1 WHERE account = 'principal_receivable' AND amount < 0")
+        )
+    problems = book.on(date(2026, 2, 15)).verify_ledger()
+    assert any("hash chain broken" in problem for problem in problems)
+    assert any("cash_clearing: books" in problem for problem in problems)
+
+
+def _history(seed: int) -> list[Payment]:
+    rng = random.Random(seed)
+    payments, day = [], START
+    for _ in range(rng.randint(1, 6)):
+        day += timedelta(days=rng.randint(0, 45))
+        payments.append(Payment(day, rng.randrange(100, 120_000)))
+    return payments
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_backdated_payment_leaves_the_books_as_if_it_came_on_time(new_database: Any, seed: int) -> None:
+    """Store A records each payment on its value date; store B records them all later, in random order.
+    Brought to the same business date, both have the same state and exactly the same balances."""
+    payments = _history(seed)
+    final = max(p.value_date for p in payments) + timedelta(days=20)
+    on_time, late = Book(new_database()), Book(new_database())
+    for store in (on_time, late):
+        store.new_loan()
+    for number, payment in enumerate(payments):
+        services = on_time.on(payment.value_date)
+        services.repay(loan_id=1, amount=payment.amount, value_date=payment.value_date, key=f"p{number}")
+    shuffled = list(enumerate(payments))
+    random.Random(seed).shuffle(shuffled)
+    for number, payment in shuffled:
+        late.on(final).repay(loan_id=1, amount=payment.amount, value_date=payment.value_date, key=f"p{number}")
+    for store in (on_time, late):
+        store.on(final).accrue()
+        assert store.on(final).verify_ledger() == []
+    assert on_time.balances(1) == late.balances(1)
+    assert on_time.on(final).loan_state(1, final) == late.on(final).loan_state(1, final)
+    for store in (on_time, late):
+        store.engine.dispose()
