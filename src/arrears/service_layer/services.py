@@ -1,6 +1,6 @@
 """Commands and their handlers: one database transaction each, idempotent, audited.
 
-Every write command runs in one transaction (:meth:`Services._unit_of_work`) and, when it carries an
+Every write command runs in one transaction (:meth:`Services.transaction`) and, when it carries an
 idempotency key, is answered once: the same key with the same payload returns the original result and writes
 nothing; the same key with another payload is refused (:class:`IdempotencyConflict`). A crash before commit
 leaves nothing; a retry after commit returns the stored answer. So a payment is never posted twice or lost.
@@ -89,7 +89,7 @@ class Services:
     # -- plumbing ---------------------------------------------------------------------------------------------
 
     @contextmanager
-    def _unit_of_work(self) -> Iterator[Connection]:
+    def transaction(self) -> Iterator[Connection]:
         with self.engine.begin() as connection:
             yield connection
 
@@ -106,7 +106,7 @@ class Services:
         request_hash = _request_hash(command, payload)
         for _attempt in range(3):
             try:
-                with self._unit_of_work() as connection:
+                with self.transaction() as connection:
                     if key is not None:
                         stored = self._stored_response(connection, key, command, request_hash)
                         if stored is not None:
@@ -127,7 +127,7 @@ class Services:
                 # Another request with the same key committed first: answer from what it stored.
                 if key is None:
                     raise
-                with self._unit_of_work() as connection:
+                with self.transaction() as connection:
                     stored = self._stored_response(connection, key, command, request_hash)
                 if stored is not None:
                     return stored
@@ -194,7 +194,7 @@ class Services:
             ZoneInfo(timezone)
         except (KeyError, ValueError):
             raise InputRejected(f"{timezone!r} is not a time zone; use an IANA name such as Asia/Shanghai") from None
-        with self._unit_of_work() as connection:
+        with self.transaction() as connection:
             borrower_id = connection.execute(
                 insert(t.borrowers).values(
                     name=name, phone=phone, timezone=timezone, language=language, created_at=self.clock()
@@ -325,12 +325,12 @@ class Services:
                     for row in schedule
                 ],
             )
-            transaction_id = self._insert_transaction(
+            transaction_id = self.insert_transaction(
                 connection, loan_id, "disbursement", start, amount, business_date, backdated, now
             )
             loan = store.get_loan(connection, loan_id, lock=True)
             after = self.position(loan, [], business_date)
-            self._post(connection, loan, after, {}, "disbursement", business_date, start, transaction_id)
+            self.post_position(connection, loan, after, {}, "disbursement", business_date, start, transaction_id)
             self._audit(
                 connection, "loan.draw", f"loan:{loan_id}", {**payload, "line": line_id, "backdated": backdated}
             )
@@ -430,7 +430,7 @@ class Services:
         before = self.position(loan, events, business_date)
         current = store.ledger_balances(connection, loan_id)
         now = self.clock()
-        head = self._post(connection, loan, before, current, "recognition", business_date, business_date, None)
+        head = self.post_position(connection, loan, before, current, "recognition", business_date, business_date, None)
         loan = store.get_loan(connection, loan_id, lock=True) if head else loan
         if event is not None:
             after_events = [*events, event]
@@ -441,7 +441,7 @@ class Services:
             after_events.remove(Payment(reverses["value_date"], reverses["amount"]))
             amount, component = reverses["amount"], None
         after = self.position(loan, sorted(after_events, key=lambda e: e.value_date), business_date)
-        transaction_id = self._insert_transaction(
+        transaction_id = self.insert_transaction(
             connection,
             loan_id,
             kind,
@@ -453,7 +453,7 @@ class Services:
             component=component,
             reverses_id=reverses["id"] if reverses is not None else None,
         )
-        self._post(connection, loan, after, before.balances, kind, business_date, value_date, transaction_id)
+        self.post_position(connection, loan, after, before.balances, kind, business_date, value_date, transaction_id)
         changed = {str(c): after.replay.allocated[c] - before.replay.allocated[c] for c in loan.terms.allocation}
         result = {
             "transaction_id": transaction_id,
@@ -473,7 +473,7 @@ class Services:
         )
         return result
 
-    def _insert_transaction(
+    def insert_transaction(
         self,
         connection: Connection,
         loan_id: int,
@@ -503,7 +503,7 @@ class Services:
             ).inserted_primary_key[0]  # type: ignore[index]
         )
 
-    def _post(
+    def post_position(
         self,
         connection: Connection,
         loan: store.LoanRecord,
@@ -561,7 +561,7 @@ class Services:
             loan_ids = [row[0] for row in connection.execute(select(t.loans.c.id).where(t.loans.c.status == "open"))]
         moved = 0
         for loan_id in loan_ids:
-            with self._unit_of_work() as connection:
+            with self.transaction() as connection:
                 business_date = self.business_date(connection)
                 loan = store.get_loan(connection, loan_id, lock=True)
                 if loan.posted_through >= business_date:
@@ -570,7 +570,7 @@ class Services:
                 current = store.ledger_balances(connection, loan_id)
                 if difference(current, position.balances):
                     moved += 1
-                self._post(
+                self.post_position(
                     connection, loan, position, current, "recognition", business_date, business_date, None, advance=True
                 )
         return moved
