@@ -1,0 +1,111 @@
+"""The ledger's rules, without a database: balances from replayed totals always balance and add up."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from arrears.engine import LoanEvent, Payment, Waiver, WriteOff, replay_events
+from arrears.errors import InputRejected
+from arrears.ledger import Account, LedgerInvariantBroken, difference, loan_balances
+from arrears.terms import Component, LoanTerms, Method
+
+START = date(2026, 5, 15)
+TERMS = LoanTerms(principal=250000, daily_rate=Decimal("0.0005"), terms=5, method=Method.EQUAL_PRINCIPAL, start=START)
+
+
+def balances_on(events: list[LoanEvent], day: date) -> dict[Account, int]:
+    loan = replay_events(TERMS, events, day)
+    loan.begin_day(day)
+    return loan_balances(loan.totals(day), loan.write_off)
+
+
+def test_worked_example_of_the_module_docstring() -> None:
+    balances = balances_on([Payment(date(2026, 6, 20), 54039)], date(2026, 6, 20))
+    assert balances == {
+        Account.CASH_CLEARING: -195961,
+        Account.PRINCIPAL_RECEIVABLE: 200000,
+        Account.INTEREST_RECEIVABLE: 0,
+        Account.PENALTY_RECEIVABLE: 0,
+        Account.INTEREST_INCOME: -3875,
+        Account.PENALTY_INCOME: -164,
+        Account.SUSPENSE: 0,
+    }
+
+
+def test_interest_is_recognised_when_billed() -> None:
+    assert balances_on([], date(2026, 6, 14))[Account.INTEREST_INCOME] == 0
+    assert balances_on([], date(2026, 6, 15))[Account.INTEREST_INCOME] == -3875  # installment 1 falls due
+
+
+def test_write_off_moves_receivables_to_expense_and_later_money_to_recoveries() -> None:
+    events: list[LoanEvent] = [WriteOff(date(2026, 8, 1)), Payment(date(2026, 9, 1), 10000)]
+    before = balances_on(events[:1], date(2026, 8, 1))
+    after = balances_on(events, date(2026, 12, 1))
+    receivables = (Account.PRINCIPAL_RECEIVABLE, Account.INTEREST_RECEIVABLE, Account.PENALTY_RECEIVABLE)
+    assert all(after[account] == 0 for account in receivables)
+    assert after[Account.RECOVERIES] == -10000
+    assert after[Account.WRITE_OFF_EXPENSE] == before[Account.WRITE_OFF_EXPENSE] > 250000  # principal + charges
+    assert after[Account.PENALTY_INCOME] == before[Account.PENALTY_INCOME]  # non-accrual after the write-off
+
+
+def test_waivers_are_refused_above_what_is_owed() -> None:
+    with pytest.raises(InputRejected, match=r"only 0\.00 of penalty is owed"):
+        balances_on([Waiver(date(2026, 6, 15), Component.PENALTY, 1)], date(2026, 6, 15))
+
+
+def test_an_unbalanced_entry_is_refused() -> None:
+    with pytest.raises(LedgerInvariantBroken):
+        difference({}, {Account.CASH_CLEARING: 1})
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> tuple[list[LoanEvent], date]:
+    events: list[LoanEvent] = []
+    day = START
+    for _ in range(draw(st.integers(0, 8))):
+        day += timedelta(days=draw(st.integers(0, 40)))
+        kind = draw(st.sampled_from(["pay", "pay", "waive"]))
+        if kind == "pay":
+            events.append(Payment(day, draw(st.integers(1, 120000))))
+        else:  # waive what is owed on that day, so the waiver is always lawful
+            owed = replay_events(TERMS, events, day)
+            owed.begin_day(day)
+            penalty = owed.state().overdue.penalty
+            if penalty:
+                events.append(Waiver(day, Component.PENALTY, draw(st.integers(1, penalty))))
+    if draw(st.booleans()):
+        day += timedelta(days=draw(st.integers(0, 60)))
+        events.append(WriteOff(day))
+        if draw(st.booleans()):
+            events.append(Payment(day + timedelta(days=draw(st.integers(0, 30))), draw(st.integers(1, 50000))))
+    as_of = max([START, *(event.value_date for event in events)]) + timedelta(days=draw(st.integers(0, 90)))
+    return events, as_of
+
+
+@settings(max_examples=150, deadline=None)
+@given(history=histories())
+def test_books_balance_and_differences_add_up(history: tuple[list[LoanEvent], date]) -> None:
+    """Every position balances; posting the differences event by event ends exactly at the final balances;
+    receivables and suspense never go the wrong way; cash is what came in minus what went out."""
+    events, as_of = history
+    posted: dict[Account, int] = {}
+    for count in range(len(events) + 1):
+        applied = events[:count]
+        day = max([START, *(event.value_date for event in applied)])
+        for account, amount in difference(posted, balances_on(applied, day)).items():
+            posted[account] = posted.get(account, 0) + amount
+    final = balances_on(events, as_of)
+    for account, amount in difference(posted, final).items():
+        posted[account] = posted.get(account, 0) + amount
+    assert {a: v for a, v in posted.items() if v} == {a: v for a, v in final.items() if v}
+    assert sum(final.values()) == 0
+    for account in (Account.PRINCIPAL_RECEIVABLE, Account.INTEREST_RECEIVABLE, Account.PENALTY_RECEIVABLE):
+        assert final.get(account, 0) >= 0
+    assert final.get(Account.SUSPENSE, 0) <= 0
+    received = sum(event.amount for event in events if isinstance(event, Payment))
+    assert final[Account.CASH_CLEARING] == received - TERMS.principal
