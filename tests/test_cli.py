@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -138,10 +139,14 @@ def test_bad_dates_and_files_exit_2(tmp_path: Path) -> None:
         assert result.stdout == "" and result.stderr.count("\n") == 1, args
 
 
-def test_demo_runs_small(tmp_path: Path) -> None:
-    result = run(
-        "demo", "--product", str(ROOT / "products" / "cn-microcredit.toml"), "--borrowers", "60", "--months", "2"
+def test_demo_runs_small_and_persists(tmp_path: Path) -> None:
+    product = str(ROOT / "products" / "cn-microcredit.toml")
+    args = ["demo", "--product", product, "--borrowers", "60", "--months", "2", "--out", str(tmp_path / "portfolio")]
+    env = {**os.environ, "ARREARS_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"}
+    result = subprocess.run(
+        [sys.executable, "-m", "arrears.cli", *args], capture_output=True, text=True, env=env, timeout=300, check=False
     )
     assert result.returncode == 0, result.stderr
-    for heading in ("Bucket mix", "五级分类", "Roll rates", "balanced"):
+    for heading in ("Bucket mix", "五级分类", "Roll rates", "balanced", "imported into", "ledger verify"):
         assert heading in result.stdout
+    assert sorted(p.name for p in (tmp_path / "portfolio").iterdir()) == ["lines.csv", "loans.csv", "payments.csv"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,8 +23,9 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 
 from arrears.adapters.database import make_engine, upgrade
 from arrears.classification import Bucket, Classification
+from arrears.cli_portfolio import portfolio_app
 from arrears.config import Settings
-from arrears.demo import DemoResult, run_demo
+from arrears.demo import DemoResult, run_demo, write_portfolio
 from arrears.disclosure import disclose
 from arrears.engine import replay
 from arrears.errors import InputRejected
@@ -185,8 +186,12 @@ def demo(
     borrowers: Annotated[int, typer.Option(min=1, help="Number of synthetic borrowers.")] = 3000,
     months: Annotated[int, typer.Option(min=1, max=24, help="Months to run, day by day.")] = 6,
     seed: Annotated[int, typer.Option(help="Random seed for behaviour and dates.")] = 20261129,
+    out: Annotated[Path, typer.Option(help="Where to write the simulated portfolio as CSV.")] = Path("demo-portfolio"),
+    persist: Annotated[bool, typer.Option(help="Import the portfolio into the store and verify the ledger.")] = True,
 ) -> None:
-    """Synthetic borrowers on the sample product, run day by day: bucket mix, classes, roll rates."""
+    """Synthetic borrowers on the sample product, run day by day: bucket mix, classes, roll rates; then the
+    portfolio is written as CSV, imported into the store (ARREARS_DATABASE_URL, default ./arrears.db) in one
+    transaction, and the ledger verified."""
     product = load_product(product_file)
     console = _console()
     for notice in product.notices:
@@ -201,6 +206,29 @@ def demo(
         )
         progress.update(task, total=progress.tasks[0].completed)
     _print_demo(console, result)
+    if persist:
+        _persist_demo(console, result, product_file, out)
+
+
+def _persist_demo(console: Console, result: DemoResult, product_file: Path, out: Path) -> None:
+    """Write the demo portfolio as CSV, import it as of the day after the run, verify the books."""
+    from arrears.service_layer.portfolio import import_portfolio
+
+    directory = write_portfolio(result, product_file, out)
+    services = _services(business_date=result.end + timedelta(days=1))
+    report = import_portfolio(services, directory)
+    where = services.engine.url.render_as_string(hide_password=True)
+    verb = "was already in" if report.already_imported else "imported into"
+    console.print(
+        f"\nportfolio written to {directory}/ (lines, loans, payments .csv) and {verb} {where}: "
+        f"{report.loans} loans, {report.payments} payments, business date {report.business_date}"
+    )
+    problems = services.verify_ledger()
+    for problem in problems:
+        console.print(f"[red]{problem}[/]")
+    if problems:
+        raise SystemExit(1)
+    console.print("ledger verify: trial balance 0.00, every entry balanced, every loan equal to its replay")
 
 
 def _percent(part: int, whole: int) -> str:
@@ -265,14 +293,15 @@ app.add_typer(borrower_app, name="borrower")
 app.add_typer(line_app, name="line")
 app.add_typer(loan_app, name="loan")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(portfolio_app, name="portfolio")
 KeyOption = Annotated[str, typer.Option("--key", help="Idempotency key: a retry with the same key posts once.")]
 
 
-def _services(*, migrate: bool | None = None) -> Services:
+def _services(*, migrate: bool | None = None, business_date: date | None = None) -> Services:
     """Services on ARREARS_DATABASE_URL. The embedded SQLite default is created or migrated on first use;
     PostgreSQL is migrated only by ``arrears db upgrade``, a deliberate step in production."""
     try:
-        settings = Settings()
+        settings = Settings() if business_date is None else Settings(business_date=business_date)
     except ValidationError as error:
         raise InputRejected(describe_errors(error, "environment (ARREARS_*)")) from None
     engine = make_engine(settings.database_url)

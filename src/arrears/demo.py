@@ -21,17 +21,20 @@ in each bucket at the next month-end.
 
 from __future__ import annotations
 
+import csv
 import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
+from pathlib import Path
 
 from arrears.classification import Bucket, Classification, bucket_for, classification_for
 from arrears.credit_line import DrawdownLimits, check_drawdown
 from arrears.dates import add_months
 from arrears.engine import LoanReplay
+from arrears.money import format_minor
 from arrears.payoff import payoff_of
 from arrears.product import Product
 
@@ -66,6 +69,8 @@ class Borrower:
     installments_paid_before_stopping: int = 0
     settle_on: date | None = None
     paid: int = 0
+    limit: int = 0
+    payments: list[tuple[date, int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +98,7 @@ class DemoResult:
     allocated: int = 0
     """Money applied to installments by the engine; with ``unapplied`` it must equal ``collected``."""
     unapplied: int = 0
+    portfolio: list[Borrower] = field(default_factory=list)
 
     def roll_matrix(self) -> dict[Bucket, dict[Bucket, int]]:
         """Principal (at the first month-end) moving from each bucket to each bucket, over all month pairs."""
@@ -120,7 +126,7 @@ def _draw_loans(product: Product, count: int, first_start: date, rng: random.Ran
         terms = product.loan_terms(principal=amount, terms=rng.choice(rules.pricing.terms), start=start)
         behaviour = rng.choices([b for b, _ in BEHAVIOUR_SHARES], weights)[0]
         loan = LoanReplay(terms)
-        borrower = Borrower(number, behaviour, loan, frozenset(row.due_date for row in loan.schedule))
+        borrower = Borrower(number, behaviour, loan, frozenset(row.due_date for row in loan.schedule), limit=limit)
         if behaviour is Behaviour.ON_TIME and rng.random() < 1 / 3:
             borrower.early_days = rng.randint(1, 3)
         borrower.lateness = rng.randint(2, 45)
@@ -170,6 +176,7 @@ def run_demo(
     portfolio = _draw_loans(product, borrowers, start, rng)
     end = add_months(start, months) - timedelta(days=1)
     result = DemoResult(borrowers=borrowers, start=start, end=end)
+    result.portfolio = portfolio
     result.behaviours.update(b.behaviour for b in portfolio)
     result.disbursed = sum(b.loan.terms.principal for b in portfolio)
     today = start
@@ -181,6 +188,7 @@ def run_demo(
             amount = _payment_today(borrower, today)
             if amount > 0:
                 loan.pay(today, amount)
+                borrower.payments.append((today, amount))
                 result.payments += 1
                 result.collected += amount
             loan.close_through(today)
@@ -204,3 +212,29 @@ def run_demo(
         result.allocated += sum(borrower.loan.allocated.values())
         result.unapplied += borrower.loan.unapplied
     return result
+
+
+def write_portfolio(result: DemoResult, product_path: Path, directory: Path) -> Path:
+    """Write the simulated portfolio as the CSV files ``arrears portfolio import`` reads (lines, loans, payments).
+
+    Names and phone numbers are synthetic (示例借款人0001, 1990000xxxx); the loans and payments are exactly those
+    the simulation ran, so importing them replays every loan to the same state.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    tables: dict[str, tuple[list[str], list[list[str]]]] = {
+        "lines": (["line_ref", "borrower_name", "phone", "product", "limit"], []),
+        "loans": (["loan_ref", "line_ref", "amount", "terms", "start"], []),
+        "payments": (["loan_ref", "date", "amount"], []),
+    }
+    for borrower in result.portfolio:
+        ref, terms = f"D{borrower.number:05d}", borrower.loan.terms
+        name, phone = f"示例借款人{borrower.number:04d}", f"1990000{borrower.number:04d}"
+        tables["lines"][1].append([ref, name, phone, str(product_path.resolve()), format_minor(borrower.limit)])
+        tables["loans"][1].append([ref, ref, format_minor(terms.principal), str(terms.terms), terms.start.isoformat()])
+        tables["payments"][1].extend([ref, day.isoformat(), format_minor(amount)] for day, amount in borrower.payments)
+    for name, (header, rows) in tables.items():
+        with (directory / f"{name}.csv").open("w", encoding="utf-8", newline="") as file:
+            writer = csv.writer(file)
+            writer.writerow(header)
+            writer.writerows(rows)
+    return directory

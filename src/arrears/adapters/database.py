@@ -1,8 +1,9 @@
 """Database engines and migrations: SQLite by default, PostgreSQL in production, one schema for both.
 
-SQLite is opened in WAL mode with foreign keys on, and every transaction starts with ``BEGIN IMMEDIATE``:
-a writer takes the write lock at the start, so two writers queue instead of deadlocking when both try to
-upgrade a read lock (SQLite's "database is locked" on commit). PostgreSQL runs at READ COMMITTED with row
+SQLite is opened in WAL mode with foreign keys on, and every writing transaction starts with ``BEGIN
+IMMEDIATE``: a writer takes the write lock at the start, so two writers queue instead of deadlocking when both
+try to upgrade a read lock (SQLite's "database is locked" on commit). Readers (:data:`READ_ONLY`) begin a
+deferred transaction: a consistent snapshot that never blocks a writer. PostgreSQL runs at READ COMMITTED with row
 locks (``SELECT ... FOR UPDATE``) taken by the unit of work on the loan or line a command changes.
 """
 
@@ -16,6 +17,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+READ_ONLY = "arrears_read_only"
+"""Execution option marking a connection that only reads: on SQLite it begins a deferred transaction."""
 
 
 def normalise_url(url: str) -> str:
@@ -42,8 +45,11 @@ def make_engine(url: str, **options: Any) -> Engine:
             cursor.close()
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(connection: Any) -> None:
+            # Writers take the write lock up front; readers (connections marked read_only) take a snapshot
+            # without blocking writers, which WAL allows.
+            read_only = connection.get_execution_options().get(READ_ONLY, False)
+            connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, **options)

@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from arrears.adapters import store
 from arrears.adapters import tables as t
+from arrears.adapters.database import READ_ONLY
 from arrears.config import Settings
 from arrears.credit_line import DrawdownLimits, check_drawdown
 from arrears.engine import LoanEvent, LoanReplay, Payment, Waiver, WriteOff, replay, replay_events
@@ -91,6 +92,12 @@ class Services:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         with self.engine.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A read-only connection: one consistent snapshot, never blocking writers."""
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as connection:
             yield connection
 
     def business_date(self, connection: Connection) -> date:
@@ -550,14 +557,14 @@ class Services:
 
     def loan_state(self, loan_id: int, as_of: date) -> dict[str, Any]:
         """``loan show``: the same JSON as ``simulate`` for a stored loan, replayed from its events."""
-        with self.engine.connect() as connection:
+        with self.reading() as connection:
             loan = store.get_loan(connection, loan_id)
             events = store.loan_events(connection, loan_id)
         return state_view(replay(loan.terms, events, as_of))
 
     def accrue(self) -> int:
         """Bring every loan's books up to the business date (recognition entries); returns how many moved."""
-        with self.engine.connect() as connection:
+        with self.reading() as connection:
             loan_ids = [row[0] for row in connection.execute(select(t.loans.c.id).where(t.loans.c.status == "open"))]
         moved = 0
         for loan_id in loan_ids:
@@ -584,7 +591,7 @@ class Services:
         removed, even by someone who dropped the append-only triggers).
         """
         problems: list[str] = []
-        with self.engine.connect() as connection:
+        with self.reading() as connection:
             total = connection.execute(select(func.coalesce(func.sum(t.postings.c.amount), 0))).scalar_one()
             if total != 0:
                 problems.append(f"trial balance is {format_minor(int(total))}, not 0.00")
