@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
+from functools import lru_cache
 
 from arrears.dates import due_date
 from arrears.errors import InputRejected
@@ -108,8 +109,12 @@ def _principal_parts(terms: LoanTerms, period_rate: Fraction) -> list[int]:
     return parts
 
 
+@lru_cache(maxsize=65536)
 def build_schedule(terms: LoanTerms) -> Schedule:
-    """The contractual schedule of ``terms``; raises :class:`ScheduleRefused` if any amount would be negative."""
+    """The contractual schedule of ``terms``; raises :class:`ScheduleRefused` if any amount would be negative.
+
+    Memoised: terms and schedules are frozen values, and a command replays its loan more than once.
+    """
     daily = rate_fraction(terms.daily_rate)
     period_rate = daily * PERIOD_DAYS
     parts = _principal_parts(terms, period_rate)

@@ -188,16 +188,17 @@ def post_entry(
     """Insert one balanced entry and its postings; returns the entry's hash (the loan's new chain head)."""
     digest = entry_hash(prev_hash, loan_id, kind, business_date, value_date, postings)
     entry_id = connection.execute(
-        insert(t.ledger_entries).values(
-            loan_id=loan_id,
-            transaction_id=transaction_id,
-            kind=kind,
-            business_date=business_date,
-            value_date=value_date,
-            created_at=now,
-            prev_hash=prev_hash,
-            hash=digest,
-        )
+        insert(t.ledger_entries),
+        {
+            "loan_id": loan_id,
+            "transaction_id": transaction_id,
+            "kind": kind,
+            "business_date": business_date,
+            "value_date": value_date,
+            "created_at": now,
+            "prev_hash": prev_hash,
+            "hash": digest,
+        },
     ).inserted_primary_key[0]  # type: ignore[index]
     connection.execute(
         insert(t.postings),
@@ -246,14 +247,15 @@ def audit(
     connection: Connection, *, now: datetime, actor: str, origin: str, action: str, target: str, details: Any
 ) -> None:
     connection.execute(
-        insert(t.audit_log).values(
-            at=now,
-            actor=actor,
-            origin=origin,
-            action=action,
-            target=target,
-            details=json.dumps(details, ensure_ascii=False, sort_keys=True, default=str),
-        )
+        insert(t.audit_log),
+        {
+            "at": now,
+            "actor": actor,
+            "origin": origin,
+            "action": action,
+            "target": target,
+            "details": json.dumps(details, ensure_ascii=False, sort_keys=True, default=str),
+        },
     )
 
 
@@ -261,13 +263,14 @@ def record_event(
     connection: Connection, *, loan_id: int | None, kind: str, payload: Any, business_date: date, now: datetime
 ) -> None:
     connection.execute(
-        insert(t.domain_events).values(
-            loan_id=loan_id,
-            kind=kind,
-            payload=json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str),
-            business_date=business_date,
-            created_at=now,
-        )
+        insert(t.domain_events),
+        {
+            "loan_id": loan_id,
+            "kind": kind,
+            "payload": json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str),
+            "business_date": business_date,
+            "created_at": now,
+        },
     )
 
 

@@ -109,36 +109,37 @@ class Services:
         return datetime.now(ZoneInfo(self.settings.timezone)).date()
 
     def _idempotent(self, command: str, key: str | None, payload: dict[str, Any], work: Callable[..., Any]) -> Any:
-        """Run ``work(connection, business_date)`` once per key; see the module docstring."""
+        """Run ``work(connection, business_date)`` once per key; see the module docstring.
+
+        The key is stored in the command's own transaction, after its work, under a unique constraint. A retry
+        of a request that already committed therefore fails (the key collides, or the command is no longer
+        valid, say "already written off") and is rolled back whole; only then is the stored answer read and
+        returned. The common case, a new key, costs no extra query.
+        """
         request_hash = _request_hash(command, payload)
-        for _attempt in range(3):
-            try:
-                with self.transaction() as connection:
-                    if key is not None:
-                        stored = self._stored_response(connection, key, command, request_hash)
-                        if stored is not None:
-                            return stored
-                    result = work(connection, self.business_date(connection))
-                    if key is not None:
-                        connection.execute(
-                            insert(t.idempotency_keys).values(
-                                key=key,
-                                command=command,
-                                request_hash=request_hash,
-                                response=json.dumps(result, sort_keys=True),
-                                created_at=self.clock(),
-                            )
-                        )
-                    return result
-            except IntegrityError:
-                # Another request with the same key committed first: answer from what it stored.
-                if key is None:
-                    raise
-                with self.transaction() as connection:
-                    stored = self._stored_response(connection, key, command, request_hash)
-                if stored is not None:
-                    return stored
-        raise RuntimeError(f"idempotency key {key!r} could neither be stored nor read")
+        try:
+            with self.transaction() as connection:
+                result = work(connection, self.business_date(connection))
+                if key is not None:
+                    connection.execute(
+                        insert(t.idempotency_keys),
+                        {
+                            "key": key,
+                            "command": command,
+                            "request_hash": request_hash,
+                            "response": json.dumps(result, sort_keys=True),
+                            "created_at": self.clock(),
+                        },
+                    )
+                return result
+        except (IntegrityError, InputRejected):
+            if key is None:
+                raise
+            with self.reading() as connection:
+                stored = self._stored_response(connection, key, command, request_hash)
+            if stored is None:
+                raise
+            return stored
 
     @staticmethod
     def _stored_response(connection: Connection, key: str, command: str, request_hash: str) -> Any:
@@ -435,7 +436,11 @@ class Services:
         backdated = self._check_value_date(value_date, business_date, loan.terms.start, kind)
         events = store.loan_events(connection, loan_id)
         before = self.position(loan, events, business_date)
-        current = store.ledger_balances(connection, loan_id)
+        # Books posted through today already equal today's position (every posting leaves them so; verify
+        # checks it); only a loan last posted on an earlier day needs its balances read to catch up.
+        current = (
+            before.balances if loan.posted_through == business_date else store.ledger_balances(connection, loan_id)
+        )
         now = self.clock()
         head = self.post_position(connection, loan, before, current, "recognition", business_date, business_date, None)
         loan = store.get_loan(connection, loan_id, lock=True) if head else loan
@@ -496,17 +501,18 @@ class Services:
     ) -> int:
         return int(
             connection.execute(
-                insert(t.transactions).values(
-                    loan_id=loan_id,
-                    kind=kind,
-                    value_date=value_date,
-                    amount=amount,
-                    component=component,
-                    reverses_id=reverses_id,
-                    business_date=business_date,
-                    backdated=backdated,
-                    created_at=now,
-                )
+                insert(t.transactions),
+                {
+                    "loan_id": loan_id,
+                    "kind": kind,
+                    "value_date": value_date,
+                    "amount": amount,
+                    "component": component,
+                    "reverses_id": reverses_id,
+                    "business_date": business_date,
+                    "backdated": backdated,
+                    "created_at": now,
+                },
             ).inserted_primary_key[0]  # type: ignore[index]
         )
 
