@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row, RowMapping, func, insert, select, update
+from sqlalchemy import Connection, Row, RowMapping, bindparam, func, insert, select, update
 
 from arrears.adapters import tables as t
 from arrears.engine import LoanEvent, Payment, Waiver, WriteOff
@@ -90,9 +90,30 @@ def terms_columns(terms: LoanTerms) -> dict[str, Any]:
     }
 
 
+# The hot path's queries, built once (SQLAlchemy then reuses their compiled form); FOR UPDATE renders nothing on
+# SQLite, whose writers already hold the database's write lock.
+_tx = t.transactions
+_LOAN = select(t.loans).where(t.loans.c.id == bindparam("loan_id"))
+_LOAN_FOR_UPDATE = _LOAN.with_for_update()
+_LOAN_EVENTS = (
+    select(_tx.c.kind, _tx.c.value_date, _tx.c.amount, _tx.c.component)
+    .where(_tx.c.loan_id == bindparam("loan_id"), _tx.c.kind.in_(("repayment", "waiver", "write_off")))
+    .where(
+        _tx.c.id.not_in(
+            select(_tx.c.reverses_id).where(_tx.c.loan_id == bindparam("loan_id"), _tx.c.reverses_id.is_not(None))
+        )
+    )
+    .order_by(_tx.c.value_date, _tx.c.id)
+)
+_LEDGER_BALANCES = (
+    select(t.postings.c.account, func.sum(t.postings.c.amount))
+    .where(t.postings.c.loan_id == bindparam("loan_id"))
+    .group_by(t.postings.c.account)
+)
+
+
 def get_loan(connection: Connection, loan_id: int, *, lock: bool = False) -> LoanRecord:
-    statement = select(t.loans).where(t.loans.c.id == loan_id)
-    row = connection.execute(_for_update(connection, statement) if lock else statement).first()
+    row = connection.execute(_LOAN_FOR_UPDATE if lock else _LOAN, {"loan_id": loan_id}).first()
     if row is None:
         raise NotFound(f"no loan {loan_id}; check the id (arrears draw prints it)")
     values = row._mapping
@@ -142,24 +163,13 @@ def event_of(row: RowMapping) -> LoanEvent:
 
 def loan_events(connection: Connection, loan_id: int) -> list[LoanEvent]:
     """The loan's effective events in value-date, then recorded, order: reversed repayments left out."""
-    tx = t.transactions
-    reversed_ids = select(tx.c.reverses_id).where(tx.c.loan_id == loan_id, tx.c.reverses_id.is_not(None))
-    statement = (
-        select(tx)
-        .where(tx.c.loan_id == loan_id, tx.c.kind.in_(("repayment", "waiver", "write_off")))
-        .where(tx.c.id.not_in(reversed_ids))
-        .order_by(tx.c.value_date, tx.c.id)
-    )
-    return [event_of(row._mapping) for row in connection.execute(statement)]
+    return [event_of(row._mapping) for row in connection.execute(_LOAN_EVENTS, {"loan_id": loan_id})]
 
 
 def ledger_balances(connection: Connection, loan_id: int) -> Balances:
-    statement = (
-        select(t.postings.c.account, func.sum(t.postings.c.amount))
-        .where(t.postings.c.loan_id == loan_id)
-        .group_by(t.postings.c.account)
-    )
-    return {Account(account): int(total) for account, total in connection.execute(statement)}
+    return {
+        Account(account): int(total) for account, total in connection.execute(_LEDGER_BALANCES, {"loan_id": loan_id})
+    }
 
 
 def entry_hash(
@@ -218,8 +228,9 @@ def save_loan_position(
     outstanding_principal: int,
     posted_through: date,
     last_entry_hash: str,
-) -> None:
-    """Update the loan row under optimistic concurrency (version check, on top of the row lock)."""
+) -> LoanRecord:
+    """Update the loan row under optimistic concurrency (version check, on top of the row lock); returns the
+    record as it now stands, so the caller need not read it again."""
     result = connection.execute(
         update(t.loans)
         .where(t.loans.c.id == loan.id, t.loans.c.version == loan.version)
@@ -233,6 +244,14 @@ def save_loan_position(
     )
     if result.rowcount != 1:
         raise ConcurrencyConflict(f"loan {loan.id} changed under a locked command (version {loan.version})")
+    return replace(
+        loan,
+        status=status,
+        outstanding_principal=outstanding_principal,
+        posted_through=posted_through,
+        last_entry_hash=last_entry_hash,
+        version=loan.version + 1,
+    )
 
 
 def mask_phone(phone: str) -> str:

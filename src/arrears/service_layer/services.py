@@ -442,14 +442,13 @@ class Services:
             before.balances if loan.posted_through == business_date else store.ledger_balances(connection, loan_id)
         )
         now = self.clock()
-        head = self.post_position(connection, loan, before, current, "recognition", business_date, business_date, None)
-        loan = store.get_loan(connection, loan_id, lock=True) if head else loan
+        loan = self.post_position(connection, loan, before, current, "recognition", business_date, business_date, None)
         if event is not None:
             after_events = [*events, event]
             amount = event.amount if isinstance(event, Payment | Waiver) else 0
             component = str(event.component) if isinstance(event, Waiver) else None
         else:
-            after_events = store.loan_events(connection, loan_id)
+            after_events = list(events)
             after_events.remove(Payment(reverses["value_date"], reverses["amount"]))
             amount, component = reverses["amount"], None
         after = self.position(loan, sorted(after_events, key=lambda e: e.value_date), business_date)
@@ -465,7 +464,10 @@ class Services:
             component=component,
             reverses_id=reverses["id"] if reverses is not None else None,
         )
-        self.post_position(connection, loan, after, before.balances, kind, business_date, value_date, transaction_id)
+        status_before = loan.status
+        loan = self.post_position(
+            connection, loan, after, before.balances, kind, business_date, value_date, transaction_id
+        )
         changed = {str(c): after.replay.allocated[c] - before.replay.allocated[c] for c in loan.terms.allocation}
         result = {
             "transaction_id": transaction_id,
@@ -479,10 +481,19 @@ class Services:
             "outstanding_principal": format_minor(after.replay.outstanding_principal()),
             "business_date": business_date.isoformat(),
         }
-        self._audit(connection, f"loan.{kind}", f"loan:{loan_id}", {**result, "backdated": backdated})
-        store.record_event(
-            connection, loan_id=loan_id, kind=f"{kind}_posted", payload=result, business_date=business_date, now=now
-        )
+        self._audit(connection, f"loan.{kind}", f"loan:{loan_id}", result)
+        if loan.status != status_before:  # domain events mark transitions; the transaction itself is its own record
+            transition = {"settled": "loan_settled", "written_off": "loan_written_off"}.get(
+                loan.status, "loan_reopened"
+            )
+            store.record_event(
+                connection,
+                loan_id=loan_id,
+                kind=transition,
+                payload={"from": status_before, "to": loan.status, "by": kind, "transaction_id": transaction_id},
+                business_date=business_date,
+                now=now,
+            )
         return result
 
     def insert_transaction(
@@ -528,9 +539,9 @@ class Services:
         transaction_id: int | None,
         *,
         advance: bool = False,
-    ) -> bool:
+    ) -> store.LoanRecord:
         """Post the entry taking ``current`` to ``target`` and save the loan's position (always after a
-        transaction or with ``advance``; else only if something moved). True when the loan row changed."""
+        transaction or with ``advance``; else only if something moved). Returns the loan as it now stands."""
         postings = difference(current, target.balances)
         replayed = target.replay
         status = "written_off" if replayed.write_off else "settled" if replayed.settled_on else "open"
@@ -548,7 +559,7 @@ class Services:
                 now=self.clock(),
             )
         if postings or transaction_id is not None or advance:
-            store.save_loan_position(
+            return store.save_loan_position(
                 connection,
                 loan,
                 status=status,
@@ -556,8 +567,7 @@ class Services:
                 posted_through=business_date,
                 last_entry_hash=head,
             )
-            return True
-        return False
+        return loan
 
     # -- queries ----------------------------------------------------------------------------------------------
 
