@@ -82,6 +82,7 @@ def test_store_commands_refuse_bad_input_with_one_line(tmp_path: Path) -> None:
         (["repay", "1", "--amount", "5", "--date", "2026-01-16", "--key", "k"], "after the business date"),
         (["repay", "1", "--amount", "5", "--date", "2026-01-14", "--key", "k"], "before the loan's start"),
         (["repay", "7", "--amount", "5", "--date", "2026-01-15", "--key", "k"], "no loan 7"),
+        (["repay", "1", "--amount", "5", "--date", "2026-01-15", "--key", "k", "--currency", "USD"], "is in CNY"),
         (["draw", "1", "--amount", "50", "--terms", "10", "--date", "2026-01-15", "--key", "k"], "drawdown.minimum"),
         (["draw", "1", "--amount", "16000", "--terms", "10", "--date", "2026-01-15", "--key", "k"], "line.available"),
         (["line", "open", "--borrower", "9", "--product", str(SAMPLE_PRODUCT), "--limit", "20000"], "no borrower 9"),

@@ -401,11 +401,16 @@ def repay(
     amount: Annotated[str, typer.Option(help="Amount received, e.g. 560.50.")],
     on: Annotated[str, typer.Option("--date", help="Value date YYYY-MM-DD; may be in the past (backdated).")],
     key: KeyOption,
+    currency: Annotated[str | None, typer.Option(help="The payment's currency; refused unless the loan's.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Post a repayment; prints its allocation (for a backdated one, what it changed)."""
     result = _services().repay(
-        loan_id=loan_id, amount=_amount(amount, "--amount"), value_date=_parse_date(on, "--date"), key=key
+        loan_id=loan_id,
+        amount=_amount(amount, "--amount"),
+        value_date=_parse_date(on, "--date"),
+        key=key,
+        currency=currency,
     )
     _emit(result, as_json)
 

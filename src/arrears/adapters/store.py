@@ -22,6 +22,7 @@ from arrears.engine import LoanEvent, Payment, Waiver, WriteOff
 from arrears.errors import InputRejected
 from arrears.ledger import Account, Balances
 from arrears.money import RoundingMode
+from arrears.schedule import Schedule
 from arrears.terms import Component, InterestBasis, LoanTerms, Method, Prepayment
 
 GENESIS_HASH = "0" * 64
@@ -110,6 +111,20 @@ _LEDGER_BALANCES = (
     .where(t.postings.c.loan_id == bindparam("loan_id"))
     .group_by(t.postings.c.account)
 )
+
+
+def schedule_rows(loan_id: int, schedule: Schedule) -> list[dict[str, Any]]:
+    """The ``installments`` rows of a loan's contractual schedule."""
+    return [
+        {
+            "loan_id": loan_id,
+            "number": row.number,
+            "due_date": row.due_date,
+            "principal": row.principal,
+            "interest": row.interest,
+        }
+        for row in schedule
+    ]
 
 
 def get_loan(connection: Connection, loan_id: int, *, lock: bool = False) -> LoanRecord:

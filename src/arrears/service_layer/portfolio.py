@@ -918,17 +918,7 @@ def _write_loans(
     ids = _insert_returning_ids(connection, t.loans, rows)
     connection.execute(
         insert(t.installments),
-        [
-            {
-                "loan_id": loan_id,
-                "number": row.number,
-                "due_date": row.due_date,
-                "principal": row.principal,
-                "interest": row.interest,
-            }
-            for loan, loan_id in zip(loans, ids, strict=True)
-            for row in loan.schedule
-        ],
+        [row for loan, loan_id in zip(loans, ids, strict=True) for row in store.schedule_rows(loan_id, loan.schedule)],
     )
 
     def transaction(loan_id: int, kind: str, value_date: date, amount: int) -> dict[str, Any]:

@@ -320,19 +320,7 @@ class Services:
                     )
                 ).inserted_primary_key[0]  # type: ignore[index]
             )
-            connection.execute(
-                insert(t.installments),
-                [
-                    {
-                        "loan_id": loan_id,
-                        "number": row.number,
-                        "due_date": row.due_date,
-                        "principal": row.principal,
-                        "interest": row.interest,
-                    }
-                    for row in schedule
-                ],
-            )
+            connection.execute(insert(t.installments), store.schedule_rows(loan_id, schedule))
             transaction_id = self.insert_transaction(
                 connection, loan_id, "disbursement", start, amount, business_date, backdated, now
             )
@@ -356,17 +344,20 @@ class Services:
 
     # -- events on a loan ---------------------------------------------------------------------------------
 
-    def repay(self, *, loan_id: int, amount: int, value_date: date, key: str) -> dict[str, Any]:
-        """Post a repayment; returns what it changed (allocation by component, unapplied credit)."""
+    def repay(
+        self, *, loan_id: int, amount: int, value_date: date, key: str, currency: str | None = None
+    ) -> dict[str, Any]:
+        """Post a repayment; returns what it changed (allocation by component, unapplied credit). A payment
+        that names its currency must be in the loan's: money is never converted silently."""
         if amount <= 0:
             raise InputRejected(f"a repayment must be above zero, got {format_minor(amount)}")
-        payload = {"loan": loan_id, "amount": amount, "date": value_date}
+        payload = {"loan": loan_id, "amount": amount, "date": value_date, "currency": currency}
         return self._idempotent(  # type: ignore[no-any-return]
             "repay",
             key,
             payload,
             lambda connection, business_date: self._loan_event(
-                connection, business_date, loan_id, Payment(value_date, amount), "repayment"
+                connection, business_date, loan_id, Payment(value_date, amount), "repayment", currency=currency
             ),
         )
 
@@ -425,8 +416,14 @@ class Services:
         event: LoanEvent | None,
         kind: str,
         reverses: Any = None,
+        currency: str | None = None,
     ) -> dict[str, Any]:
         loan = store.get_loan(connection, loan_id, lock=True)
+        if currency is not None and currency != loan.terms.currency:
+            raise InputRejected(
+                f"loan {loan_id} is in {loan.terms.currency}; a {currency} amount cannot be posted to it "
+                f"(convert it to {loan.terms.currency} first)"
+            )
         if business_date < loan.posted_through:
             raise ValueDateRefused(
                 f"business date {business_date} is before loan {loan_id}'s books (posted through "
