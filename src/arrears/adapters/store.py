@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Row, RowMapping, bindparam, func, insert, select, update
@@ -53,23 +54,60 @@ def _for_update(connection: Connection, statement: Any) -> Any:
     return statement.with_for_update() if connection.dialect.name == "postgresql" else statement
 
 
+_TERMS_COLUMNS = (
+    "principal",
+    "daily_rate",
+    "terms",
+    "method",
+    "start_date",
+    "interest_basis",
+    "penalty_multiplier",
+    "compound_overdue_interest",
+    "grace_days",
+    "rounding",
+    "allocation",
+    "prepayment",
+    "currency",
+)
+
+
 def terms_of(row: Row[Any] | Mapping[str, Any]) -> LoanTerms:
     """The snapshot of terms stored with a loan."""
     values = row._mapping if isinstance(row, Row) else row
+    return _terms(*(values[column] for column in _TERMS_COLUMNS))
+
+
+@lru_cache(maxsize=65536)
+def _terms(
+    principal: int,
+    daily_rate: str,
+    terms: int,
+    method: str,
+    start: date,
+    interest_basis: str,
+    penalty_multiplier: str,
+    compound_overdue_interest: bool,
+    grace_days: int,
+    rounding: str,
+    allocation: str,
+    prepayment: str,
+    currency: str,
+) -> LoanTerms:
+    # Memoised: the same loan's terms are read on every command, and LoanTerms is a frozen value.
     return LoanTerms(
-        principal=values["principal"],
-        daily_rate=Decimal(values["daily_rate"]),
-        terms=values["terms"],
-        method=Method(values["method"]),
-        start=values["start_date"],
-        interest_basis=InterestBasis(values["interest_basis"]),
-        penalty_multiplier=Decimal(values["penalty_multiplier"]),
-        compound_overdue_interest=values["compound_overdue_interest"],
-        grace_days=values["grace_days"],
-        rounding=RoundingMode(values["rounding"]),
-        allocation=tuple(Component(part) for part in values["allocation"].split(",")),
-        prepayment=Prepayment(values["prepayment"]),
-        currency=values["currency"],
+        principal=principal,
+        daily_rate=Decimal(daily_rate),
+        terms=terms,
+        method=Method(method),
+        start=start,
+        interest_basis=InterestBasis(interest_basis),
+        penalty_multiplier=Decimal(penalty_multiplier),
+        compound_overdue_interest=compound_overdue_interest,
+        grace_days=grace_days,
+        rounding=RoundingMode(rounding),
+        allocation=tuple(Component(part) for part in allocation.split(",")),
+        prepayment=Prepayment(prepayment),
+        currency=currency,
     )
 
 
@@ -131,6 +169,10 @@ def get_loan(connection: Connection, loan_id: int, *, lock: bool = False) -> Loa
     row = connection.execute(_LOAN_FOR_UPDATE if lock else _LOAN, {"loan_id": loan_id}).first()
     if row is None:
         raise NotFound(f"no loan {loan_id}; check the id (arrears draw prints it)")
+    return _record(row)
+
+
+def _record(row: Row[Any]) -> LoanRecord:
     values = row._mapping
     return LoanRecord(
         id=values["id"],

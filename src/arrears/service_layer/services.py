@@ -431,6 +431,9 @@ class Services:
             )
         value_date = event.value_date if event is not None else reverses["value_date"]
         backdated = self._check_value_date(value_date, business_date, loan.terms.start, kind)
+        # Read the events only once the row lock is held, in a statement of their own: under READ COMMITTED a
+        # query joined to the locked row would return the events of the snapshot taken before it waited for
+        # the lock, and lose a racing payment (tests/test_concurrency.py catches exactly that).
         events = store.loan_events(connection, loan_id)
         before = self.position(loan, events, business_date)
         # Books posted through today already equal today's position (every posting leaves them so; verify
