@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,25 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "tests" / "scenarios"
 SAMPLE_PRODUCT = ROOT / "products" / "cn-microcredit.toml"
+
+
+def run_cli(*args: str, db: Path, business_date: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``arrears ARGS`` in a real subprocess on the SQLite store ``db`` at ``business_date``."""
+    environment = {
+        **os.environ,
+        "ARREARS_DATABASE_URL": f"sqlite:///{db}",
+        "ARREARS_BUSINESS_DATE": business_date,
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "arrears.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environment,
+        timeout=300,
+        check=False,
+    )
 
 
 def shared_dir() -> Path:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,25 +11,11 @@ from sqlalchemy import select, text
 
 from arrears.adapters import tables as t
 from arrears.adapters.database import make_engine
-from tests.conftest import ROOT, SAMPLE_PRODUCT
+from tests.conftest import SAMPLE_PRODUCT, run_cli
 
 
 def run(db: Path, business_date: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "ARREARS_DATABASE_URL": f"sqlite:///{db}",
-        "ARREARS_BUSINESS_DATE": business_date,
-        "ARREARS_ACTOR": "ops-test",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "arrears.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+    return run_cli(*args, db=db, business_date=business_date, ARREARS_ACTOR="ops-test")
 
 
 def ok(db: Path, business_date: str, *args: str) -> Any:

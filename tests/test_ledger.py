@@ -78,8 +78,10 @@ def histories(draw: st.DrawFn) -> tuple[list[LoanEvent], date]:
             penalty = owed.state().overdue.penalty
             if penalty:
                 events.append(Waiver(day, Component.PENALTY, draw(st.integers(1, penalty))))
-    if draw(st.booleans()):
-        day += timedelta(days=draw(st.integers(0, 60)))
+    day += timedelta(days=draw(st.integers(0, 60)))
+    standing = replay_events(TERMS, events, day)
+    standing.begin_day(day)
+    if draw(st.booleans()) and standing.settled_on is None:  # a repaid loan has nothing to write off
         events.append(WriteOff(day))
         if draw(st.booleans()):
             events.append(Payment(day + timedelta(days=draw(st.integers(0, 30))), draw(st.integers(1, 50000))))

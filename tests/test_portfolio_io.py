@@ -36,7 +36,7 @@ from arrears.service_layer.portfolio import PortfolioRejected, export_statements
 from arrears.service_layer.services import Services
 from arrears.terms import InterestBasis, Method
 from arrears.views import state_view
-from tests.conftest import ROOT, SAMPLE_PRODUCT
+from tests.conftest import SAMPLE_PRODUCT, run_cli
 
 BUSINESS_DATE = date(2026, 6, 30)
 PRODUCT = "products/cn-microcredit.toml"  # relative to the portfolio directory
@@ -387,27 +387,8 @@ def test_export_writes_one_statement_per_loan(database_url: str, good: Path, tmp
     services.engine.dispose()
 
 
-CLI = (
-    "import sys\n"
-    "from arrears.cli import app, main\n"
-    "from arrears.cli_portfolio import portfolio_app\n"
-    "if not any(group.name == 'portfolio' for group in app.registered_groups):\n"
-    "    app.add_typer(portfolio_app, name='portfolio')\n"
-    "main(sys.argv[1:])\n"
-)
-
-
 def cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ARREARS_DATABASE_URL": f"sqlite:///{db}", "ARREARS_BUSINESS_DATE": BUSINESS_DATE.isoformat()}
-    return subprocess.run(
-        [sys.executable, "-c", CLI, "portfolio", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+    return run_cli("portfolio", *args, db=db, business_date=BUSINESS_DATE.isoformat())
 
 
 def test_the_cli_prints_every_row_error_then_imports_and_exports(tmp_path: Path, good: Path) -> None:

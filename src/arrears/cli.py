@@ -36,7 +36,7 @@ from arrears.scenario import load_scenario, parse_scenario
 from arrears.schedule import build_schedule
 from arrears.service_layer.services import Services
 from arrears.terms import InterestBasis, Method
-from arrears.validation import describe_errors, parse_date
+from arrears.validation import describe_errors, parse_choice, parse_date
 from arrears.views import payoff_view, schedule_view, state_view
 
 app = typer.Typer(
@@ -389,10 +389,9 @@ def _choice(kind: type[Method] | type[InterestBasis], value: str | None, option:
     if value is None:
         return None
     try:
-        return kind(value)
-    except ValueError:
-        allowed = ", ".join(str(member) for member in kind)
-        raise InputRejected(f"{option}: {value!r} is not one of {allowed}") from None
+        return parse_choice(kind, value)
+    except ValueError as error:
+        raise InputRejected(f"{option}: {error}") from None
 
 
 @app.command()

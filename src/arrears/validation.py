@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BeforeValidator, ValidationError
 
 from arrears.money import FloatRefused, InvalidAmount, parse_amount, parse_rate
 
+E = TypeVar("E", bound=StrEnum)
 _DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -41,6 +43,15 @@ def parse_date(value: object) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise ValueError(f"{value!r} is not a calendar date; check the month and day") from None
+
+
+def parse_choice(kind: type[E], value: str) -> E:
+    """``value`` as a member of ``kind``; ValueError naming the allowed values otherwise."""
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(str(member) for member in kind)
+        raise ValueError(f"{value!r} is not one of {allowed}") from None
 
 
 Amount = Annotated[int, BeforeValidator(_amount)]

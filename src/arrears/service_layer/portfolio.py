@@ -102,7 +102,7 @@ from arrears.product import Product, load_product
 from arrears.schedule import Schedule, build_schedule
 from arrears.service_layer.services import Position, Services
 from arrears.terms import Component, InterestBasis, LoanTerms, Method
-from arrears.validation import parse_date
+from arrears.validation import parse_choice, parse_date
 from arrears.views import state_view
 
 Progress = Callable[[str], None]
@@ -464,10 +464,9 @@ class _Fields:
         if value is None:
             return None
         try:
-            return kind(value)
-        except ValueError:
-            allowed = ", ".join(str(member) for member in kind)
-            self.error(name, f"{value!r} is not one of {allowed}; leave it empty for the product's")
+            return parse_choice(kind, value)
+        except ValueError as error:
+            self.error(name, f"{error}; leave it empty for the product's")
             return None
 
 
