@@ -487,6 +487,25 @@ class LoanReplay:
             owed += row.principal + row.interest + row.penalty + row.compound
         return max(0, owed - self.unapplied)
 
+    def accrued_interest(self) -> int:
+        """Interest earned on the current period up to :attr:`closed_through` and not yet billed.
+
+        The period's interest I (the first installment not yet due, untouched until it falls due) accrues
+        evenly over its n days: accrued-to-date after day-end D is round(I x (D - period start) / n), rounded
+        once, so the daily accruals (each the difference of two such amounts) add up to exactly I on the due
+        date, when it is billed and this drops back to 0. Nothing accrues once the loan is settled, past its
+        last due date, or written off (non-accrual). See :mod:`arrears.dayend`.
+        """
+        if self.write_off is not None:
+            return 0
+        day = self.closed_through
+        position = bisect.bisect_right(self._due_days, day)
+        if day < self._start or position == len(self._rows) or self._first_open == len(self._rows):
+            return 0
+        row = self._rows[position]
+        since = self._due_days[position - 1] if position else self._start
+        return round_div(row.interest * (day - since), row.due - since, self._mode)
+
     def outstanding_principal(self) -> int:
         return sum(row.principal for row in self._rows[self._first_open :])
 

@@ -54,6 +54,8 @@ class Account(StrEnum):
     SUSPENSE = "suspense"  # liability: money received that found nothing due
     WRITE_OFF_EXPENSE = "write_off_expense"  # expense: receivables taken off the books (核销)
     RECOVERIES = "recoveries"  # income: money received on a written-off loan
+    INTEREST_ACCRUED = "interest_accrued"  # asset: interest earned day by day, not yet billed (应计利息)
+    INCOME_SUSPENSE = "income_suspense"  # held back from income while the loan is non-accrual (利息挂账)
 
 
 Balances = dict[Account, int]
@@ -78,6 +80,26 @@ def open_loan_balances(totals: LoanTotals) -> Balances:
         Account.PENALTY_INCOME: -(_penalties(totals.charged) - _penalties(totals.waived)),
         Account.SUSPENSE: -totals.unapplied,
     }
+    return _checked(balances)
+
+
+def accrual_basis_balances(
+    totals: LoanTotals, accrued: int, suspended_interest: int, suspended_penalty: int
+) -> Balances:
+    """Balances on the day-end's accrual basis (:mod:`arrears.dayend`): as :func:`open_loan_balances`, plus
+    interest accrued and not yet billed (``interest_accrued``, recognised as income), less what a non-accrual
+    loan recognised into ``income_suspense`` instead of income::
+
+        interest_accrued   accrued
+        interest_income    -(interest billed - waived + accrued - suspended interest)
+        penalty_income     -(penalty + compound charged - waived - suspended penalty)
+        income_suspense    -(suspended interest + suspended penalty)
+    """
+    balances = open_loan_balances(totals)
+    balances[Account.INTEREST_ACCRUED] = accrued
+    balances[Account.INTEREST_INCOME] -= accrued - suspended_interest
+    balances[Account.PENALTY_INCOME] += suspended_penalty
+    balances[Account.INCOME_SUSPENSE] = -(suspended_interest + suspended_penalty)
     return _checked(balances)
 
 

@@ -328,8 +328,8 @@ def _parquet_values(name: str, kind: str, column: Any, pa: Any, file: str, error
 
 
 def _read_parquet(path: Path, data: bytes, table: str, errors: list[RowError]) -> _Table | None:
-    import pyarrow as pa  # type: ignore[import-untyped]  # imported only when a Parquet file is there
-    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+    import pyarrow as pa  # imported only when a Parquet file is there
+    import pyarrow.parquet as pq
 
     file = path.name
     try:

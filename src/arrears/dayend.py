@@ -1,0 +1,213 @@
+"""One loan's day-end (日终), in scalar form: the specification the vectorized pipeline (:mod:`arrears.batch`)
+must equal, field by field, to the cent.
+
+A portfolio's day-end D takes every loan as it stood after day-end D-1 (loans that start after D wait) and:
+
+1. **applies the day's payments**: held credit and each payment dated D go to the installments due on or
+   before D, oldest first, in the loan's allocation order; credit that covers the payoff settles the loan
+   (:class:`arrears.engine.LoanReplay`, which also does steps 2 and 3);
+2. **bills** what falls due on D (its interest becomes receivable) and **penalises** what fell due before D
+   (penalty on unpaid principal, compound on unpaid interest);
+3. **holds charges in grace**, releasing or dropping them at the grace end;
+4. **accrues** interest: accrued-to-date after D is round(I x elapsed / n) for the current period
+   (:meth:`arrears.engine.LoanReplay.accrued_interest`), rounded once, so the day's accrual, the difference
+   of two accrued-to-date amounts, adds up over a period to exactly the interest billed for it;
+5. **ages**: days past due, M-bucket and five-category class (:mod:`arrears.classification`);
+6. **non-accrual**: a loan becomes non-accrual at the first day-end that leaves it more than
+   ``non_accrual_dpd`` days past due (default 90) and stays so until nothing is overdue (DPD 0). While it is
+   non-accrual, what a day-end recognises (the change in interest billed plus accrued, and the penalty and
+   compound charged) is credited to ``income_suspense`` instead of income; when it returns to accrual, the
+   suspense is released to income. This is general banking practice (interest on loans 90 days overdue is not
+   booked as income: US call-report "nonaccrual", Chinese banks' 表外应收利息), not a rule verified in
+   shared/RULES.md, hence :class:`DayEndPolicy`;
+7. **detects transitions** (:class:`Transition`) between the standing before and after, as events;
+8. **posts**: the loan's balances after (:func:`arrears.ledger.accrual_basis_balances`) minus its balances
+   before, one sub-ledger row per account that moved.
+
+Only payments reach the day-end for now: waivers and write-offs are posted by their commands in the store
+and are not yet part of this specification (nor of the batch kernel).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from arrears.classification import Bucket, Classification, bucket_for, classification_for
+from arrears.engine import LoanReplay, LoanTotals, Payment
+from arrears.errors import InputRejected
+from arrears.ledger import Account, Balances, accrual_basis_balances, difference
+from arrears.terms import Component, LoanTerms
+
+DEFAULT_NON_ACCRUAL_DPD = 90
+
+
+@dataclass(frozen=True, slots=True)
+class DayEndPolicy:
+    """Settings of the day-end that are policy, not contract."""
+
+    non_accrual_dpd: int = DEFAULT_NON_ACCRUAL_DPD
+    """A loan more than this many days past due is non-accrual (see the module docstring, step 6)."""
+
+    def __post_init__(self) -> None:
+        value = self.non_accrual_dpd
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000:
+            raise InputRejected(f"non-accrual days past due must be a whole number from 0 to 10000, got {value!r}")
+
+
+class Transition(StrEnum):
+    """What a day-end can change about a loan that someone downstream acts on (collections, restrictions,
+    credit reporting). Within one loan and day, events come in this order."""
+
+    ENTERED_OVERDUE = "entered_overdue"  # DPD 0 -> more than 0
+    ROLLED = "rolled"  # to a worse M-bucket while already overdue (M1 -> M2, ...)
+    CURED = "cured"  # DPD more than 0 -> 0
+    RECLASSIFIED = "reclassified"  # five-category class changed
+    ENTERED_NON_ACCRUAL = "entered_non_accrual"
+    RETURNED_TO_ACCRUAL = "returned_to_accrual"
+    FULLY_REPAID = "fully_repaid"  # the last amount owed was paid during the day
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionEvent:
+    day: date
+    kind: Transition
+    before: str
+    after: str
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """A loan after one day-end: its ageing, accrual status and the cumulative amounts the books follow."""
+
+    day: date
+    days_past_due: int
+    non_accrual: bool
+    settled: bool
+    totals: LoanTotals
+    accrued: int
+    suspended_interest: int
+    suspended_penalty: int
+
+    @property
+    def bucket(self) -> Bucket:
+        return bucket_for(self.days_past_due)
+
+    @property
+    def classification(self) -> Classification:
+        return classification_for(self.days_past_due)
+
+    @property
+    def recognised_interest(self) -> int:
+        """Interest billed (or charged at an early settlement) plus interest accrued and not yet billed."""
+        return self.totals.charged[Component.INTEREST] + self.accrued
+
+    @property
+    def recognised_penalty(self) -> int:
+        return self.totals.charged[Component.PENALTY] + self.totals.charged[Component.COMPOUND]
+
+    def balances(self) -> Balances:
+        return accrual_basis_balances(self.totals, self.accrued, self.suspended_interest, self.suspended_penalty)
+
+
+def opening_standing(terms: LoanTerms) -> Standing:
+    """The loan just disbursed, before its first day-end: the disbursement is booked, nothing else."""
+    nothing = dict.fromkeys(Component, 0)
+    totals = LoanTotals(
+        principal=terms.principal,
+        received=0,
+        allocated=dict(nothing),
+        unapplied=0,
+        waived=dict(nothing),
+        charged=dict(nothing, **{Component.PRINCIPAL: terms.principal}),
+    )
+    return Standing(terms.start - timedelta(days=1), 0, False, False, totals, 0, 0, 0)
+
+
+def standing_after(before: Standing, replay: LoanReplay, policy: DayEndPolicy) -> Standing:
+    """The standing after the day-end the replay has just closed (steps 4 to 6 of the module docstring)."""
+    day = replay.closed_through_date
+    totals = replay.totals(day)
+    dpd = replay.days_past_due()
+    accrued = replay.accrued_interest()
+    non_accrual = dpd > policy.non_accrual_dpd or (before.non_accrual and dpd > 0)
+    suspended_interest = suspended_penalty = 0  # returned to (or still in) accrual: suspense released
+    if non_accrual:
+        interest = totals.charged[Component.INTEREST] + accrued - before.recognised_interest
+        penalty = totals.charged[Component.PENALTY] + totals.charged[Component.COMPOUND] - before.recognised_penalty
+        suspended_interest = before.suspended_interest + interest
+        suspended_penalty = before.suspended_penalty + penalty
+    return Standing(
+        day=day,
+        days_past_due=dpd,
+        non_accrual=non_accrual,
+        settled=replay.settled_on is not None,
+        totals=totals,
+        accrued=accrued,
+        suspended_interest=suspended_interest,
+        suspended_penalty=suspended_penalty,
+    )
+
+
+def transitions(before: Standing, after: Standing) -> tuple[TransitionEvent, ...]:
+    """The events between two consecutive standings, in :class:`Transition` order."""
+    day, events = after.day, []
+    if before.days_past_due == 0 < after.days_past_due:
+        events.append(TransitionEvent(day, Transition.ENTERED_OVERDUE, "0", str(after.days_past_due)))
+    if before.days_past_due > 0 and _BUCKETS.index(after.bucket) > _BUCKETS.index(before.bucket):
+        events.append(TransitionEvent(day, Transition.ROLLED, str(before.bucket), str(after.bucket)))
+    if before.days_past_due > 0 == after.days_past_due:
+        events.append(TransitionEvent(day, Transition.CURED, str(before.days_past_due), "0"))
+    if before.classification is not after.classification:
+        events.append(
+            TransitionEvent(day, Transition.RECLASSIFIED, str(before.classification), str(after.classification))
+        )
+    if after.non_accrual and not before.non_accrual:
+        events.append(TransitionEvent(day, Transition.ENTERED_NON_ACCRUAL, "accrual", "non-accrual"))
+    if before.non_accrual and not after.non_accrual:
+        events.append(TransitionEvent(day, Transition.RETURNED_TO_ACCRUAL, "non-accrual", "accrual"))
+    if after.settled and not before.settled:
+        events.append(TransitionEvent(day, Transition.FULLY_REPAID, "open", "repaid"))
+    return tuple(events)
+
+
+_BUCKETS = tuple(Bucket)
+
+
+@dataclass(frozen=True, slots=True)
+class DayEnd:
+    """What one loan's day-end produced."""
+
+    standing: Standing
+    events: tuple[TransitionEvent, ...]
+    postings: dict[Account, int]
+
+
+class LoanDayEnds:
+    """One loan's day-ends, run one day at a time from its start: the reference for the batch pipeline."""
+
+    def __init__(self, terms: LoanTerms, payments: Iterable[Payment], policy: DayEndPolicy | None = None) -> None:
+        self.terms = terms
+        self.policy = policy or DayEndPolicy()
+        self.replay = LoanReplay(terms)
+        self.standing = opening_standing(terms)
+        ordered = sorted(payments, key=lambda payment: payment.value_date)  # stable: recorded order within a day
+        self._payments = ordered
+        self._days = [payment.value_date for payment in ordered]
+
+    def run(self, day: date) -> DayEnd | None:
+        """Day-end ``day``, which must follow the last one run; None before the loan starts."""
+        if day < self.terms.start:
+            return None
+        expected = self.standing.day + timedelta(days=1)
+        if day != expected:
+            raise InputRejected(f"day-end {day} out of order: this loan's next day-end is {expected}")
+        for index in range(bisect.bisect_left(self._days, day), bisect.bisect_right(self._days, day)):
+            self.replay.pay(day, self._payments[index].amount)
+        self.replay.close_through(day)
+        before, after = self.standing, standing_after(self.standing, self.replay, self.policy)
+        self.standing = after
+        return DayEnd(after, transitions(before, after), difference(before.balances(), after.balances()))
