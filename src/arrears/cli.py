@@ -23,6 +23,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 
 from arrears.adapters.database import make_engine, upgrade
 from arrears.classification import Bucket, Classification
+from arrears.cli_eod import eod_app
 from arrears.cli_portfolio import portfolio_app
 from arrears.config import Settings
 from arrears.demo import DemoResult, run_demo, write_portfolio
@@ -34,6 +35,7 @@ from arrears.payoff import payoff
 from arrears.product import load_product
 from arrears.scenario import load_scenario, parse_scenario
 from arrears.schedule import build_schedule
+from arrears.service_layer.eod import dataset_loan_state
 from arrears.service_layer.services import Services
 from arrears.terms import InterestBasis, Method
 from arrears.validation import describe_errors, parse_choice, parse_date
@@ -294,6 +296,7 @@ app.add_typer(line_app, name="line")
 app.add_typer(loan_app, name="loan")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(portfolio_app, name="portfolio")
+app.add_typer(eod_app, name="eod")
 KeyOption = Annotated[str, typer.Option("--key", help="Idempotency key: a retry with the same key posts once.")]
 
 
@@ -457,12 +460,23 @@ def write_off(
 
 @loan_app.command("show")
 def loan_show(
-    loan_id: Annotated[int, typer.Argument(help="Loan id.")],
-    as_of: Annotated[str, typer.Option(help="State after day-end of this date, YYYY-MM-DD.")],
+    loan_id: Annotated[str, typer.Argument(help="Loan id (in a dataset: the scenario file's stem).")],
+    as_of: Annotated[str | None, typer.Option(help="State after day-end of this date, YYYY-MM-DD.")] = None,
+    dataset: Annotated[Path | None, typer.Option("--dataset", help="Read the loan from a Parquet dataset.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """A stored loan's state on any date: the same JSON as ``simulate``."""
-    view = _services().loan_state(loan_id, _parse_date(as_of, "--as-of"))
+    """A loan's state: from the store on any date, or from a dataset after its last day-end; the same JSON as
+    ``simulate``."""
+    if dataset is not None:
+        view = state_view(
+            dataset_loan_state(dataset, loan_id, None if as_of is None else _parse_date(as_of, "--as-of"))
+        )
+    else:
+        if as_of is None:
+            raise InputRejected("--as-of is required for a stored loan; e.g. --as-of 2026-06-30")
+        if not loan_id.isdigit():
+            raise InputRejected(f"a stored loan's id is a number, got {loan_id!r}; for a dataset add --dataset DIR")
+        view = _services().loan_state(int(loan_id), _parse_date(as_of, "--as-of"))
     if as_json:
         _print_json(view)
     else:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from arrears.errors import InputRejected
+from arrears.service_layer.datasets import dataset_from_scenarios, generate_dataset
 from arrears.service_layer.portfolio import PortfolioRejected, export_statements, import_portfolio
 from arrears.validation import parse_date
 
@@ -44,10 +45,37 @@ def _date(text: str, option: str) -> date:
 
 @portfolio_app.command("import")
 def import_command(
-    directory: Annotated[Path, typer.Argument(help="Folder with lines, loans and payments (.csv or .parquet).")],
+    sources: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="DIR | SCENARIO.json...",
+            help="Into the store: one folder with lines, loans and payments (.csv or .parquet). "
+            "With --out: scenario files, one loan each.",
+        ),
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Build a Parquet dataset in this folder from scenario files.")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Check every row, then write the whole portfolio in one transaction (or nothing)."""
+    """Check every row, then write the whole portfolio in one transaction (or nothing); with --out, build a
+    Parquet dataset for ``arrears eod run --dataset`` (loan id = the file's stem)."""
+    if out is not None:
+        manifest = dataset_from_scenarios(sources, out)
+        view = {"dataset": str(out), "loans": manifest.loans, "closed_through": manifest.closed_through.isoformat()}
+        if as_json:
+            sys.stdout.write(json.dumps(view, indent=2) + "\n")
+        else:
+            sys.stdout.write(
+                f"wrote a dataset of {manifest.loans} loans to {out}; "
+                f"run `arrears eod run --dataset {out} --through D`\n"
+            )
+        return
+    if len(sources) != 1 or not sources[0].is_dir():
+        raise InputRejected(
+            "importing into the store takes one folder; to build a dataset from scenario files add --out DIR"
+        )
+    directory = sources[0]
     try:
         report = import_portfolio(_services(), directory)
     except PortfolioRejected as error:
@@ -93,3 +121,27 @@ def export_command(
     if report.skipped:
         line += f"; {len(report.skipped)} loans started after that date and were left out"
     sys.stdout.write(line + "\n")
+
+
+@portfolio_app.command("generate")
+def generate_command(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the new Parquet dataset.")],
+    loans: Annotated[int, typer.Option("--loans", help="How many loans.")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same portfolio.")] = 1,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Last day-end to season to (default: today).")] = None,
+    history_days: Annotated[int, typer.Option("--history-days", help="Vintages spread over this many days.")] = 360,
+    part_size: Annotated[int, typer.Option("--part-size", help="Loans per Parquet part.")] = 250_000,
+    as_json: JsonFlag = False,
+) -> None:
+    """A realistic synthetic portfolio (product mix, vintages, 10..20% delinquent, payment behaviour) as a
+    Parquet dataset, seasoned through --as-of; see arrears.synthetic for the mix."""
+    day = _date(as_of, "--as-of") if as_of else date.today()
+    manifest = generate_dataset(out, loans, seed, day, history_days, part_size)
+    view = {"dataset": str(out), "loans": manifest.loans, "parts": manifest.parts}
+    view["closed_through"] = manifest.closed_through.isoformat()
+    if as_json:
+        sys.stdout.write(json.dumps(view, indent=2) + "\n")
+        return
+    sys.stdout.write(
+        f"wrote {manifest.loans} loans in {manifest.parts} parts to {out}, closed through {manifest.closed_through}\n"
+    )

@@ -1,10 +1,10 @@
 """The day-end pipeline over a batch of loans: the stages of :mod:`arrears.dayend`, vectorized with numpy.
 
-:func:`day_end` is a pure function: the batch after day-end D-1 and the payments dated D in, the batch after
-day-end D, its transition events and its postings out (the input batch is never modified). Inside, an ordered
-list of stages (:data:`STAGES`) updates a private copy; each stage is a function of the working state and
-touches only the loans it concerns (the day's payers, the overdue, the loans with a due date today), so a quiet
-loan costs a handful of vector operations.
+:func:`day_end` takes the batch after day-end D-1 and the payments dated D, and gives the batch after day-end
+D (advanced in place), its transition events and its postings; it reads no clock and does no I/O. Inside, an
+ordered list of stages (:data:`STAGES`) updates the batch; each stage touches only the loans it concerns
+(the day's payers, the overdue, the loans with a due date today), so a quiet loan costs a handful of vector
+operations.
 
 Integer arithmetic only. Products that could overflow int64 (a balance up to 10^10 fen times a rate with
 eight decimals times a multiplier with eight) are found per element and computed exactly with Python integers;
@@ -15,7 +15,7 @@ distributed one) calls it unchanged.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -245,41 +245,68 @@ class DayEndResult:
     totals: dict[Account, int]  # the general ledger's movement per account
 
 
+_NAMES = pa.dictionary(pa.int8(), pa.string())  # a handful of names: kinds, accounts
+_IDS = pa.dictionary(pa.int32(), pa.string())  # indices into the batch's loan ids: no string is copied
 EVENT_SCHEMA = pa.schema(
     [
-        pa.field("loan_id", pa.string(), nullable=False),
+        pa.field("loan_id", _IDS, nullable=False),
         pa.field("day", pa.date32(), nullable=False),
-        pa.field("kind", pa.string(), nullable=False),
+        pa.field("kind", _NAMES, nullable=False),
         pa.field("before", pa.string(), nullable=False),
         pa.field("after", pa.string(), nullable=False),
     ]
 )
 POSTING_SCHEMA = pa.schema(
     [
-        pa.field("loan_id", pa.string(), nullable=False),
+        pa.field("loan_id", _IDS, nullable=False),
         pa.field("day", pa.date32(), nullable=False),
-        pa.field("account", pa.string(), nullable=False),
+        pa.field("account", _NAMES, nullable=False),
         pa.field("amount", pa.int64(), nullable=False),
     ]
 )
 
 
-def day_end(batch: LoanBatch, day: int, pay_index: Int64s, pay_amount: Int64s, policy: DayEndPolicy) -> DayEndResult:
-    """Day-end ``day`` (a date32 number) for a batch closed through ``day - 1``.
+_COMPARED = (  # the loan-level columns that transitions and postings compare before and after
+    "unapplied",
+    "received",
+    "paid",
+    "interest_billed",
+    "penalty_charged",
+    "compound_charged",
+    "accrued",
+    "suspended_interest",
+    "suspended_penalty",
+    "days_past_due",
+    "bucket",
+    "classification",
+    "non_accrual",
+    "settled_on",
+)
+
+
+def day_end(
+    batch: LoanBatch, day: int, pay_index: Int64s, pay_amount: Int64s, policy: DayEndPolicy, outputs: bool = True
+) -> DayEndResult:
+    """Day-end ``day`` (a date32 number) for a batch closed through ``day - 1``: the batch is advanced in place
+    (copying ten installment arrays of a million-loan batch every day would cost more than the day-end itself)
+    and returned in the result with the day's events and postings.
 
     ``pay_index``/``pay_amount``: the payments dated ``day``, as loan positions in the batch and minor units.
+    ``outputs=False`` skips building the events and postings tables (to season a synthetic portfolio).
     """
     if len(pay_amount) and (pay_amount <= 0).any():
         raise ValueError("payments must be positive")
-    before = batch
-    after = batch.copy()
-    live = (after.start <= day) & (after.settled_on == NOT_SETTLED)
-    if len(pay_index) and not (after.start[pay_index] <= day).all():
+    if len(pay_index) and not (batch.start[pay_index] <= day).all():
         raise ValueError("a payment is dated before its loan started")
+    before = replace(batch, **{name: getattr(batch, name).copy() for name in _COMPARED})
+    after = batch
+    live = (after.start <= day) & (after.settled_on == NOT_SETTLED)
     today = Day(day, policy, np.asarray(pay_index, dtype=np.int64), np.asarray(pay_amount, dtype=np.int64), live)
     for stage in STAGES:
         stage(after, today)
     _suspend(before, after)
+    if not outputs:
+        return DayEndResult(after, EVENT_SCHEMA.empty_table(), POSTING_SCHEMA.empty_table(), {})
     loan_ids = after.terms.column("loan_id")
     return DayEndResult(after, _events(before, after, day, loan_ids), *_postings(before, after, day, loan_ids))
 
@@ -314,21 +341,33 @@ def balances(batch: LoanBatch) -> dict[Account, Int64s]:
     }
 
 
+_ACCOUNTS = [
+    Account.CASH_CLEARING,
+    Account.PRINCIPAL_RECEIVABLE,
+    Account.INTEREST_RECEIVABLE,
+    Account.PENALTY_RECEIVABLE,
+    Account.INTEREST_INCOME,
+    Account.PENALTY_INCOME,
+    Account.SUSPENSE,
+    Account.INTEREST_ACCRUED,
+    Account.INCOME_SUSPENSE,
+]
+_ACCOUNT_NAMES = pa.array([account.value for account in _ACCOUNTS])
+
+
 def _postings(before: LoanBatch, after: LoanBatch, day: int, loan_ids: pa.Array) -> tuple[pa.Table, dict[Account, int]]:
     old, new = balances(before), balances(after)
     accounts = list(new)
+    assert accounts == _ACCOUNTS
     moves = np.stack([new[account] - old[account] for account in accounts])  # (accounts, loans)
     if moves.sum(axis=0).any():
         raise AssertionError("a day-end entry does not balance; this is a bug in the pipeline")
-    account_index, loan_index = np.nonzero(moves)
-    order = np.lexsort((account_index, loan_index))
-    account_index, loan_index = account_index[order], loan_index[order]
-    names = pa.array([account.value for account in accounts])
+    loan_index, account_index = np.nonzero(moves.T)  # loan by loan, accounts in chart order
     table = pa.table(
         [
-            loan_ids.take(pa.array(loan_index)),
+            pa.DictionaryArray.from_arrays(pa.array(loan_index.astype(np.int32)), loan_ids),
             pa.array(np.full(len(loan_index), day, dtype=np.int32)).cast(pa.date32()),
-            pa.DictionaryArray.from_arrays(pa.array(account_index.astype(np.int32)), names).cast(pa.string()),
+            pa.DictionaryArray.from_arrays(pa.array(account_index.astype(np.int8)), _ACCOUNT_NAMES),
             pa.array(moves[account_index, loan_index]),
         ],
         schema=POSTING_SCHEMA,
@@ -381,9 +420,9 @@ def _events(before: LoanBatch, after: LoanBatch, day: int, loan_ids: pa.Array) -
     kind_names = pa.array([t.value for t in Transition])
     return pa.table(
         [
-            loan_ids.take(pa.array(loans[order])),
+            pa.DictionaryArray.from_arrays(pa.array(loans[order].astype(np.int32)), loan_ids),
             pa.array(np.full(len(loans), day, dtype=np.int32)).cast(pa.date32()),
-            pa.DictionaryArray.from_arrays(pa.array(kinds[order].astype(np.int32)), kind_names).cast(pa.string()),
+            pa.DictionaryArray.from_arrays(pa.array(kinds[order].astype(np.int8)), kind_names),
             pa.array(np.concatenate([f[2] for f in found])[order]),
             pa.array(np.concatenate([f[3] for f in found])[order]),
         ],

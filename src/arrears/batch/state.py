@@ -186,7 +186,7 @@ def _np(column: pa.Array | pa.ChunkedArray, dtype: type) -> Any:
         column = column.combine_chunks()
     if pa.types.is_date32(column.type):
         column = column.cast(pa.int32())
-    return np.asarray(column.to_numpy(zero_copy_only=False), dtype=dtype)
+    return np.array(column.to_numpy(zero_copy_only=False), dtype=dtype)  # a writable copy: the kernel updates it
 
 
 def _list_values(column: pa.Array, dtype: type) -> tuple[Int64s, Any]:
@@ -194,7 +194,7 @@ def _list_values(column: pa.Array, dtype: type) -> tuple[Int64s, Any]:
     values = column.values
     if pa.types.is_date32(values.type):
         values = values.cast(pa.int32())
-    flat: Any = np.asarray(values.to_numpy(zero_copy_only=False)[offsets[0] : offsets[-1]], dtype=dtype)
+    flat: Any = np.array(values.to_numpy(zero_copy_only=False)[offsets[0] : offsets[-1]], dtype=dtype)
     return offsets - offsets[0], flat
 
 
@@ -245,7 +245,7 @@ def from_arrow(record: pa.RecordBatch | pa.Table) -> LoanBatch:
         bucket=_np(column("bucket"), np.int8),
         classification=_np(column("classification"), np.int8),
         non_accrual=_np(column("non_accrual"), np.bool_),
-        settled_on=np.asarray(settled.to_numpy(zero_copy_only=False), dtype=np.int32),
+        settled_on=np.array(settled.to_numpy(zero_copy_only=False), dtype=np.int32),
     )
 
 

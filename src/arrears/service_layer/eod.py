@@ -1,0 +1,292 @@
+"""Running day-ends (日终) over a Parquet dataset: every missing day, exactly once, part by part.
+
+``run_dataset(root, through=D)`` runs day-ends closed_through+1 .. D; ``run_dataset(root, day=D)`` runs exactly
+day D, which must be the next one (it refuses to skip a day; a day already run is a no-op). Each part of the
+dataset is read, checked, run through the pipeline for every day, and written as the next generation (see
+:mod:`arrears.adapters.dataset` for why a killed run leaves the dataset as it was and a re-run resumes).
+
+A loan whose data is inconsistent (installment lists of different lengths, dates out of order, a negative
+amount, a rate above 1, a payment that is not positive or is dated before the loan started, ...) is
+quarantined: taken out of the state with its last good row and a structured error (loan, code, message),
+written to the run's quarantine file and reported. It never stops the batch and is never skipped silently.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from arrears.adapters.dataset import Dataset, write_bytes, write_table
+from arrears.batch.pipeline import EVENT_SCHEMA, POSTING_SCHEMA, day_end
+from arrears.batch.state import SCHEMA, day_number, from_arrow, loan_state, to_arrow
+from arrears.dayend import DayEndPolicy
+from arrears.engine import LoanState
+from arrears.errors import InputRejected
+
+QUARANTINE_SCHEMA = pa.schema(
+    [pa.field("code", pa.string(), nullable=False), pa.field("message", pa.string(), nullable=False), *SCHEMA]
+)
+
+Progress = Callable[[int], None]
+"""Called with the number of loan-days just processed."""
+
+
+class DayEndRefused(InputRejected):
+    """A day-end that cannot run as asked (a day would be skipped); the message says what to run instead."""
+
+
+@dataclass
+class RunReport:
+    first: date | None
+    through: date
+    days: int
+    loans: int
+    events: int
+    postings: int
+    quarantined: list[dict[str, str]] = field(default_factory=list)
+    general_ledger: dict[str, dict[str, int]] = field(default_factory=dict)
+    seconds: float = 0.0
+    resumed_parts: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "from": self.first.isoformat() if self.first else None,
+            "through": self.through.isoformat(),
+            "days": self.days,
+            "loans": self.loans,
+            "loan_days_per_second": round(self.loans * self.days / self.seconds) if self.seconds else None,
+            "seconds": round(self.seconds, 3),
+            "events": self.events,
+            "postings": self.postings,
+            "quarantined": self.quarantined,
+            "resumed_parts": self.resumed_parts,
+            "general_ledger": self.general_ledger,
+        }
+
+
+def _quarantine_mask(state: pa.Table, payments: pa.Table) -> dict[int, tuple[str, str]]:
+    """Rows of ``state`` whose data the kernel must not run, with a code and a message each."""
+    problems: dict[int, tuple[str, str]] = {}
+
+    def flag(mask: np.ndarray, code: str, message: str) -> None:
+        for row in np.flatnonzero(mask):
+            problems.setdefault(int(row), (code, message))
+
+    lengths = [pc.list_value_length(state.column(name)).to_numpy(zero_copy_only=False) for name in _LISTS]
+    count = lengths[0]
+    flag(
+        np.any([length != count for length in lengths], axis=0),
+        "installments_mismatch",
+        "installment lists differ in length",
+    )
+    flag(count == 0, "no_installments", "a loan needs at least one installment")
+    due = pc.list_flatten(state.column("due")).cast(pa.int32()).to_numpy(zero_copy_only=False)
+    owner = np.repeat(
+        np.arange(state.num_rows), np.where(np.all([length == count for length in lengths], axis=0), count, 0)
+    )
+    if len(owner) == len(due) and len(due):
+        start = state.column("start").cast(pa.int32()).to_numpy(zero_copy_only=False)
+        previous = np.concatenate([[np.iinfo(np.int32).min], due[:-1]])
+        first = np.r_[True, owner[1:] != owner[:-1]]
+        bad = np.where(first, due <= start[owner], due <= previous)
+        flag(
+            np.bincount(owner[bad], minlength=state.num_rows) > 0,
+            "due_dates_out_of_order",
+            "due dates must rise after the start date",
+        )
+    for name in _LISTS[1:]:
+        values = pc.list_flatten(state.column(name)).to_numpy(zero_copy_only=False)
+        if len(owner) == len(values) and len(values):
+            flag(np.bincount(owner[values < 0], minlength=state.num_rows) > 0, "negative_amount", f"{name} below zero")
+    for name in _AMOUNTS:
+        flag(state.column(name).to_numpy(zero_copy_only=False) < 0, "negative_amount", f"{name} below zero")
+    for num, den in (("rate_num", "rate_den"), ("penalty_num", "penalty_den")):
+        n, d = state.column(num).to_numpy(zero_copy_only=False), state.column(den).to_numpy(zero_copy_only=False)
+        flag((d <= 0) | (n < 0) | (n > d), "rate_out_of_range", f"{num}/{den} must be a rate from 0 to 1")
+    for name in ("first_open", "billed"):
+        value = state.column(name).to_numpy(zero_copy_only=False)
+        flag((value < 0) | (value > count), "position_out_of_range", f"{name} outside the installments")
+    if payments.num_rows:
+        index = pc.index_in(payments.column("loan_id"), value_set=state.column("loan_id").combine_chunks())
+        at = index.to_numpy(zero_copy_only=False)
+        start = state.column("start").cast(pa.int32()).to_numpy(zero_copy_only=False)
+        value_date = payments.column("value_date").cast(pa.int32()).to_numpy(zero_copy_only=False)
+        amount = payments.column("amount").to_numpy(zero_copy_only=False)
+        flag(
+            np.bincount(at[amount <= 0], minlength=state.num_rows) > 0,
+            "payment_not_positive",
+            "a payment of zero or less",
+        )
+        early = value_date < start[at]
+        flag(
+            np.bincount(at[early], minlength=state.num_rows) > 0,
+            "payment_before_start",
+            "a payment dated before the loan started",
+        )
+    return problems
+
+
+_LISTS = ("due", "principal_due", "interest_due", "penalty_due", "compound_due", "held_penalty", "held_compound")
+_AMOUNTS = ("principal", "unapplied", "received", "paid_principal", "paid_interest", "paid_penalty", "paid_compound")
+
+
+def run_dataset(
+    root: Path,
+    *,
+    through: date | None = None,
+    day: date | None = None,
+    progress: Progress | None = None,
+    outputs: bool = True,
+) -> RunReport:
+    """Run the missing day-ends of the dataset at ``root`` (module docstring); returns what was done.
+
+    ``outputs=False`` writes no events or postings (only to season a synthetic portfolio; the run history in
+    the manifest says so)."""
+    if (through is None) == (day is None):
+        raise DayEndRefused("give either --through D (catch up to D) or --date D (exactly the next day-end)")
+    dataset = Dataset(root)
+    manifest = dataset.manifest()
+    closed = manifest.closed_through
+    target = through if through is not None else day
+    assert target is not None
+    if day is not None and day > closed + timedelta(days=1):
+        raise DayEndRefused(
+            f"day-end {day} would skip {closed + timedelta(days=1)}: the dataset is closed through {closed}; "
+            f"run --through {day} to catch up"
+        )
+    if target <= closed:
+        return RunReport(None, closed, 0, manifest.loans, 0, 0)
+    started = time.perf_counter()
+    policy = DayEndPolicy(manifest.non_accrual_dpd)
+    generation = manifest.generation + 1
+    first = closed + timedelta(days=1)
+    days = (target - closed).days
+    report = RunReport(first, target, days, 0, 0, 0)
+    dataset.begin(generation, {"from": first.isoformat(), "through": target.isoformat(), "outputs": outputs})
+    for part in range(manifest.parts):
+        state_file = dataset.state_path(generation, part)
+        if not state_file.exists():
+            _run_part(dataset, part, manifest.generation, closed, target, policy, outputs)
+        else:
+            report.resumed_parts += 1
+        report.loans += _rows(state_file)
+        quarantine = dataset.run_path(generation, "quarantine", part)
+        if quarantine.exists():
+            table = pq.read_table(quarantine, columns=["loan_id", "code", "message"])
+            report.quarantined += table.to_pylist()
+        if progress is not None:
+            progress(_rows(state_file) * days)
+    report.general_ledger = _general_ledger(dataset, generation, manifest.parts)
+    for kind in ("events", "postings"):
+        setattr(report, kind, sum(_rows(dataset.run_path(generation, kind, part)) for part in range(manifest.parts)))
+    report.seconds = time.perf_counter() - started
+    manifest.runs.append(
+        {
+            "generation": generation,
+            "from": first.isoformat(),
+            "through": target.isoformat(),
+            "loans": report.loans,
+            "events": report.events,
+            "postings": report.postings,
+            "quarantined": len(report.quarantined),
+            "outputs": outputs,
+        }
+    )
+    manifest.closed_through, manifest.generation, manifest.loans = target, generation, report.loans
+    dataset.commit(manifest)
+    return report
+
+
+def _rows(path: Path) -> int:
+    return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+def _run_part(
+    dataset: Dataset, part: int, generation: int, closed: date, through: date, policy: DayEndPolicy, outputs: bool
+) -> None:
+    """One part, every day closed+1 .. through, written as generation+1 (state file last)."""
+    state = dataset.read_state(generation, part)
+    payments = dataset.read_payments(part, closed, through)
+    problems = _quarantine_mask(state, payments)
+    new = generation + 1
+    if problems:
+        rows = sorted(problems)
+        bad = state.take(pa.array(rows))
+        quarantine = pa.Table.from_arrays(
+            [pa.array([problems[r][0] for r in rows]), pa.array([problems[r][1] for r in rows]), *bad.columns],
+            schema=QUARANTINE_SCHEMA,
+        )
+        write_table(dataset.run_path(new, "quarantine", part), quarantine)
+        keep = np.ones(state.num_rows, dtype=bool)
+        keep[rows] = False
+        state = state.filter(pa.array(keep))
+    batch = from_arrow(state)
+    index = pc.index_in(payments.column("loan_id"), value_set=state.column("loan_id").combine_chunks())
+    valid = pc.is_valid(index)
+    pay_index = index.filter(valid).to_numpy(zero_copy_only=False).astype(np.int64)
+    pay_day = payments.column("value_date").filter(valid).cast(pa.int32()).to_numpy(zero_copy_only=False)
+    pay_amount = payments.column("amount").filter(valid).to_numpy(zero_copy_only=False).astype(np.int64)
+    order = np.argsort(pay_day, kind="stable")  # within a day, payments keep their recorded order
+    pay_day, pay_index, pay_amount = pay_day[order], pay_index[order], pay_amount[order]
+    events: list[pa.Table] = []
+    postings: list[pa.Table] = []
+    for offset in range((through - closed).days):
+        today = day_number(closed) + 1 + offset
+        lo, hi = np.searchsorted(pay_day, today, "left"), np.searchsorted(pay_day, today, "right")
+        result = day_end(batch, today, pay_index[lo:hi], pay_amount[lo:hi], policy, outputs)
+        batch = result.batch
+        events.append(result.events)
+        postings.append(result.postings)
+    write_table(dataset.run_path(new, "events", part), pa.concat_tables([EVENT_SCHEMA.empty_table(), *events]))
+    write_table(dataset.run_path(new, "postings", part), pa.concat_tables([POSTING_SCHEMA.empty_table(), *postings]))
+    write_table(dataset.state_path(new, part), pa.Table.from_batches([to_arrow(batch)], schema=SCHEMA))
+
+
+def _general_ledger(dataset: Dataset, generation: int, parts: int) -> dict[str, dict[str, int]]:
+    """The run's movement per day and account over every part (written beside the parts, and returned)."""
+    tables = [
+        pq.read_table(dataset.run_path(generation, "postings", p), columns=["day", "account", "amount"])
+        for p in range(parts)
+    ]
+    table = pa.concat_tables(tables)
+    table = table.set_column(1, "account", table.column("account").cast(pa.string()))
+    totals: dict[str, dict[str, int]] = {}
+    for row in table.group_by(["day", "account"]).aggregate([("amount", "sum")]).to_pylist():
+        totals.setdefault(row["day"].isoformat(), {})[row["account"]] = row["amount_sum"]
+    totals = {day: dict(sorted(accounts.items())) for day, accounts in sorted(totals.items())}
+    data = json.dumps(totals, indent=2).encode() + b"\n"
+    write_bytes(dataset.run_path(generation, "general-ledger.json"), data)
+    return totals
+
+
+def dataset_loan_state(root: Path, loan_id: str, as_of: date | None = None) -> LoanState:
+    """A loan's state after the dataset's last day-end (``as_of``, when given, must be that day)."""
+    dataset = Dataset(root)
+    manifest = dataset.manifest()
+    closed = manifest.closed_through
+    if as_of is not None and as_of != closed:
+        raise InputRejected(
+            f"the dataset holds each loan's state after its last day-end, {closed}; ask for --as-of {closed} "
+            f"(or run `arrears eod run --dataset {root} --through {as_of}` first)"
+        )
+    table = dataset.find_loan(manifest.generation, manifest.parts, loan_id)
+    if table is None:
+        for quarantine in sorted(root.glob("runs/g*/quarantine-part-*.parquet")):
+            hit = pq.read_table(quarantine, filters=[("loan_id", "=", loan_id)], columns=["code", "message"])
+            if hit.num_rows:
+                row = hit.to_pylist()[0]
+                raise InputRejected(f"loan {loan_id} is quarantined ({row['code']}: {row['message']}); fix its data")
+        raise InputRejected(f"no loan {loan_id!r} in the dataset {root}; check the id (a scenario file's stem)")
+    if table.column("start")[0].as_py() > closed:
+        raise InputRejected(f"loan {loan_id} starts after {closed}, the last day-end run; run the day-ends first")
+    return loan_state(from_arrow(table), 0, closed)
