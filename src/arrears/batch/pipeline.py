@@ -53,6 +53,14 @@ def mul_div_round(x: Int64s, num: Int64s, den: Int64s, half_even: Bools) -> Int6
     return rounded
 
 
+def div_round(x: Int64s, den: Int64s, half_even: Bools) -> Int64s:
+    """round(x / den) for 0 <= x (an amount times at most a period's days: no overflow), den > 0."""
+    quotient, remainder = np.divmod(x, den)
+    twice = 2 * remainder
+    rounded: Int64s = quotient + ((twice > den) | ((twice == den) & (~half_even | (quotient & 1 == 1))))
+    return rounded
+
+
 def _ranges(starts: Int64s, stops: Int64s) -> tuple[Int64s, Int64s]:
     """Concatenated ranges starts[i]:stops[i] as flat indices, with the position i each index came from."""
     lengths = np.maximum(stops - starts, 0)
@@ -206,8 +214,8 @@ def accrue(batch: LoanBatch, today: Day) -> None:
     rows = batch.offsets[loans] + batch.billed[loans]
     since = np.where(batch.billed[loans] > 0, batch.due[rows - 1], batch.start[loans]).astype(np.int64)
     elapsed = today.day - since
-    batch.accrued[loans] = mul_div_round(
-        batch.amounts[INTEREST, rows] * elapsed, np.ones_like(elapsed), batch.due[rows] - since, batch.half_even[loans]
+    batch.accrued[loans] = div_round(
+        batch.amounts[INTEREST, rows] * elapsed, batch.due[rows] - since, batch.half_even[loans]
     )
 
 
@@ -324,23 +332,6 @@ def _suspend(before: LoanBatch, after: LoanBatch) -> None:
     after.suspended_penalty[:] = np.where(held, before.suspended_penalty + penalty_after - penalty_before, 0)
 
 
-def balances(batch: LoanBatch) -> dict[Account, Int64s]:
-    """Each loan's balance per account (:func:`arrears.ledger.accrual_basis_balances`, vectorized)."""
-    interest, penalty = _recognised(batch)
-    paid = batch.paid
-    return {
-        Account.CASH_CLEARING: batch.received - batch.principal,
-        Account.PRINCIPAL_RECEIVABLE: batch.principal - paid[PRINCIPAL],
-        Account.INTEREST_RECEIVABLE: batch.interest_billed - paid[INTEREST],
-        Account.PENALTY_RECEIVABLE: penalty - paid[PENALTY] - paid[COMPOUND],
-        Account.INTEREST_INCOME: -(interest - batch.suspended_interest),
-        Account.PENALTY_INCOME: -(penalty - batch.suspended_penalty),
-        Account.SUSPENSE: -batch.unapplied,
-        Account.INTEREST_ACCRUED: batch.accrued,
-        Account.INCOME_SUSPENSE: -(batch.suspended_interest + batch.suspended_penalty),
-    }
-
-
 _ACCOUNTS = [
     Account.CASH_CLEARING,
     Account.PRINCIPAL_RECEIVABLE,
@@ -356,68 +347,96 @@ _ACCOUNT_NAMES = pa.array([account.value for account in _ACCOUNTS])
 
 
 def _postings(before: LoanBatch, after: LoanBatch, day: int, loan_ids: pa.Array) -> tuple[pa.Table, dict[Account, int]]:
-    old, new = balances(before), balances(after)
-    accounts = list(new)
-    assert accounts == _ACCOUNTS
-    moves = np.stack([new[account] - old[account] for account in accounts])  # (accounts, loans)
-    if moves.sum(axis=0).any():
-        raise AssertionError("a day-end entry does not balance; this is a bug in the pipeline")
-    loan_index, account_index = np.nonzero(moves.T)  # loan by loan, accounts in chart order
+    """Each loan's balances after minus before (:func:`arrears.ledger.accrual_basis_balances`), from the changes
+    of the columns
+    they are made of; non-zero amounts only, account by account (chart order), loans in batch order."""
+    if (after.received - after.paid.sum(axis=0) - after.unapplied).any():
+        raise AssertionError("money received is not all applied or held: a bug in the pipeline")
+    paid = after.paid - before.paid
+    billed = after.interest_billed - before.interest_billed
+    charged = (after.penalty_charged - before.penalty_charged) + (after.compound_charged - before.compound_charged)
+    accrued = after.accrued - before.accrued
+    suspended_interest = after.suspended_interest - before.suspended_interest
+    suspended_penalty = after.suspended_penalty - before.suspended_penalty
+    moves = np.empty((len(_ACCOUNTS), len(after)), dtype=np.int64)  # account-major: contiguous, fast to scan
+    columns = {
+        Account.CASH_CLEARING: after.received - before.received,
+        Account.PRINCIPAL_RECEIVABLE: -paid[PRINCIPAL],
+        Account.INTEREST_RECEIVABLE: billed - paid[INTEREST],
+        Account.PENALTY_RECEIVABLE: charged - paid[PENALTY] - paid[COMPOUND],
+        Account.INTEREST_INCOME: suspended_interest - billed - accrued,
+        Account.PENALTY_INCOME: suspended_penalty - charged,
+        Account.SUSPENSE: before.unapplied - after.unapplied,
+        Account.INTEREST_ACCRUED: accrued,
+        Account.INCOME_SUSPENSE: -(suspended_interest + suspended_penalty),
+    }
+    for column, account in enumerate(_ACCOUNTS):
+        moves[column] = columns[account]
+    flat = np.flatnonzero(moves)
+    account_index, loan_index = np.divmod(flat, len(after))
     table = pa.table(
         [
             pa.DictionaryArray.from_arrays(pa.array(loan_index.astype(np.int32)), loan_ids),
-            pa.array(np.full(len(loan_index), day, dtype=np.int32)).cast(pa.date32()),
+            pa.array(np.full(len(flat), day, dtype=np.int32)).cast(pa.date32()),
             pa.DictionaryArray.from_arrays(pa.array(account_index.astype(np.int8)), _ACCOUNT_NAMES),
-            pa.array(moves[account_index, loan_index]),
+            pa.array(moves.ravel()[flat]),
         ],
         schema=POSTING_SCHEMA,
     )
-    totals = {account: int(moves[i].sum()) for i, account in enumerate(accounts)}
+    totals = {account: int(columns[account].sum()) for account in _ACCOUNTS}
     return table, {account: amount for account, amount in totals.items() if amount}
 
 
+Texts = npt.NDArray[np.str_]
+_KINDS = list(Transition)
 _BUCKET_NAMES = np.array([b.value for b in Bucket])
 _CLASS_NAMES = np.array([c.value for c in Classification])
 
 
 def _events(before: LoanBatch, after: LoanBatch, day: int, loan_ids: pa.Array) -> pa.Table:
-    """Transition events, per loan in :class:`arrears.dayend.Transition` order."""
+    """Transition events, per loan in :class:`arrears.dayend.Transition` order (texts built for those loans only)."""
     dpd0, dpd1 = before.days_past_due, after.days_past_due
     found: list[tuple[Int64s, int, npt.NDArray[np.str_], npt.NDArray[np.str_]]] = []
 
-    def add(kind: Transition, mask: Bools, old: npt.NDArray[np.str_], new: npt.NDArray[np.str_]) -> None:
+    def add(kind: Transition, mask: Bools, old: Callable[[Int64s], Texts], new: Callable[[Int64s], Texts]) -> None:
         loans = np.flatnonzero(mask)
         if len(loans):
-            found.append((loans, list(Transition).index(kind), old[loans], new[loans]))
+            found.append((loans, _KINDS.index(kind), old(loans), new(loans)))
 
-    dpd0_text, dpd1_text = dpd0.astype(str), dpd1.astype(str)
-    zeros = np.full(len(dpd0), "0")
-    add(Transition.ENTERED_OVERDUE, (dpd0 == 0) & (dpd1 > 0), zeros, dpd1_text)
+    def text(values: npt.NDArray[np.int32]) -> Callable[[Int64s], Texts]:
+        return lambda loans: values[loans].astype(str)
+
+    def constant(value: str) -> Callable[[Int64s], Texts]:
+        return lambda loans: np.full(len(loans), value)
+
+    def named(names: Texts, codes: npt.NDArray[np.int8]) -> Callable[[Int64s], Texts]:
+        return lambda loans: names[codes[loans]]
+
+    add(Transition.ENTERED_OVERDUE, (dpd0 == 0) & (dpd1 > 0), constant("0"), text(dpd1))
     add(
         Transition.ROLLED,
         (dpd0 > 0) & (after.bucket > before.bucket),
-        _BUCKET_NAMES[before.bucket],
-        _BUCKET_NAMES[after.bucket],
+        named(_BUCKET_NAMES, before.bucket),
+        named(_BUCKET_NAMES, after.bucket),
     )
-    add(Transition.CURED, (dpd0 > 0) & (dpd1 == 0), dpd0_text, zeros)
+    add(Transition.CURED, (dpd0 > 0) & (dpd1 == 0), text(dpd0), constant("0"))
     add(
         Transition.RECLASSIFIED,
         before.classification != after.classification,
-        _CLASS_NAMES[before.classification],
-        _CLASS_NAMES[after.classification],
+        named(_CLASS_NAMES, before.classification),
+        named(_CLASS_NAMES, after.classification),
     )
-    n = len(dpd0)
-    accrual, non = np.full(n, "accrual"), np.full(n, "non-accrual")
+    accrual, non = constant("accrual"), constant("non-accrual")
     add(Transition.ENTERED_NON_ACCRUAL, after.non_accrual & ~before.non_accrual, accrual, non)
     add(Transition.RETURNED_TO_ACCRUAL, before.non_accrual & ~after.non_accrual, non, accrual)
     settled_now = (after.settled_on != NOT_SETTLED) & (before.settled_on == NOT_SETTLED)
-    add(Transition.FULLY_REPAID, settled_now, np.full(n, "open"), np.full(n, "repaid"))
+    add(Transition.FULLY_REPAID, settled_now, constant("open"), constant("repaid"))
     if not found:
         return EVENT_SCHEMA.empty_table()
     loans = np.concatenate([f[0] for f in found])
     kinds = np.concatenate([np.full(len(f[0]), f[1]) for f in found])
     order = np.lexsort((kinds, loans))
-    kind_names = pa.array([t.value for t in Transition])
+    kind_names = pa.array([t.value for t in _KINDS])
     return pa.table(
         [
             pa.DictionaryArray.from_arrays(pa.array(loans[order].astype(np.int32)), loan_ids),
