@@ -348,8 +348,8 @@ _ACCOUNT_NAMES = pa.array([account.value for account in _ACCOUNTS])
 
 def _postings(before: LoanBatch, after: LoanBatch, day: int, loan_ids: pa.Array) -> tuple[pa.Table, dict[Account, int]]:
     """Each loan's balances after minus before (:func:`arrears.ledger.accrual_basis_balances`), from the changes
-    of the columns
-    they are made of; non-zero amounts only, account by account (chart order), loans in batch order."""
+    of the columns they are made of; non-zero amounts only, account by account (chart order), loans in batch
+    order."""
     if (after.received - after.paid.sum(axis=0) - after.unapplied).any():
         raise AssertionError("money received is not all applied or held: a bug in the pipeline")
     paid = after.paid - before.paid
