@@ -150,7 +150,9 @@ def child(code: str) -> tuple[float, int]:
     return seconds, int(done.stdout.split()[-1]) * 1024
 
 
-PEAK = "\nimport resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+# The child's own high-water mark: VmHWM belongs to the process image and starts afresh at exec, unlike
+# getrusage's ru_maxrss, which a child inherits from the parent that forked it (here, gigabytes).
+PEAK = "\nprint(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')))\n"
 BARE = """
 import pyarrow.parquet as pq, sys
 from pathlib import Path

@@ -131,12 +131,21 @@ def generate_command(
     as_of: Annotated[str | None, typer.Option("--as-of", help="Last day-end to season to (default: today).")] = None,
     history_days: Annotated[int, typer.Option("--history-days", help="Vintages spread over this many days.")] = 360,
     part_size: Annotated[int, typer.Option("--part-size", help="Loans per Parquet part.")] = 250_000,
+    store_files: Annotated[
+        Path | None,
+        typer.Option("--store-files", help="Also write lines/loans/payments here for `arrears portfolio import DIR`."),
+    ] = None,
+    product: Annotated[
+        Path | None, typer.Option("--product", help="Product file the store files name (default: the sample).")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """A realistic synthetic portfolio (product mix, vintages, 10..20% delinquent, payment behaviour) as a
     Parquet dataset, seasoned through --as-of; see arrears.synthetic for the mix."""
     day = _date(as_of, "--as-of") if as_of else date.today()
-    manifest = generate_dataset(out, loans, seed, day, history_days, part_size)
+    manifest = generate_dataset(
+        out, loans, seed, day, history_days, part_size, store_files=store_files, product=product
+    )
     view = {"dataset": str(out), "loans": manifest.loans, "parts": manifest.parts}
     view["closed_through"] = manifest.closed_through.isoformat()
     if as_json:
