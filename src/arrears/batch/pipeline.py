@@ -15,7 +15,7 @@ distributed one) calls it unchanged.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -35,10 +35,10 @@ def mul_div_round(x: Int64s, num: Int64s, den: Int64s, half_even: Bools) -> Int6
     """round(x * num / den) for x >= 0, 0 <= num <= den (a rate of at most 1, or a fraction of a period),
     each tie rounded half-up or half-even per element, exactly (as :func:`arrears.money.round_div`). Elements
     whose product would overflow int64 are computed with Python integers; the result is at most x."""
-    fits = x <= _INT64_MAX // np.maximum(num, 1)
-    if fits.all():
+    if not len(x) or int(x.max()) * int(num.max()) <= _INT64_MAX:  # the usual case: one check for all
         quotient, remainder = np.divmod(x * num, den)
     else:
+        fits = x <= _INT64_MAX // np.maximum(num, 1)
         quotient = np.empty_like(x)
         remainder = np.empty_like(x)
         quotient[fits], remainder[fits] = np.divmod(x[fits] * num[fits], den[fits])
@@ -85,6 +85,7 @@ class Day:
     pay_index: Int64s
     pay_amount: Int64s
     live: Bools  # started on or before the day and not yet settled
+    billed_today: Int64s = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # set by bill()
 
 
 Stage = Callable[[LoanBatch, Day], None]
@@ -103,8 +104,9 @@ def bill(batch: LoanBatch, today: Day) -> None:
     rows = batch.offsets[candidates] + batch.billed[candidates]
     due_today = batch.due[rows] == today.day
     loans, rows = candidates[due_today], rows[due_today]
-    batch.interest_billed[loans] += batch.amounts[INTEREST, rows]
+    batch.interest_billed[loans] += batch.amounts[INTEREST][rows]
     batch.billed[loans] += 1
+    today.billed_today = loans
 
 
 def apply_credit(batch: LoanBatch, today: Day) -> None:
@@ -157,15 +159,15 @@ def _settle_early(batch: LoanBatch, today: Day) -> None:
         return
     starts, ends = batch.offsets[loans] + batch.billed[loans], batch.offsets[loans + 1]
     rows, owner = _ranges(starts, ends)
-    not_yet_due = _segment_sums(batch.amounts[PRINCIPAL, rows], owner, len(loans))
+    not_yet_due = _segment_sums(batch.amounts[PRINCIPAL][rows], owner, len(loans))
     last_due = np.where(batch.billed[loans] > 0, batch.due[np.maximum(starts - 1, 0)], batch.start[loans])
     days = (today.day - last_due).astype(np.int64)
     interest = mul_div_round(not_yet_due * days, batch.rate_num[loans], batch.rate_den[loans], batch.half_even[loans])
     covered = batch.unapplied[loans] >= not_yet_due + interest
     loans, not_yet_due, interest = loans[covered], not_yet_due[covered], interest[covered]
     rows = rows[covered[owner]]
-    batch.amounts[PRINCIPAL, rows] = 0
-    batch.amounts[INTEREST, rows] = 0
+    batch.amounts[PRINCIPAL][rows] = 0
+    batch.amounts[INTEREST][rows] = 0
     batch.paid[PRINCIPAL, loans] += not_yet_due
     batch.paid[INTEREST, loans] += interest
     batch.interest_billed[loans] += interest
@@ -178,14 +180,14 @@ def penalise(batch: LoanBatch, today: Day) -> None:
     """Penalty on unpaid principal and compound on unpaid interest of installments due before today, each
     day's charge rounded on its own; held back during grace, then charged at the grace end if principal or
     interest is still unpaid (what was held is dropped when the installment is settled in time)."""
-    billed_today = (batch.billed > 0) & (batch.due[batch.offsets[:-1] + np.maximum(batch.billed - 1, 0)] == today.day)
-    due_before = batch.billed - billed_today  # installments due strictly before today
+    due_before = batch.billed.copy()  # installments due strictly before today
+    due_before[today.billed_today] -= 1
     loans = np.flatnonzero(today.live & (batch.first_open < due_before))
     if not len(loans):
         return
     rows, owner = _ranges(batch.offsets[loans] + batch.first_open[loans], batch.offsets[loans] + due_before[loans])
     loan_of = loans[owner]
-    principal, interest = batch.amounts[PRINCIPAL, rows], batch.amounts[INTEREST, rows]
+    principal, interest = batch.amounts[PRINCIPAL][rows], batch.amounts[INTEREST][rows]
     half_even, num, den = batch.half_even[loan_of], batch.penalty_num[loan_of], batch.penalty_den[loan_of]
     penalty = mul_div_round(principal, num, den, half_even)
     compound = np.where(batch.compound[loan_of], mul_div_round(interest, num, den, half_even), 0)
@@ -201,8 +203,8 @@ def penalise(batch: LoanBatch, today: Day) -> None:
     charge_compound = charge_compound + np.where(unpaid, held_compound, 0)
     batch.held_penalty[rows] = np.where(release, 0, held_penalty)
     batch.held_compound[rows] = np.where(release, 0, held_compound)
-    batch.amounts[PENALTY, rows] += charge_penalty
-    batch.amounts[COMPOUND, rows] += charge_compound
+    batch.amounts[PENALTY][rows] += charge_penalty
+    batch.amounts[COMPOUND][rows] += charge_compound
     batch.penalty_charged[loans] += _segment_sums(charge_penalty, owner, len(loans))
     batch.compound_charged[loans] += _segment_sums(charge_compound, owner, len(loans))
 
@@ -215,7 +217,7 @@ def accrue(batch: LoanBatch, today: Day) -> None:
     since = np.where(batch.billed[loans] > 0, batch.due[rows - 1], batch.start[loans]).astype(np.int64)
     elapsed = today.day - since
     batch.accrued[loans] = div_round(
-        batch.amounts[INTEREST, rows] * elapsed, batch.due[rows] - since, batch.half_even[loans]
+        batch.amounts[INTEREST][rows] * elapsed, batch.due[rows] - since, batch.half_even[loans]
     )
 
 
@@ -358,7 +360,6 @@ def _postings(before: LoanBatch, after: LoanBatch, day: int, loan_ids: pa.Array)
     accrued = after.accrued - before.accrued
     suspended_interest = after.suspended_interest - before.suspended_interest
     suspended_penalty = after.suspended_penalty - before.suspended_penalty
-    moves = np.empty((len(_ACCOUNTS), len(after)), dtype=np.int64)  # account-major: contiguous, fast to scan
     columns = {
         Account.CASH_CLEARING: after.received - before.received,
         Account.PRINCIPAL_RECEIVABLE: -paid[PRINCIPAL],
@@ -370,16 +371,16 @@ def _postings(before: LoanBatch, after: LoanBatch, day: int, loan_ids: pa.Array)
         Account.INTEREST_ACCRUED: accrued,
         Account.INCOME_SUSPENSE: -(suspended_interest + suspended_penalty),
     }
-    for column, account in enumerate(_ACCOUNTS):
-        moves[column] = columns[account]
-    flat = np.flatnonzero(moves)
-    account_index, loan_index = np.divmod(flat, len(after))
+    moved = [np.flatnonzero(columns[account]) for account in _ACCOUNTS]  # account by account, loans in order
+    loan_index = np.concatenate(moved)
+    account_index = np.repeat(np.arange(len(_ACCOUNTS), dtype=np.int8), [len(m) for m in moved])
+    amounts = np.concatenate([columns[account][m] for account, m in zip(_ACCOUNTS, moved, strict=True)])
     table = pa.table(
         [
             pa.DictionaryArray.from_arrays(pa.array(loan_index.astype(np.int32)), loan_ids),
-            pa.array(np.full(len(flat), day, dtype=np.int32)).cast(pa.date32()),
-            pa.DictionaryArray.from_arrays(pa.array(account_index.astype(np.int8)), _ACCOUNT_NAMES),
-            pa.array(moves.ravel()[flat]),
+            pa.array(np.full(len(loan_index), day, dtype=np.int32)).cast(pa.date32()),
+            pa.DictionaryArray.from_arrays(pa.array(account_index), _ACCOUNT_NAMES),
+            pa.array(amounts),
         ],
         schema=POSTING_SCHEMA,
     )

@@ -167,13 +167,10 @@ class LoanBatch:
     non_accrual: Bools
     settled_on: Int32s
 
+    count: Int64s  # installments per loan (offsets[i + 1] - offsets[i]), kept rather than recomputed
+
     def __len__(self) -> int:
         return len(self.start)
-
-    @property
-    def count(self) -> Int64s:
-        """Installments per loan."""
-        return np.diff(self.offsets)
 
     def copy(self) -> LoanBatch:
         """A deep copy of every array (the terms record batch is immutable and shared)."""
@@ -246,6 +243,7 @@ def from_arrow(record: pa.RecordBatch | pa.Table) -> LoanBatch:
         classification=_np(column("classification"), np.int8),
         non_accrual=_np(column("non_accrual"), np.bool_),
         settled_on=np.array(settled.to_numpy(zero_copy_only=False), dtype=np.int32),
+        count=np.diff(offsets),
     )
 
 
