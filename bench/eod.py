@@ -18,6 +18,10 @@ side by side in this one run, the day-end of 2026-11-29:
    (SQLAlchemy ORM on SQLite: load each loan with its installments, charge penalty, accrue, age, save, commit
    per 500 loans). As loans per second, beside the pipeline's. Target: the pipeline at least 1,000x the ORM.
 
+With ``--engine spark`` it also runs (5.) the same one-day Parquet day-end through the Spark runner on
+``local[2]`` and in-process, side by side, for ``--loans`` and ``--big`` loans: Spark's start-up seconds and
+loans per second after start-up (issue 5).
+
 The PostgreSQL-stored day-end (issue 4, item 5) is not built yet, so its line says so rather than a figure.
 """
 
@@ -170,6 +174,41 @@ from pathlib import Path
 from arrears.service_layer.eod import run_dataset
 run_dataset(Path({root!r}), day=date.fromisoformat({day!r}))
 """
+SPARK = """
+import time
+from datetime import date
+from pathlib import Path
+started = time.perf_counter()
+from arrears.service_layer.eod_spark import spark_session
+spark_session("local[2]")
+startup = time.perf_counter() - started
+from arrears.service_layer.eod import run_dataset
+run_dataset(Path({root!r}), day=date.fromisoformat({day!r}), engine="spark", master="local[2]")
+print(startup)
+"""
+
+
+def engines(work: Path, dataset: Path) -> tuple[float, float, float, int]:
+    """One day-end of ``dataset`` in-process and on Spark local[2] (child processes, fresh copies); seconds of
+    each, Spark's start-up seconds, loans."""
+    loans = Dataset(dataset).manifest().loans
+    trial = work / "trial"
+    shutil.rmtree(trial, ignore_errors=True)
+    shutil.copytree(dataset, trial)
+    local_seconds = child(RUN.format(root=str(trial), day=DAY.isoformat()))[0]
+    shutil.rmtree(trial)
+    shutil.copytree(dataset, trial)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", SPARK.format(root=str(trial), day=DAY.isoformat())],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    spark_seconds = time.perf_counter() - started
+    shutil.rmtree(trial)
+    return local_seconds, spark_seconds, float(done.stdout.split()[-1]), loans
 
 
 def streaming(work: Path, source: Path, copies: int) -> tuple[float, float, int, int, int]:
@@ -307,6 +346,7 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=10_000_000, help="loans in the streaming Parquet run (0: skip)")
     parser.add_argument("--orm-loans", type=int, default=10_000)
     parser.add_argument("--work", type=Path, default=ROOT / ".bench")
+    parser.add_argument("--engine", choices=("local", "spark"), default="local", help="spark: add the Spark runs")
     options = parser.parse_args()
     options.work.mkdir(exist_ok=True)
     print(f"day-end of {DAY} on a seasoned synthetic portfolio (bench/eod.py)")
@@ -339,6 +379,17 @@ def main() -> None:
         f"{orm_rate:,.0f} loans/s; pipeline {pipeline_rate:,.0f} loans/s = {pipeline_rate / orm_rate:,.0f}x the "
         f"ORM loop (target >= 1,000x)"
     )
+    if options.engine == "spark":
+        sizes = [dataset] + (
+            [tiled(options.work, dataset, max(1, options.big // options.loans))] if options.big else []
+        )
+        for target in sizes:
+            local_s, spark_s, startup, count = engines(options.work, target)
+            print(
+                f"5. Parquet day-end, {count:,} loans: in-process {local_s:.1f} s ({count / local_s:,.0f} loans/s); "
+                f"Spark local[2] {spark_s:.1f} s, of which start-up {startup:.1f} s "
+                f"({count / (spark_s - startup):,.0f} loans/s after start-up)"
+            )
     print(
         json.dumps({"in_memory_ratio": round(seconds / floor, 2), "pipeline_over_orm": round(pipeline_rate / orm_rate)})
     )

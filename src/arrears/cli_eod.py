@@ -37,6 +37,10 @@ def run_command(
     ] = None,
     through: Annotated[str | None, typer.Option("--through", help="Run every missing day-end up to this date.")] = None,
     on: Annotated[str | None, typer.Option("--date", help="Run exactly this day-end; it must be the next one.")] = None,
+    engine: Annotated[str, typer.Option("--engine", help="local (in-process) or spark.")] = "local",
+    master: Annotated[
+        str | None, typer.Option("--master", help="Spark master URL (default local[2]); with --engine spark.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")] = False,
 ) -> None:
     """Run missing day-ends. Running a day again changes nothing; a killed run resumes where it stopped."""
@@ -45,8 +49,10 @@ def run_command(
             "the day-end over the store (SQLite/PostgreSQL) is not built yet; run it over a dataset with --dataset DIR"
         )
     through_day, on_day = _date(through, "--through"), _date(on, "--date")
-    if as_json or not sys.stderr.isatty():
-        report = run_dataset(dataset, through=through_day, day=on_day)
+    if master is not None and engine != "spark":
+        raise InputRejected("--master goes with --engine spark")
+    if as_json or engine != "local" or not sys.stderr.isatty():
+        report = run_dataset(dataset, through=through_day, day=on_day, engine=engine, master=master)
     else:
         report = _with_progress(dataset, through_day, on_day)
     for problem in report.quarantined:

@@ -57,6 +57,7 @@ class RunReport:
     general_ledger: dict[str, dict[str, int]] = field(default_factory=dict)
     seconds: float = 0.0
     resumed_parts: int = 0
+    engine: str = "local"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -70,6 +71,7 @@ class RunReport:
             "postings": self.postings,
             "quarantined": self.quarantined,
             "resumed_parts": self.resumed_parts,
+            "engine": self.engine,
             "general_ledger": self.general_ledger,
         }
 
@@ -147,11 +149,16 @@ def run_dataset(
     day: date | None = None,
     progress: Progress | None = None,
     outputs: bool = True,
+    engine: str = "local",
+    master: str | None = None,
 ) -> RunReport:
     """Run the missing day-ends of the dataset at ``root`` (module docstring); returns what was done.
 
     ``outputs=False`` writes no events or postings (only to season a synthetic portfolio; the run history in
-    the manifest says so)."""
+    the manifest says so). ``engine="spark"`` runs the parts as Spark tasks (:mod:`.eod_spark`) on ``master``
+    (default ``local[2]``); everything else, and every result, is the same."""
+    if engine not in ENGINES:
+        raise DayEndRefused(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if (through is None) == (day is None):
         raise DayEndRefused("give either --through D (catch up to D) or --date D (exactly the next day-end)")
     dataset = Dataset(root)
@@ -171,21 +178,26 @@ def run_dataset(
     generation = manifest.generation + 1
     first = closed + timedelta(days=1)
     days = (target - closed).days
-    report = RunReport(first, target, days, 0, 0, 0)
+    report = RunReport(first, target, days, 0, 0, 0, engine=engine)
     dataset.begin(generation, {"from": first.isoformat(), "through": target.isoformat(), "outputs": outputs})
+    pending = [part for part in range(manifest.parts) if not dataset.state_path(generation, part).exists()]
+    report.resumed_parts = manifest.parts - len(pending)
+    job = PartJob(str(root), manifest.generation, closed, target, policy.non_accrual_dpd, outputs)
+    if engine == "spark":
+        from arrears.service_layer.eod_spark import run_parts_on_spark  # pyspark is an optional extra
+
+        run_parts_on_spark(job, pending, master)
+    else:
+        for part in pending:
+            job.run(part)
+            if progress is not None:
+                progress(_rows(dataset.state_path(generation, part)) * days)
     for part in range(manifest.parts):
-        state_file = dataset.state_path(generation, part)
-        if not state_file.exists():
-            _run_part(dataset, part, manifest.generation, closed, target, policy, outputs)
-        else:
-            report.resumed_parts += 1
-        report.loans += _rows(state_file)
+        report.loans += _rows(dataset.state_path(generation, part))
         quarantine = dataset.run_path(generation, "quarantine", part)
         if quarantine.exists():
             table = pq.read_table(quarantine, columns=["loan_id", "code", "message"])
             report.quarantined += table.to_pylist()
-        if progress is not None:
-            progress(_rows(state_file) * days)
     report.general_ledger = _general_ledger(dataset, generation, manifest.parts)
     for kind in ("events", "postings"):
         setattr(report, kind, sum(_rows(dataset.run_path(generation, kind, part)) for part in range(manifest.parts)))
@@ -209,6 +221,31 @@ def run_dataset(
 
 def _rows(path: Path) -> int:
     return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+ENGINES = ("local", "spark")
+
+
+@dataclass(frozen=True)
+class PartJob:
+    """Everything a worker needs to run one part of a day-end run: plain values, so that it pickles to a Spark
+    executor unchanged."""
+
+    root: str
+    generation: int  # the generation read; the run writes generation + 1
+    closed: date
+    through: date
+    non_accrual_dpd: int
+    outputs: bool
+
+    def run(self, part: int) -> int:
+        """Run one part (skipped if a previous attempt already finished it); returns its loan count."""
+        dataset = Dataset(Path(self.root))
+        state_file = dataset.state_path(self.generation + 1, part)
+        if not state_file.exists():
+            policy = DayEndPolicy(self.non_accrual_dpd)
+            _run_part(dataset, part, self.generation, self.closed, self.through, policy, self.outputs)
+        return _rows(state_file)
 
 
 def _run_part(
