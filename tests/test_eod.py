@@ -255,7 +255,7 @@ def _outputs(root: Path, kind: str) -> list[dict[str, Any]]:
     for run in _runs(root):
         for path in sorted(run.glob(f"{kind}-part-*.parquet")):
             rows += pq.read_table(path).to_pylist()
-    return sorted(rows, key=lambda row: (row["day"], row["loan_id"], str(row.get("kind", row.get("account")))))
+    return sorted(rows, key=lambda row: (row["day"], row["loan_id"], str(row.get("kind", row.get("account", "")))))
 
 
 def _ledger(root: Path) -> dict[str, Any]:
@@ -273,7 +273,8 @@ def _runs(root: Path) -> Iterator[Path]:
 
 def _everything(root: Path) -> tuple[Any, ...]:
     manifest = json.loads((root / "dataset.json").read_text())
-    return manifest, _state(root), _outputs(root, "events"), _outputs(root, "postings"), _ledger(root)
+    outputs = (_outputs(root, kind) for kind in ("events", "postings", "snapshots"))
+    return manifest, _state(root), *outputs, _ledger(root)
 
 
 # -- synthetic portfolios ---------------------------------------------------------------------------------------

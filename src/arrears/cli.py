@@ -25,6 +25,7 @@ from arrears.adapters.database import make_engine, upgrade
 from arrears.classification import Bucket, Classification
 from arrears.cli_eod import eod_app
 from arrears.cli_portfolio import portfolio_app
+from arrears.cli_report import report_app
 from arrears.config import Settings
 from arrears.demo import DemoResult, run_demo, write_portfolio
 from arrears.disclosure import disclose
@@ -297,6 +298,7 @@ app.add_typer(loan_app, name="loan")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(portfolio_app, name="portfolio")
 app.add_typer(eod_app, name="eod")
+app.add_typer(report_app, name="report")
 KeyOption = Annotated[str, typer.Option("--key", help="Idempotency key: a retry with the same key posts once.")]
 
 

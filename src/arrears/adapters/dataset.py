@@ -176,6 +176,21 @@ class Dataset:
                 return table.cast(SCHEMA)
         return None
 
+    def snapshots(self, first: date, last: date) -> pa.Table:
+        """The day-end snapshots (arrears.batch.state.SNAPSHOT_SCHEMA) dated ``first`` .. ``last``, from every
+        run the manifest lists (runs never overlap, and a run the manifest does not list never counts)."""
+        from arrears.batch.state import SNAPSHOT_SCHEMA
+
+        tables = [SNAPSHOT_SCHEMA.empty_table()]
+        for run in self.manifest().runs:
+            for path in sorted(
+                self.run_path(run["generation"], "snapshots", 0).parent.glob("snapshots-part-*.parquet")
+            ):
+                tables.append(
+                    pq.read_table(path, schema=SNAPSHOT_SCHEMA, filters=[("day", ">=", first), ("day", "<=", last)])
+                )
+        return pa.concat_tables(tables)
+
     def iter_parts(self, generation: int, parts: int) -> Iterator[pa.Table]:
         for part in range(parts):
             yield self.read_state(generation, part)

@@ -384,3 +384,49 @@ def loan_state(batch: LoanBatch, index: int, closed_through: date) -> LoanState:
 
 def yesterday(day: date) -> date:
     return day - timedelta(days=1)
+
+
+SNAPSHOT_SCHEMA = pa.schema(
+    [
+        pa.field("loan_id", pa.string(), nullable=False),
+        pa.field("day", pa.date32(), nullable=False),
+        pa.field("start", pa.date32(), nullable=False),
+        pa.field("principal", pa.int64(), nullable=False),
+        pa.field("outstanding_principal", pa.int64(), nullable=False),
+        pa.field("days_past_due", pa.int32(), nullable=False),
+        pa.field("bucket", pa.int8(), nullable=False),
+        pa.field("classification", pa.int8(), nullable=False),
+        pa.field("non_accrual", pa.bool_(), nullable=False),
+        pa.field("first_installment_open", pa.bool_(), nullable=False),
+        pa.field("first_due", pa.date32(), nullable=False),
+        pa.field("settled", pa.bool_(), nullable=False),
+    ]
+)
+"""One row per loan that has started, after a day-end: what portfolio reports (bucket mix, roll rates, vintage
+curves, first-payment default) are computed from. Runners write one at each month-end and at the end of a run."""
+
+
+def snapshot(batch: LoanBatch, day: int) -> pa.Table:
+    """The batch's :data:`SNAPSHOT_SCHEMA` rows after day-end ``day`` (a date32 number)."""
+    started = np.flatnonzero(batch.start <= day)
+    if not len(started):
+        return SNAPSHOT_SCHEMA.empty_table()
+    first = batch.offsets[:-1][started]
+    principal_left = np.add.reduceat(batch.amounts[3], batch.offsets[:-1])[started]  # settled rows hold 0
+    return pa.table(
+        [
+            batch.terms.column("loan_id").take(pa.array(started)),
+            pa.array(np.full(len(started), day, dtype=np.int32)).cast(pa.date32()),
+            pa.array(batch.start[started]).cast(pa.date32()),
+            pa.array(batch.principal[started]),
+            pa.array(principal_left.astype(np.int64)),
+            pa.array(batch.days_past_due[started]),
+            pa.array(batch.bucket[started]),
+            pa.array(batch.classification[started]),
+            pa.array(batch.non_accrual[started]),
+            pa.array(batch.first_open[started] == 0),
+            pa.array(batch.due[first]).cast(pa.date32()),
+            pa.array(batch.settled_on[started] != NOT_SETTLED),
+        ],
+        schema=SNAPSHOT_SCHEMA,
+    )

@@ -28,7 +28,16 @@ import pyarrow.parquet as pq
 
 from arrears.adapters.dataset import Dataset, write_bytes, write_table
 from arrears.batch.pipeline import EVENT_SCHEMA, POSTING_SCHEMA, day_end
-from arrears.batch.state import SCHEMA, day_number, from_arrow, loan_state, to_arrow
+from arrears.batch.state import (
+    SCHEMA,
+    SNAPSHOT_SCHEMA,
+    day_number,
+    from_arrow,
+    from_day_number,
+    loan_state,
+    snapshot,
+    to_arrow,
+)
 from arrears.dayend import DayEndPolicy
 from arrears.engine import LoanState
 from arrears.errors import InputRejected
@@ -277,6 +286,8 @@ def _run_part(
     pay_day, pay_index, pay_amount = pay_day[order], pay_index[order], pay_amount[order]
     events: list[pa.Table] = []
     postings: list[pa.Table] = []
+    snapshots: list[pa.Table] = []
+    last = (through - closed).days - 1
     for offset in range((through - closed).days):
         today = day_number(closed) + 1 + offset
         lo, hi = np.searchsorted(pay_day, today, "left"), np.searchsorted(pay_day, today, "right")
@@ -284,6 +295,9 @@ def _run_part(
         batch = result.batch
         events.append(result.events)
         postings.append(result.postings)
+        if offset == last or from_day_number(today + 1).day == 1:  # month-end, and the run's last day
+            snapshots.append(snapshot(batch, today))
+    write_table(dataset.run_path(new, "snapshots", part), pa.concat_tables([SNAPSHOT_SCHEMA.empty_table(), *snapshots]))
     write_table(dataset.run_path(new, "events", part), pa.concat_tables([EVENT_SCHEMA.empty_table(), *events]))
     write_table(dataset.run_path(new, "postings", part), pa.concat_tables([POSTING_SCHEMA.empty_table(), *postings]))
     write_table(dataset.state_path(new, part), pa.Table.from_batches([to_arrow(batch)], schema=SCHEMA))

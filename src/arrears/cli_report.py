@@ -1,0 +1,49 @@
+"""``arrears report``: portfolio analytics with charts, from the day-end snapshots of a dataset."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from arrears.adapters.dataset import Dataset
+from arrears.errors import InputRejected
+from arrears.report import portfolio_report
+from arrears.report_html import LABELS, render
+from arrears.validation import parse_date
+
+report_app = typer.Typer(help="Portfolio analytics: bucket mix, roll rates, vintages, as charts.", no_args_is_help=True)
+
+
+@report_app.command("portfolio")
+def portfolio_command(
+    first: Annotated[str, typer.Option("--from", help="First snapshot day, YYYY-MM-DD.")],
+    last: Annotated[str, typer.Option("--to", help="Last snapshot day, YYYY-MM-DD.")],
+    dataset: Annotated[Path | None, typer.Option("--dataset", help="A Parquet dataset (default: the store).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the HTML report here.")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="zh or en.")] = "zh",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Bucket mix, roll rates (迁徙率), cure rate, classification, non-accrual, vintages, first-payment default:
+    an offline HTML file (no network needed to open it) and/or the same figures as JSON."""
+    if dataset is None:
+        raise InputRejected("reports over the store need its day-end, which is not built yet; use --dataset DIR")
+    if lang not in LABELS:
+        raise InputRejected(f"--lang must be one of {', '.join(LABELS)}, got {lang!r}")
+    if out is None and not as_json:
+        raise InputRejected("say where the report goes: --out report.html, or --json for the figures")
+    try:
+        start, end = parse_date(first), parse_date(last)
+    except ValueError as error:
+        raise InputRejected(f"--from/--to: {error}") from None
+    if end < start:
+        raise InputRejected(f"--to {end} is before --from {start}; swap them")
+    report = portfolio_report(Dataset(dataset).snapshots(start, end).to_pylist(), start, end)
+    if out is not None:
+        out.write_text(render(report, lang), encoding="utf-8")
+        sys.stderr.write(f"wrote {out}\n")
+    if as_json:
+        sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
