@@ -149,4 +149,14 @@ def test_demo_runs_small_and_persists(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     for heading in ("Bucket mix", "五级分类", "Roll rates", "balanced", "imported into", "ledger verify"):
         assert heading in result.stdout
-    assert sorted(p.name for p in (tmp_path / "portfolio").iterdir()) == ["lines.csv", "loans.csv", "payments.csv"]
+    assert "every loan equal to the reference engine" in result.stdout  # the day-end over a dataset, checked
+    report = tmp_path / "portfolio" / "report.html"
+    assert f"portfolio report: {report}" in result.stdout
+    assert "<svg" in report.read_text(encoding="utf-8")
+    assert sorted(p.name for p in (tmp_path / "portfolio").iterdir()) == [
+        "dataset",
+        "lines.csv",
+        "loans.csv",
+        "payments.csv",
+        "report.html",
+    ]
