@@ -121,15 +121,13 @@ class Services:
             with self.transaction() as connection:
                 result = work(connection, self.business_date(connection))
                 if key is not None:
-                    connection.execute(
-                        insert(t.idempotency_keys),
-                        {
-                            "key": key,
-                            "command": command,
-                            "request_hash": request_hash,
-                            "response": json.dumps(result, sort_keys=True),
-                            "created_at": self.clock(),
-                        },
+                    store.save_response(
+                        connection,
+                        key=key,
+                        command=command,
+                        request_hash=request_hash,
+                        response=result,
+                        now=self.clock(),
                     )
                 return result
         except (IntegrityError, InputRejected):
@@ -518,21 +516,19 @@ class Services:
         component: str | None = None,
         reverses_id: int | None = None,
     ) -> int:
-        return int(
-            connection.execute(
-                insert(t.transactions),
-                {
-                    "loan_id": loan_id,
-                    "kind": kind,
-                    "value_date": value_date,
-                    "amount": amount,
-                    "component": component,
-                    "reverses_id": reverses_id,
-                    "business_date": business_date,
-                    "backdated": backdated,
-                    "created_at": now,
-                },
-            ).inserted_primary_key[0]  # type: ignore[index]
+        return store.add_transaction(
+            connection,
+            {
+                "loan_id": loan_id,
+                "kind": kind,
+                "value_date": value_date,
+                "amount": amount,
+                "component": component,
+                "reverses_id": reverses_id,
+                "business_date": business_date,
+                "backdated": backdated,
+                "created_at": now,
+            },
         )
 
     def post_position(
