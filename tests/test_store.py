@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from arrears.adapters import database
 from arrears.adapters import tables as t
 from arrears.adapters.database import make_engine
 from arrears.config import Settings
@@ -289,3 +290,23 @@ def test_the_replay_of_a_rolled_back_command_is_never_kept(new_database: Any) ->
     answers = commands(kept, lambda: long_lived)
     assert answers == commands(fresh, lambda: fresh.on(day))
     assert answers[1]["allocated"]["compound"] != "0.00"  # the compound left after its waiver is paid
+
+
+def test_a_pooled_connection_broken_while_idle_is_replaced(book: Book, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server restart or a dropped socket while the pool sat idle costs no command: the checkout pings a
+    connection idle for PING_AFTER_IDLE seconds and replaces it if the ping fails."""
+    loan = book.new_loan()
+    if book.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no server connection to lose")
+    monkeypatch.setattr(database, "PING_AFTER_IDLE", 0.0)  # every pooled connection counts as idle
+    other = make_engine(book.url)
+    with other.connect() as connection:  # what a server restart does to the pool's connections
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    other.dispose()
+    result = book.on(date(2026, 2, 15)).repay(loan_id=loan, amount=10_000, value_date=date(2026, 2, 15), key="r")
+    assert result["amount"] == "100.00"
