@@ -16,7 +16,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Row, RowMapping, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Row, RowMapping, bindparam, func, insert, literal, select, update
 
 from arrears.adapters import tables as t
 from arrears.engine import LoanEvent, Payment, Waiver, WriteOff
@@ -136,7 +136,11 @@ _LOAN = select(t.loans).where(t.loans.c.id == bindparam("loan_id"))
 _LOAN_FOR_UPDATE = _LOAN.with_for_update()
 _LOAN_EVENTS = (
     select(_tx.c.kind, _tx.c.value_date, _tx.c.amount, _tx.c.component)
-    .where(_tx.c.loan_id == bindparam("loan_id"), _tx.c.kind.in_(("repayment", "waiver", "write_off")))
+    # The kinds bound one by one: a plain IN list is an "expanding" parameter, rendered anew on every execution.
+    .where(
+        _tx.c.loan_id == bindparam("loan_id"),
+        _tx.c.kind.in_([literal(k) for k in ("repayment", "waiver", "write_off")]),
+    )
     .where(
         _tx.c.id.not_in(
             select(_tx.c.reverses_id).where(_tx.c.loan_id == bindparam("loan_id"), _tx.c.reverses_id.is_not(None))
