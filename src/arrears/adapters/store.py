@@ -16,7 +16,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Row, RowMapping, bindparam, func, insert, literal, select, update
+from sqlalchemy import Connection, Row, RowMapping, bindparam, func, insert, literal, select, text, update
 
 from arrears.adapters import tables as t
 from arrears.engine import LoanEvent, Payment, Waiver, WriteOff
@@ -161,6 +161,19 @@ _INSERT_POSTINGS = insert(t.postings)
 _INSERT_AUDIT = insert(t.audit_log)
 _INSERT_EVENT = insert(t.domain_events)
 _INSERT_KEY = insert(t.idempotency_keys)
+# PostgreSQL takes an entry and its postings in one statement, one round trip instead of two (SQLite cannot
+# insert inside a WITH); the postings keep the order of the arrays, as the two statements' would.
+_INSERT_ENTRY_AND_POSTINGS = text(
+    "WITH entry AS ("
+    "INSERT INTO ledger_entries "
+    "(loan_id, transaction_id, kind, business_date, value_date, created_at, prev_hash, hash) "
+    "VALUES (:loan_id, :transaction_id, :kind, :business_date, :value_date, :created_at, :prev_hash, :hash) "
+    "RETURNING id) "
+    "INSERT INTO postings (entry_id, loan_id, account, amount) "
+    "SELECT entry.id, :loan_id, line.account, line.amount FROM entry, "
+    "unnest(CAST(:accounts AS varchar[]), CAST(:amounts AS bigint[])) WITH ORDINALITY AS line(account, amount, n) "
+    "ORDER BY line.n"
+)
 # SET takes the columns the parameters name; the WHERE parameters are named apart from the columns.
 _SAVE_LOAN = update(t.loans).where(t.loans.c.id == bindparam("loan_id"), t.loans.c.version == bindparam("seen_version"))
 
@@ -289,24 +302,27 @@ def post_entry(
 ) -> str:
     """Insert one balanced entry and its postings; returns the entry's hash (the loan's new chain head)."""
     digest = entry_hash(prev_hash, loan_id, kind, business_date, value_date, postings)
-    entry_id = connection.execute(
-        _INSERT_ENTRY,
-        {
-            "loan_id": loan_id,
-            "transaction_id": transaction_id,
-            "kind": kind,
-            "business_date": business_date,
-            "value_date": value_date,
-            "created_at": now,
-            "prev_hash": prev_hash,
-            "hash": digest,
-        },
-    ).inserted_primary_key[0]  # type: ignore[index]
+    entry = {
+        "loan_id": loan_id,
+        "transaction_id": transaction_id,
+        "kind": kind,
+        "business_date": business_date,
+        "value_date": value_date,
+        "created_at": now,
+        "prev_hash": prev_hash,
+        "hash": digest,
+    }
+    lines = sorted(postings.items())
+    if connection.dialect.name == "postgresql":
+        accounts, amounts = [str(account) for account, _ in lines], [amount for _, amount in lines]
+        connection.execute(_INSERT_ENTRY_AND_POSTINGS, {**entry, "accounts": accounts, "amounts": amounts})
+        return digest
+    entry_id = connection.execute(_INSERT_ENTRY, entry).inserted_primary_key[0]  # type: ignore[index]
     connection.execute(
         _INSERT_POSTINGS,
         [
             {"entry_id": entry_id, "loan_id": loan_id, "account": str(account), "amount": amount}
-            for account, amount in sorted(postings.items())
+            for account, amount in lines
         ],
     )
     return digest
