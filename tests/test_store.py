@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from arrears.adapters import database
 from arrears.adapters import tables as t
 from arrears.adapters.database import make_engine
 from arrears.config import Settings
@@ -220,3 +222,91 @@ def test_a_backdated_payment_leaves_the_books_as_if_it_came_on_time(new_database
     assert on_time.on(final).loan_state(1, final) == late.on(final).loan_state(1, final)
     for store in (on_time, late):
         store.engine.dispose()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_long_lived_services_posts_exactly_what_fresh_ones_post(new_database: Any, seed: int) -> None:
+    """A Services that lives across commands keeps each loan's replay for the loan's next event of the day;
+    one that is new for each command replays from the stored events. The same random commands (payments of
+    the day and backdated, waivers, write-offs, reversals, a second client changing the loans under the
+    first, a key reused with another payload) give both stores the same answers and the same books."""
+    rng = random.Random(seed)
+    kept, fresh = Book(new_database()), Book(new_database())
+    for store in (kept, fresh):
+        for _ in range(3):
+            store.new_loan()
+    repayments: list[int] = []
+    for day in (date(2026, 2, 15), date(2026, 2, 16), date(2026, 3, 20)):
+        ours, theirs = kept.on(day), kept.on(day)
+        for number in range(40):
+            loan, draw = rng.randint(1, 3), rng.random()
+            command, arguments, client = "repay", {"loan_id": loan, "amount": rng.randrange(100, 90_000)}, ours
+            arguments["value_date"] = day - timedelta(days=rng.randint(1, 20)) if draw < 0.1 else day
+            if 0.1 <= draw < 0.2:
+                client = theirs
+            elif 0.2 <= draw < 0.3:
+                command, arguments = "waive", {"loan_id": loan, "component": Component.PENALTY, "amount": 50}
+                arguments["value_date"] = day
+            elif 0.3 <= draw < 0.35 and repayments:
+                command, arguments = "reverse", {"transaction_id": rng.choice(repayments)}
+            elif 0.35 <= draw < 0.37:
+                command, arguments = "write_off", {"loan_id": loan, "value_date": day}
+            key = f"{day}-{number}" if draw < 0.95 else f"{day}-0"  # a reused key: the same or another payload
+            answers: list[Any] = []
+            for services in (client, fresh.on(day)):
+                try:
+                    answers.append(getattr(services, command)(**arguments, key=key))
+                except InputRejected as refusal:
+                    answers.append(f"{type(refusal).__name__}: {refusal}")
+            assert answers[0] == answers[1], (command, arguments)
+            if command == "repay" and isinstance(answers[0], dict):
+                repayments.append(answers[0]["transaction_id"])
+        for store in (kept, fresh):
+            assert store.on(day).verify_ledger() == []
+    assert [kept.balances(loan) for loan in (1, 2, 3)] == [fresh.balances(loan) for loan in (1, 2, 3)]
+    for store in (kept, fresh):
+        store.engine.dispose()
+
+
+def test_the_replay_of_a_rolled_back_command_is_never_kept(new_database: Any) -> None:
+    """A command rolled back after its work (here: its key was used by another command) must leave no replay:
+    another client's different event can leave the loan row at the same version with the same ledger head
+    (a compound and a penalty waiver post to the same accounts), and only the replay would tell them apart."""
+    day = date(2026, 3, 20)  # installment 1, due 2026-02-15, unpaid: penalty and compound owed
+
+    def commands(store: Book, ours: Callable[[], Services]) -> list[Any]:
+        loan = store.new_loan()
+        first = ours().repay(loan_id=loan, amount=100, value_date=day, key="first")
+        with pytest.raises(IdempotencyConflict):
+            ours().waive(loan_id=loan, component=Component.PENALTY, amount=50, value_date=day, key="first")
+        store.on(day).waive(loan_id=loan, component=Component.COMPOUND, amount=50, value_date=day, key="compound")
+        second = ours().repay(loan_id=loan, amount=10_000, value_date=day, key="second")
+        assert store.on(day).verify_ledger() == []
+        store.engine.dispose()
+        return [first, second]
+
+    kept, fresh = Book(new_database()), Book(new_database())
+    long_lived = kept.on(day)
+    answers = commands(kept, lambda: long_lived)
+    assert answers == commands(fresh, lambda: fresh.on(day))
+    assert answers[1]["allocated"]["compound"] != "0.00"  # the compound left after its waiver is paid
+
+
+def test_a_pooled_connection_broken_while_idle_is_replaced(book: Book, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server restart or a dropped socket while the pool sat idle costs no command: the checkout pings a
+    connection idle for PING_AFTER_IDLE seconds and replaces it if the ping fails."""
+    loan = book.new_loan()
+    if book.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no server connection to lose")
+    monkeypatch.setattr(database, "PING_AFTER_IDLE", 0.0)  # every pooled connection counts as idle
+    other = make_engine(book.url)
+    with other.connect() as connection:  # what a server restart does to the pool's connections
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    other.dispose()
+    result = book.on(date(2026, 2, 15)).repay(loan_id=loan, amount=10_000, value_date=date(2026, 2, 15), key="r")
+    assert result["amount"] == "100.00"

@@ -5,20 +5,32 @@ IMMEDIATE``: a writer takes the write lock at the start, so two writers queue in
 try to upgrade a read lock (SQLite's "database is locked" on commit). Readers (:data:`READ_ONLY`) begin a
 deferred transaction: a consistent snapshot that never blocks a writer. PostgreSQL runs at READ COMMITTED with row
 locks (``SELECT ... FOR UPDATE``) taken by the unit of work on the loan or line a command changes.
+
+A pooled PostgreSQL connection that sat idle for :data:`PING_AFTER_IDLE` seconds or more is pinged when it is
+checked out, and replaced if the ping fails (a restarted server, a dropped socket): the pessimistic check of
+SQLAlchemy's ``pool_pre_ping``, without its round trip on every command of a busy process, whose connections
+were in use a moment ago. A connection that breaks within that moment fails its command, which is one
+transaction (nothing half-written; a money command's key makes the retry safe); the pool then replaces every
+connection it held.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 READ_ONLY = "arrears_read_only"
 """Execution option marking a connection that only reads: on SQLite it begins a deferred transaction."""
+PING_AFTER_IDLE = 1.0
+"""Seconds a pooled PostgreSQL connection may sit idle before its next checkout pings it (module docstring)."""
+_IDLE_SINCE = "arrears_idle_since"
 
 
 def normalise_url(url: str) -> str:
@@ -52,7 +64,23 @@ def make_engine(url: str, **options: Any) -> Engine:
             connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **options)
+    engine = create_engine(url, **options)
+
+    @event.listens_for(engine, "checkin")
+    def _idle(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)  # None for a connection just made
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise DisconnectionError("a pooled connection failed its ping; the pool replaces it") from error
+
+    return engine
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

@@ -16,7 +16,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Row, RowMapping, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Row, RowMapping, bindparam, func, insert, literal, select, text, update
 
 from arrears.adapters import tables as t
 from arrears.engine import LoanEvent, Payment, Waiver, WriteOff
@@ -136,7 +136,11 @@ _LOAN = select(t.loans).where(t.loans.c.id == bindparam("loan_id"))
 _LOAN_FOR_UPDATE = _LOAN.with_for_update()
 _LOAN_EVENTS = (
     select(_tx.c.kind, _tx.c.value_date, _tx.c.amount, _tx.c.component)
-    .where(_tx.c.loan_id == bindparam("loan_id"), _tx.c.kind.in_(("repayment", "waiver", "write_off")))
+    # The kinds bound one by one: a plain IN list is an "expanding" parameter, rendered anew on every execution.
+    .where(
+        _tx.c.loan_id == bindparam("loan_id"),
+        _tx.c.kind.in_([literal(k) for k in ("repayment", "waiver", "write_off")]),
+    )
     .where(
         _tx.c.id.not_in(
             select(_tx.c.reverses_id).where(_tx.c.loan_id == bindparam("loan_id"), _tx.c.reverses_id.is_not(None))
@@ -149,6 +153,29 @@ _LEDGER_BALANCES = (
     .where(t.postings.c.loan_id == bindparam("loan_id"))
     .group_by(t.postings.c.account)
 )
+# The hot path's writes, built once too: building an insert() or update() per call costs more Python than
+# executing it (statement construction and a fresh cache key each time).
+_INSERT_TRANSACTION = insert(t.transactions)
+_INSERT_ENTRY = insert(t.ledger_entries)
+_INSERT_POSTINGS = insert(t.postings)
+_INSERT_AUDIT = insert(t.audit_log)
+_INSERT_EVENT = insert(t.domain_events)
+_INSERT_KEY = insert(t.idempotency_keys)
+# PostgreSQL takes an entry and its postings in one statement, one round trip instead of two (SQLite cannot
+# insert inside a WITH); the postings keep the order of the arrays, as the two statements' would.
+_INSERT_ENTRY_AND_POSTINGS = text(
+    "WITH entry AS ("
+    "INSERT INTO ledger_entries "
+    "(loan_id, transaction_id, kind, business_date, value_date, created_at, prev_hash, hash) "
+    "VALUES (:loan_id, :transaction_id, :kind, :business_date, :value_date, :created_at, :prev_hash, :hash) "
+    "RETURNING id) "
+    "INSERT INTO postings (entry_id, loan_id, account, amount) "
+    "SELECT entry.id, :loan_id, line.account, line.amount FROM entry, "
+    "unnest(CAST(:accounts AS varchar[]), CAST(:amounts AS bigint[])) WITH ORDINALITY AS line(account, amount, n) "
+    "ORDER BY line.n"
+)
+# SET takes the columns the parameters name; the WHERE parameters are named apart from the columns.
+_SAVE_LOAN = update(t.loans).where(t.loans.c.id == bindparam("loan_id"), t.loans.c.version == bindparam("seen_version"))
 
 
 def schedule_rows(loan_id: int, schedule: Schedule) -> list[dict[str, Any]]:
@@ -223,6 +250,27 @@ def loan_events(connection: Connection, loan_id: int) -> list[LoanEvent]:
     return [event_of(row._mapping) for row in connection.execute(_LOAN_EVENTS, {"loan_id": loan_id})]
 
 
+def add_transaction(connection: Connection, values: Mapping[str, Any]) -> int:
+    """Insert one ``transactions`` row; returns its id."""
+    return int(connection.execute(_INSERT_TRANSACTION, values).inserted_primary_key[0])  # type: ignore[index]
+
+
+def save_response(
+    connection: Connection, *, key: str, command: str, request_hash: str, response: Any, now: datetime
+) -> None:
+    """Store an idempotency key with the answer its command gave (unique: a second insert of the key fails)."""
+    connection.execute(
+        _INSERT_KEY,
+        {
+            "key": key,
+            "command": command,
+            "request_hash": request_hash,
+            "response": json.dumps(response, sort_keys=True),
+            "created_at": now,
+        },
+    )
+
+
 def ledger_balances(connection: Connection, loan_id: int) -> Balances:
     return {
         Account(account): int(total) for account, total in connection.execute(_LEDGER_BALANCES, {"loan_id": loan_id})
@@ -254,24 +302,27 @@ def post_entry(
 ) -> str:
     """Insert one balanced entry and its postings; returns the entry's hash (the loan's new chain head)."""
     digest = entry_hash(prev_hash, loan_id, kind, business_date, value_date, postings)
-    entry_id = connection.execute(
-        insert(t.ledger_entries),
-        {
-            "loan_id": loan_id,
-            "transaction_id": transaction_id,
-            "kind": kind,
-            "business_date": business_date,
-            "value_date": value_date,
-            "created_at": now,
-            "prev_hash": prev_hash,
-            "hash": digest,
-        },
-    ).inserted_primary_key[0]  # type: ignore[index]
+    entry = {
+        "loan_id": loan_id,
+        "transaction_id": transaction_id,
+        "kind": kind,
+        "business_date": business_date,
+        "value_date": value_date,
+        "created_at": now,
+        "prev_hash": prev_hash,
+        "hash": digest,
+    }
+    lines = sorted(postings.items())
+    if connection.dialect.name == "postgresql":
+        accounts, amounts = [str(account) for account, _ in lines], [amount for _, amount in lines]
+        connection.execute(_INSERT_ENTRY_AND_POSTINGS, {**entry, "accounts": accounts, "amounts": amounts})
+        return digest
+    entry_id = connection.execute(_INSERT_ENTRY, entry).inserted_primary_key[0]  # type: ignore[index]
     connection.execute(
-        insert(t.postings),
+        _INSERT_POSTINGS,
         [
             {"entry_id": entry_id, "loan_id": loan_id, "account": str(account), "amount": amount}
-            for account, amount in sorted(postings.items())
+            for account, amount in lines
         ],
     )
     return digest
@@ -289,15 +340,16 @@ def save_loan_position(
     """Update the loan row under optimistic concurrency (version check, on top of the row lock); returns the
     record as it now stands, so the caller need not read it again."""
     result = connection.execute(
-        update(t.loans)
-        .where(t.loans.c.id == loan.id, t.loans.c.version == loan.version)
-        .values(
-            status=status,
-            outstanding_principal=outstanding_principal,
-            posted_through=posted_through,
-            last_entry_hash=last_entry_hash,
-            version=loan.version + 1,
-        )
+        _SAVE_LOAN,
+        {
+            "loan_id": loan.id,
+            "seen_version": loan.version,
+            "status": status,
+            "outstanding_principal": outstanding_principal,
+            "posted_through": posted_through,
+            "last_entry_hash": last_entry_hash,
+            "version": loan.version + 1,
+        },
     )
     if result.rowcount != 1:
         raise ConcurrencyConflict(f"loan {loan.id} changed under a locked command (version {loan.version})")
@@ -323,7 +375,7 @@ def audit(
     connection: Connection, *, now: datetime, actor: str, origin: str, action: str, target: str, details: Any
 ) -> None:
     connection.execute(
-        insert(t.audit_log),
+        _INSERT_AUDIT,
         {
             "at": now,
             "actor": actor,
@@ -339,7 +391,7 @@ def record_event(
     connection: Connection, *, loan_id: int | None, kind: str, payload: Any, business_date: date, now: datetime
 ) -> None:
     connection.execute(
-        insert(t.domain_events),
+        _INSERT_EVENT,
         {
             "loan_id": loan_id,
             "kind": kind,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -66,6 +67,62 @@ class Position:
     balances: Balances
 
 
+def _during(replayed: LoanReplay, business_date: date) -> Position:
+    """A replay holding the loan's events brought into ``business_date``: the day-ends before it run, held
+    credit applied to what falls due on it (again, harmlessly, if an event of that day already did)."""
+    if business_date >= replayed.terms.start:
+        replayed.begin_day(business_date)
+    return Position(replayed, loan_balances(replayed.totals(business_date), replayed.write_off))
+
+
+REPLAYS_KEPT = 4096
+"""Loans whose replay a :class:`Services` keeps: a few tens of MB at most (a replay is a few kB)."""
+
+
+class _Replays:
+    """The replay of each loan this process last posted to, so that the next event of the same day on that loan
+    needs neither to read the loan's events nor to replay them.
+
+    A kept replay is used only if the loan row, read under its lock, still has the version and ledger head it
+    had when the replay was kept, on the same business date: every command that adds an event to a loan (or
+    posts to it) saves the row with a new version, so a match proves that no other process or thread changed
+    the loan since. A replay is staged by the command that made it and kept only once that command's
+    transaction has committed; taking one removes it (the command that takes it changes it), so a command that
+    fails or rolls back leaves nothing behind.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._kept: dict[int, tuple[int, str, date, LoanReplay]] = {}
+        self._lock = threading.Lock()
+        self._staged = threading.local()  # commands of one Services may run on several threads at once
+
+    def take(self, loan: store.LoanRecord, business_date: date) -> LoanReplay | None:
+        with self._lock:
+            kept = self._kept.pop(loan.id, None)
+        if kept is None or kept[:3] != (loan.version, loan.last_entry_hash, business_date):
+            return None
+        return kept[3]
+
+    def stage(self, loan: store.LoanRecord, business_date: date, replayed: LoanReplay) -> None:
+        self._staged.entry = (loan.id, (loan.version, loan.last_entry_hash, business_date, replayed))
+
+    def unstage(self) -> None:
+        self._staged.entry = None
+
+    def keep_staged(self) -> None:
+        entry = getattr(self._staged, "entry", None)
+        self._staged.entry = None
+        if entry is None:
+            return
+        loan_id, kept = entry
+        with self._lock:
+            self._kept.pop(loan_id, None)
+            self._kept[loan_id] = kept
+            if len(self._kept) > self._size:  # drop the loan posted to longest ago
+                del self._kept[next(iter(self._kept))]
+
+
 def _request_hash(command: str, payload: dict[str, Any]) -> str:
     body = json.dumps([command, payload], sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(body.encode()).hexdigest()
@@ -86,6 +143,7 @@ class Services:
         self.settings = settings
         self.origin = origin or f"cli@{socket.gethostname()}"
         self.clock = clock
+        self._replays = _Replays(REPLAYS_KEPT)
 
     # -- plumbing ---------------------------------------------------------------------------------------------
 
@@ -117,21 +175,21 @@ class Services:
         returned. The common case, a new key, costs no extra query.
         """
         request_hash = _request_hash(command, payload)
+        self._replays.unstage()
         try:
             with self.transaction() as connection:
                 result = work(connection, self.business_date(connection))
                 if key is not None:
-                    connection.execute(
-                        insert(t.idempotency_keys),
-                        {
-                            "key": key,
-                            "command": command,
-                            "request_hash": request_hash,
-                            "response": json.dumps(result, sort_keys=True),
-                            "created_at": self.clock(),
-                        },
+                    store.save_response(
+                        connection,
+                        key=key,
+                        command=command,
+                        request_hash=request_hash,
+                        response=result,
+                        now=self.clock(),
                     )
-                return result
+            self._replays.keep_staged()  # committed: the replay now describes what the store holds
+            return result
         except (IntegrityError, InputRejected):
             if key is None:
                 raise
@@ -184,12 +242,7 @@ class Services:
     @staticmethod
     def position(loan: store.LoanRecord | Any, events: list[LoanEvent], business_date: date) -> Position:
         """The loan during ``business_date``: events on or before it applied, day-ends through the day before."""
-        terms = loan.terms
-        replayed = replay_events(terms, events, business_date)
-        if business_date >= terms.start:
-            replayed.begin_day(business_date)
-        totals = replayed.totals(business_date)
-        return Position(replayed, loan_balances(totals, replayed.write_off))
+        return _during(replay_events(loan.terms, events, business_date), business_date)
 
     # -- borrowers and lines ----------------------------------------------------------------------------------
 
@@ -431,11 +484,19 @@ class Services:
             )
         value_date = event.value_date if event is not None else reverses["value_date"]
         backdated = self._check_value_date(value_date, business_date, loan.terms.start, kind)
-        # Read the events only once the row lock is held, in a statement of their own: under READ COMMITTED a
-        # query joined to the locked row would return the events of the snapshot taken before it waited for
-        # the lock, and lose a racing payment (tests/test_concurrency.py catches exactly that).
-        events = store.loan_events(connection, loan_id)
-        before = self.position(loan, events, business_date)
+        # An event of today goes after everything the loan already holds, so it needs only the loan's replay as
+        # this process left it, if the row (read under the lock) shows that nothing changed since.
+        today = event is not None and event.value_date == business_date
+        kept = self._replays.take(loan, business_date) if today else None
+        events: list[LoanEvent] = []  # read below unless a kept replay stands for them
+        if kept is not None:
+            before = _during(kept, business_date)  # what position() gives, without reading and replaying
+        else:
+            # Read the events only once the row lock is held, in a statement of their own: under READ COMMITTED
+            # a query joined to the locked row would return the events of the snapshot taken before it waited
+            # for the lock, and lose a racing payment (tests/test_concurrency.py catches exactly that).
+            events = store.loan_events(connection, loan_id)
+            before = self.position(loan, events, business_date)
         # Books posted through today already equal today's position (every posting leaves them so; verify
         # checks it); only a loan last posted on an earlier day needs its balances read to catch up.
         current = (
@@ -444,21 +505,23 @@ class Services:
         now = self.clock()
         loan = self.post_position(connection, loan, before, current, "recognition", business_date, business_date, None)
         if event is not None:
-            after_events = [*events, event]
             amount = event.amount if isinstance(event, Payment | Waiver) else 0
             component = str(event.component) if isinstance(event, Waiver) else None
         else:
-            after_events = list(events)
-            after_events.remove(Payment(reverses["value_date"], reverses["amount"]))
             amount, component = reverses["amount"], None
         allocated_before, unapplied_before = dict(before.replay.allocated), before.replay.unapplied
-        if event is not None and event.value_date == business_date:
+        if today and event is not None:
             # The common case, an event of today: it goes after everything the replay already holds, so apply it
             # to that replay rather than replaying the loan again (same result, half the work).
             replayed = before.replay
             replayed.apply(event)
             after = Position(replayed, loan_balances(replayed.totals(business_date), replayed.write_off))
-        else:
+        else:  # backdated, or a reversal: replay from the start with the change in place (events were read above)
+            after_events = list(events)
+            if event is not None:
+                after_events.append(event)
+            else:
+                after_events.remove(Payment(reverses["value_date"], reverses["amount"]))
             after = self.position(loan, sorted(after_events, key=lambda e: e.value_date), business_date)
         transaction_id = self.insert_transaction(
             connection,
@@ -490,6 +553,7 @@ class Services:
             "business_date": business_date.isoformat(),
         }
         self._audit(connection, f"loan.{kind}", f"loan:{loan_id}", result)
+        self._replays.stage(loan, business_date, after.replay)
         if loan.status != status_before:  # domain events mark transitions; the transaction itself is its own record
             transition = {"settled": "loan_settled", "written_off": "loan_written_off"}.get(
                 loan.status, "loan_reopened"
@@ -518,21 +582,19 @@ class Services:
         component: str | None = None,
         reverses_id: int | None = None,
     ) -> int:
-        return int(
-            connection.execute(
-                insert(t.transactions),
-                {
-                    "loan_id": loan_id,
-                    "kind": kind,
-                    "value_date": value_date,
-                    "amount": amount,
-                    "component": component,
-                    "reverses_id": reverses_id,
-                    "business_date": business_date,
-                    "backdated": backdated,
-                    "created_at": now,
-                },
-            ).inserted_primary_key[0]  # type: ignore[index]
+        return store.add_transaction(
+            connection,
+            {
+                "loan_id": loan_id,
+                "kind": kind,
+                "value_date": value_date,
+                "amount": amount,
+                "component": component,
+                "reverses_id": reverses_id,
+                "business_date": business_date,
+                "backdated": backdated,
+                "created_at": now,
+            },
         )
 
     def post_position(
