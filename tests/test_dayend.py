@@ -16,6 +16,7 @@ from arrears.batch.pipeline import day_end, mul_div_round
 from arrears.batch.state import LoanBatch, day_number, from_arrow, loan_state, opening_state, to_arrow
 from arrears.dayend import DayEnd, DayEndPolicy, LoanDayEnds, Transition
 from arrears.engine import Payment
+from arrears.errors import InputRejected
 from arrears.ledger import Account
 from arrears.money import RoundingMode, round_div
 from arrears.scenario import load_scenario
@@ -266,3 +267,9 @@ def test_a_payment_for_a_loan_not_started_is_refused() -> None:
     batch = from_arrow(opening_state(["a"], [scenario.terms]))
     with pytest.raises(ValueError, match="before its loan started"):
         day_end(batch, day_number(date(2026, 5, 1)), np.array([0]), np.array([100]), DayEndPolicy())
+
+
+def test_the_reference_refuses_a_payment_before_the_start() -> None:
+    scenario = load_scenario(AGEING)
+    with pytest.raises(InputRejected, match="before the loan started"):
+        LoanDayEnds(scenario.terms, (Payment(date(2026, 5, 1), 100),))

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -303,3 +304,65 @@ def test_a_generated_portfolio_is_realistic_and_loads_into_the_store(tmp_path: P
     assert services.verify_ledger() == []
     for ref, loan_id in report.loan_ids.items():
         assert services.loan_state(loan_id, as_of) == state_view(dataset_loan_state(dataset, ref)), ref
+
+
+# -- quarantine and locking, found in review ---------------------------------------------------------------------
+
+
+def _two_loan_dataset(root: Path, *, bad_payment: tuple[str, date, int] | None = None) -> None:
+    files = [SCENARIOS / "cn_ageing.json", SCENARIOS / "cn_late_then_paid.json"]
+    dataset_from_scenarios(files, root)
+    if bad_payment:
+        path = Dataset(root).payments_path(0)
+        payments = pq.read_table(path)
+        extra = pa.table(
+            {"loan_id": [bad_payment[0]], "value_date": [bad_payment[1]], "amount": [bad_payment[2]]},
+            schema=payments.schema,
+        )
+        pq.write_table(pa.concat_tables([payments, extra]), path)
+
+
+def test_a_quarantined_loan_stays_out_and_later_runs_go_on(tmp_path: Path) -> None:
+    """A loan quarantined in one run (a zero payment) keeps its payments in the dataset's inputs; the next runs,
+    which meet those payments, neither crash nor bring the loan back."""
+    _two_loan_dataset(tmp_path / "ds", bad_payment=("cn_late_then_paid", date(2026, 5, 20), 0))
+    first = run_dataset(tmp_path / "ds", through=date(2026, 5, 31))
+    assert [q["loan_id"] for q in first.quarantined] == ["cn_late_then_paid"]
+    later = run_dataset(tmp_path / "ds", through=date(2026, 9, 30))  # meets its payment of 06-20
+    assert later.loans == 1 and later.quarantined == []
+    assert [row["loan_id"] for row in _state(tmp_path / "ds")] == ["cn_ageing"]
+
+
+def test_a_part_whose_every_loan_is_quarantined_still_closes_the_day(tmp_path: Path) -> None:
+    dataset_from_scenarios([SCENARIOS / "cn_ageing.json"], tmp_path / "ds")
+    path = Dataset(tmp_path / "ds").state_path(0, 0)
+    state = pq.read_table(path)
+    pq.write_table(
+        state.set_column(state.schema.get_field_index("rate_num"), "rate_num", pc.multiply(state["rate_den"], 2)), path
+    )
+    report = run_dataset(tmp_path / "ds", through=date(2026, 6, 1))
+    assert report.loans == 0 and [q["code"] for q in report.quarantined] == ["rate_out_of_range"]
+    assert run_dataset(tmp_path / "ds", through=date(2026, 6, 2)).loans == 0
+
+
+def test_one_malformed_loan_does_not_hide_another_ones_problems(tmp_path: Path) -> None:
+    """Loan A's lists differ in length; loan B's due dates run backwards. Each is caught for what it is."""
+    _two_loan_dataset(tmp_path / "ds")
+    path = Dataset(tmp_path / "ds").state_path(0, 0)
+    rows = pq.read_table(path).to_pylist()
+    rows[0]["held_penalty"] = rows[0]["held_penalty"][:-1]
+    rows[1]["due"] = list(reversed(rows[1]["due"]))
+    pq.write_table(pa.Table.from_pylist(rows, schema=pq.read_schema(path)), path)
+    report = run_dataset(tmp_path / "ds", through=date(2026, 6, 1))
+    assert {(q["loan_id"], q["code"]) for q in report.quarantined} == {
+        ("cn_ageing", "installments_mismatch"),
+        ("cn_late_then_paid", "due_dates_out_of_order"),
+    }
+
+
+def test_a_second_run_at_the_same_time_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _two_loan_dataset(tmp_path / "ds")
+    with Dataset(tmp_path / "ds").lock():
+        status, _, err = arrears("eod", "run", "--dataset", str(tmp_path / "ds"), "--through", THROUGH, capsys=capsys)
+    assert status == 2 and "another run holds" in err
+    assert Dataset(tmp_path / "ds").manifest().generation == 0

@@ -195,6 +195,10 @@ class LoanDayEnds:
         self.replay = LoanReplay(terms)
         self.standing = opening_standing(terms)
         ordered = sorted(payments, key=lambda payment: payment.value_date)  # stable: recorded order within a day
+        if ordered and ordered[0].value_date < terms.start:
+            raise InputRejected(
+                f"a payment dated {ordered[0].value_date} is before the loan started on {terms.start}; check the date"
+            )
         self._payments = ordered
         self._days = [payment.value_date for payment in ordered]
 

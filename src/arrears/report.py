@@ -1,9 +1,11 @@
 """Portfolio analytics from day-end snapshots: bucket mix, roll rates (迁徙率), cure rate, classification mix,
 non-accrual balance, vintage curves and first-payment default.
 
-Input: the snapshot rows the day-end writes at each month-end (:data:`arrears.batch.state.SNAPSHOT_SCHEMA`), as
-plain dicts or an Arrow table. Every figure is a count of loans or a sum of outstanding principal in minor units
-(exact integers); rates are given as numerator and denominator and, for people, as a percentage with two decimals.
+Input: the snapshot rows (:data:`arrears.batch.state.SNAPSHOT_SCHEMA`) the day-end writes at each month-end and at
+the end of each run; only month-ends are read, so figures never depend on how the day-ends were split into runs.
+Rows are plain dicts or an Arrow table's. Every figure is a count of loans or a sum of outstanding principal in
+minor units (exact integers); rates are given as numerator and denominator and, for people, as a percentage with
+two decimals.
 
 Definitions (shared/RULES.md "Buckets and metrics" for the buckets):
 
@@ -61,8 +63,8 @@ def portfolio_report(rows: Iterable[Mapping[str, Any]], first: date, last: date)
     """Every figure of the module docstring for snapshot days from ``first`` to ``last``, as JSON-ready data."""
     by_day: dict[date, dict[str, Mapping[str, Any]]] = defaultdict(dict)
     for row in rows:
-        if first <= row["day"] <= last:
-            by_day[row["day"]][row["loan_id"]] = row
+        if first <= row["day"] <= last and (row["day"] + timedelta(days=1)).day == 1:
+            by_day[row["day"]][row["loan_id"]] = row  # month-ends only, however the runs were split
     days = sorted(by_day)
     mix, classes, non_accrual = [], [], []
     for day in days:
@@ -120,8 +122,6 @@ def portfolio_report(rows: Iterable[Mapping[str, Any]], first: date, last: date)
 def _vintages(by_day: Mapping[date, Mapping[str, Mapping[str, Any]]], days: list[date]) -> dict[str, Any]:
     curves: dict[str, dict[int, list[int]]] = defaultdict(dict)
     for day in days:
-        if (day + timedelta(days=1)).day != 1:
-            continue  # vintage curves read month-ends only
         for row in by_day[day].values():
             mob = _months_between(row["start"], day)
             if mob < 1:

@@ -22,10 +22,13 @@ Nothing reads a generation the manifest does not name.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
+import uuid
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -78,23 +81,38 @@ class Manifest:
         }
 
 
+def _temporary(path: Path) -> Path:
+    """A temporary name of this process's own (two writers of one file never truncate each other's)."""
+    return path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+
+
+def _settle(temporary: Path, path: Path) -> None:
+    """Rename into place, then fsync the folder so that the rename itself survives a power loss."""
+    os.replace(temporary, path)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
 def write_bytes(path: Path, data: bytes) -> None:
-    temporary = path.with_name(path.name + ".tmp")
+    temporary = _temporary(path)
     with open(temporary, "wb") as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    _settle(temporary, path)
 
 
 def write_table(path: Path, table: pa.Table) -> None:
     """Write a Parquet file under a temporary name, then rename it into place (all or nothing)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
+    temporary = _temporary(path)
     pq.write_table(table, temporary, compression="zstd")
     with open(temporary, "rb") as handle:
         os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    _settle(temporary, path)
 
 
 class Dataset:
@@ -138,11 +156,23 @@ class Dataset:
         that run had the same plan; otherwise the half-written generation is removed first."""
         pending = self.run_path(generation, "plan.json")
         if pending.exists() and json.loads(pending.read_text(encoding="utf-8")) != plan:
-            shutil.rmtree(self.root / "state" / f"g{generation}", ignore_errors=True)
-            shutil.rmtree(pending.parent, ignore_errors=True)
+            for stale in (self.root / "state" / f"g{generation}", pending.parent):
+                if stale.exists():
+                    shutil.rmtree(stale)  # an error here must stop the run: stale parts would pass as done
         pending.parent.mkdir(parents=True, exist_ok=True)
         if not pending.exists():
             write_bytes(pending, json.dumps(plan).encode())
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the dataset for one run: a second run at the same time is refused, never interleaved."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise DatasetError(f"another run holds {self.root}; wait for it to finish") from None
+            yield
 
     # -- files ------------------------------------------------------------------------------------------------
 

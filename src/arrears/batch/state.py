@@ -201,7 +201,7 @@ _COMPONENT_CODE = {component.value: index for index, component in enumerate(COMP
 def from_arrow(record: pa.RecordBatch | pa.Table) -> LoanBatch:
     """The kernel's arrays for a batch with :data:`SCHEMA` (copies where Arrow's buffers are read-only)."""
     if isinstance(record, pa.Table):
-        record = record.combine_chunks().to_batches()[0] if record.num_rows else SCHEMA.empty_table().to_batches()
+        record = record.combine_chunks().to_batches()[0] if record.num_rows else pa.RecordBatch.from_pylist([], SCHEMA)
     column = record.column
     offsets, due = _list_values(column("due"), np.int32)
     installment = {name: _list_values(column(name), np.int64)[1] for name in INSTALLMENT_COLUMNS}

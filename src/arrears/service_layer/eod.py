@@ -41,6 +41,7 @@ from arrears.batch.state import (
 from arrears.dayend import DayEndPolicy
 from arrears.engine import LoanState
 from arrears.errors import InputRejected
+from arrears.terms import Component
 
 QUARANTINE_SCHEMA = pa.schema(
     [pa.field("code", pa.string(), nullable=False), pa.field("message", pa.string(), nullable=False), *SCHEMA]
@@ -85,14 +86,25 @@ class RunReport:
         }
 
 
-def _quarantine_mask(state: pa.Table, payments: pa.Table) -> dict[int, tuple[str, str]]:
-    """Rows of ``state`` whose data the kernel must not run, with a code and a message each."""
+def _quarantine_mask(state: pa.Table, payments: pa.Table, closed: date) -> dict[int, tuple[str, str]]:
+    """Rows of ``state`` whose data the kernel must not run, with a code and a message each (the first found)."""
     problems: dict[int, tuple[str, str]] = {}
+    rows = state.num_rows
 
     def flag(mask: np.ndarray, code: str, message: str) -> None:
         for row in np.flatnonzero(mask):
             problems.setdefault(int(row), (code, message))
 
+    def per_loan(owner: np.ndarray, bad: np.ndarray) -> np.ndarray:
+        return np.bincount(owner[bad], minlength=rows) > 0
+
+    def column(name: str) -> np.ndarray:
+        return np.asarray(state.column(name).to_numpy(zero_copy_only=False))
+
+    ids = state.column("loan_id").combine_chunks()
+    unique, seen = np.unique(ids.to_numpy(zero_copy_only=False), return_counts=True)
+    duplicated = np.isin(ids.to_numpy(zero_copy_only=False), unique[seen > 1])
+    flag(duplicated, "duplicate_loan_id", "the same loan id appears twice in a part")
     lengths = [pc.list_value_length(state.column(name)).to_numpy(zero_copy_only=False) for name in _LISTS]
     count = lengths[0]
     flag(
@@ -101,52 +113,79 @@ def _quarantine_mask(state: pa.Table, payments: pa.Table) -> dict[int, tuple[str
         "installment lists differ in length",
     )
     flag(count == 0, "no_installments", "a loan needs at least one installment")
-    due = pc.list_flatten(state.column("due")).cast(pa.int32()).to_numpy(zero_copy_only=False)
-    owner = np.repeat(
-        np.arange(state.num_rows), np.where(np.all([length == count for length in lengths], axis=0), count, 0)
-    )
-    if len(owner) == len(due) and len(due):
-        start = state.column("start").cast(pa.int32()).to_numpy(zero_copy_only=False)
+    start = state.column("start").cast(pa.int32()).to_numpy(zero_copy_only=False)
+    due_column = state.column("due").combine_chunks()
+    owner = pc.list_parent_indices(due_column).to_numpy(zero_copy_only=False)  # each list checked on its own
+    due = pc.list_flatten(due_column).cast(pa.int32()).to_numpy(zero_copy_only=False)
+    if len(due):
         previous = np.concatenate([[np.iinfo(np.int32).min], due[:-1]])
         first = np.r_[True, owner[1:] != owner[:-1]]
-        bad = np.where(first, due <= start[owner], due <= previous)
         flag(
-            np.bincount(owner[bad], minlength=state.num_rows) > 0,
+            per_loan(owner, np.where(first, due <= start[owner], due <= previous)),
             "due_dates_out_of_order",
             "due dates must rise after the start date",
         )
+        due_by_then = np.bincount(owner[due <= day_number(closed)], minlength=rows)
+        billed, settled = column("billed"), state.column("settled_on").is_valid().to_numpy(zero_copy_only=False)
+        out_of_step = np.where(settled, billed > due_by_then, billed != due_by_then)  # billing stops at settlement
+        flag(out_of_step, "billing_out_of_step", f"billed installments differ from those due by {closed}")
+    owing = np.zeros(rows, dtype=bool)
     for name in _LISTS[1:]:
-        values = pc.list_flatten(state.column(name)).to_numpy(zero_copy_only=False)
-        if len(owner) == len(values) and len(values):
-            flag(np.bincount(owner[values < 0], minlength=state.num_rows) > 0, "negative_amount", f"{name} below zero")
+        listed = state.column(name).combine_chunks()
+        values = pc.list_flatten(listed).to_numpy(zero_copy_only=False)
+        owners = pc.list_parent_indices(listed).to_numpy(zero_copy_only=False)
+        flag(
+            per_loan(owners, (values < 0) | (values > MAX_AMOUNT)),
+            "amount_out_of_range",
+            f"{name} below zero or above {MAX_AMOUNT}",
+        )
+        if name in ("principal_due", "interest_due", "penalty_due", "compound_due"):
+            owing |= per_loan(owners, values > 0)
     for name in _AMOUNTS:
-        flag(state.column(name).to_numpy(zero_copy_only=False) < 0, "negative_amount", f"{name} below zero")
+        value = column(name)
+        flag((value < 0) | (value > MAX_AMOUNT), "amount_out_of_range", f"{name} below zero or above {MAX_AMOUNT}")
+    flag(column("principal") == 0, "amount_out_of_range", "principal must be above zero")
+    flag(
+        state.column("settled_on").is_valid().to_numpy(zero_copy_only=False) & owing,
+        "settled_but_owing",
+        "marked settled while installments are unpaid",
+    )
     for num, den in (("rate_num", "rate_den"), ("penalty_num", "penalty_den")):
-        n, d = state.column(num).to_numpy(zero_copy_only=False), state.column(den).to_numpy(zero_copy_only=False)
-        flag((d <= 0) | (n < 0) | (n > d), "rate_out_of_range", f"{num}/{den} must be a rate from 0 to 1")
+        n, d = column(num), column(den)
+        flag((d <= 0) | (d > 2**62) | (n < 0) | (n > d), "rate_out_of_range", f"{num}/{den} must be a rate from 0 to 1")
     for name in ("first_open", "billed"):
-        value = state.column(name).to_numpy(zero_copy_only=False)
+        value = column(name)
         flag((value < 0) | (value > count), "position_out_of_range", f"{name} outside the installments")
+    allowed = ",".join(sorted(c.value for c in Component))
+    allocation = state.column("allocation").to_pylist()
+    flag(
+        np.array([",".join(sorted(text.split(","))) != allowed for text in allocation], dtype=bool),
+        "bad_allocation",
+        "allocation must name penalty, compound, interest and principal once each",
+    )
+    flag(
+        ~np.isin(np.asarray(state.column("rounding").to_pylist(), dtype=object), ["half-up", "half-even"]),
+        "bad_rounding",
+        "rounding must be half-up or half-even",
+    )
     if payments.num_rows:
-        index = pc.index_in(payments.column("loan_id"), value_set=state.column("loan_id").combine_chunks())
-        at = index.to_numpy(zero_copy_only=False)
-        start = state.column("start").cast(pa.int32()).to_numpy(zero_copy_only=False)
-        value_date = payments.column("value_date").cast(pa.int32()).to_numpy(zero_copy_only=False)
-        amount = payments.column("amount").to_numpy(zero_copy_only=False)
+        index = pc.index_in(payments.column("loan_id"), value_set=ids)
+        mine = payments.filter(pc.is_valid(index))  # payments of loans quarantined in an earlier run stay unmatched
+        at = index.drop_null().to_numpy(zero_copy_only=False).astype(np.int64)
+        value_date = mine.column("value_date").cast(pa.int32()).to_numpy(zero_copy_only=False)
+        amount = mine.column("amount").to_numpy(zero_copy_only=False)
         flag(
-            np.bincount(at[amount <= 0], minlength=state.num_rows) > 0,
-            "payment_not_positive",
-            "a payment of zero or less",
+            per_loan(at, (amount <= 0) | (amount > MAX_AMOUNT)),
+            "payment_out_of_range",
+            "a payment of zero or less, or above the bound",
         )
-        early = value_date < start[at]
-        flag(
-            np.bincount(at[early], minlength=state.num_rows) > 0,
-            "payment_before_start",
-            "a payment dated before the loan started",
-        )
+        flag(per_loan(at, value_date < start[at]), "payment_before_start", "a payment dated before the loan started")
     return problems
 
 
+MAX_AMOUNT = 10**12
+"""The largest amount (minor units) a loan's column may hold: 10^10 yuan. The kernel's int64 arithmetic is exact
+well beyond it (rates times amounts that could overflow are done with Python integers)."""
 _LISTS = ("due", "principal_due", "interest_due", "penalty_due", "compound_due", "held_penalty", "held_compound")
 _AMOUNTS = ("principal", "unapplied", "received", "paid_principal", "paid_interest", "paid_penalty", "paid_compound")
 
@@ -168,6 +207,20 @@ def run_dataset(
     (default ``local[2]``); everything else, and every result, is the same."""
     if engine not in ENGINES:
         raise DayEndRefused(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    Dataset(root).manifest()  # a clear error for a folder that is not a dataset, before taking its lock
+    with Dataset(root).lock():
+        return _run_locked(root, through, day, progress, outputs, engine, master)
+
+
+def _run_locked(
+    root: Path,
+    through: date | None,
+    day: date | None,
+    progress: Progress | None,
+    outputs: bool,
+    engine: str,
+    master: str | None,
+) -> RunReport:
     if (through is None) == (day is None):
         raise DayEndRefused("give either --through D (catch up to D) or --date D (exactly the next day-end)")
     dataset = Dataset(root)
@@ -263,7 +316,7 @@ def _run_part(
     """One part, every day closed+1 .. through, written as generation+1 (state file last)."""
     state = dataset.read_state(generation, part)
     payments = dataset.read_payments(part, closed, through)
-    problems = _quarantine_mask(state, payments)
+    problems = _quarantine_mask(state, payments, closed)
     new = generation + 1
     if problems:
         rows = sorted(problems)
