@@ -1,8 +1,8 @@
 """Portfolio analytics from day-end snapshots: bucket mix, roll rates (迁徙率), cure rate, classification mix,
 non-accrual balance, vintage curves and first-payment default.
 
-Input: the snapshot rows (:data:`arrears.batch.state.SNAPSHOT_SCHEMA`) the day-end writes at each month-end and at
-the end of each run; only month-ends are read, so figures never depend on how the day-ends were split into runs.
+Input: the snapshot rows (:data:`arrears.batch.state.SNAPSHOT_SCHEMA`) the day-end writes at each month-end (rows
+of other days, should any be given, are ignored, so figures never depend on how the day-ends were split into runs).
 Rows are plain dicts or an Arrow table's. Every figure is a count of loans or a sum of outstanding principal in
 minor units (exact integers); rates are given as numerator and denominator and, for people, as a percentage with
 two decimals.

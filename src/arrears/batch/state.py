@@ -403,7 +403,7 @@ SNAPSHOT_SCHEMA = pa.schema(
     ]
 )
 """One row per loan that has started, after a day-end: what portfolio reports (bucket mix, roll rates, vintage
-curves, first-payment default) are computed from. Runners write one at each month-end and at the end of a run."""
+curves, first-payment default) are computed from. Runners write one at each month-end."""
 
 
 def snapshot(batch: LoanBatch, day: int) -> pa.Table:

@@ -350,7 +350,6 @@ def _run_part(
     events: list[pa.Table] = []
     postings: list[pa.Table] = []
     snapshots: list[pa.Table] = []
-    last = (through - closed).days - 1
     for offset in range((through - closed).days):
         today = day_number(closed) + 1 + offset
         lo, hi = np.searchsorted(pay_day, today, "left"), np.searchsorted(pay_day, today, "right")
@@ -358,7 +357,7 @@ def _run_part(
         batch = result.batch
         events.append(result.events)
         postings.append(result.postings)
-        if offset == last or from_day_number(today + 1).day == 1:  # month-end, and the run's last day
+        if from_day_number(today + 1).day == 1:  # month-ends: what reports read, however runs are split
             snapshots.append(snapshot(batch, today))
     write_table(dataset.run_path(new, "snapshots", part), pa.concat_tables([SNAPSHOT_SCHEMA.empty_table(), *snapshots]))
     write_table(dataset.run_path(new, "events", part), pa.concat_tables([EVENT_SCHEMA.empty_table(), *events]))
