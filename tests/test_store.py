@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -91,6 +92,21 @@ def test_same_key_same_payload_posts_once(book: Book) -> None:
     assert again == first
     assert book.count(t.postings) == postings
     assert book.count(t.transactions) == 2  # the disbursement and one repayment
+
+
+def test_a_keyed_command_writes_its_audit_row_with_its_key_and_a_retry_writes_none(book: Book) -> None:
+    """The audit row of a keyed command is held back and written with the idempotency key (one statement on
+    PostgreSQL): it is there exactly once, with what the command did, and a retry adds none."""
+    loan = book.new_loan()
+    services = book.on(date(2026, 2, 15))
+    audits, keys = book.count(t.audit_log), book.count(t.idempotency_keys)
+    result = services.repay(loan_id=loan, amount=10000, value_date=date(2026, 2, 15), key="pay-audit")
+    services.repay(loan_id=loan, amount=10000, value_date=date(2026, 2, 15), key="pay-audit")
+    assert (book.count(t.audit_log), book.count(t.idempotency_keys)) == (audits + 1, keys + 1)
+    with services.engine.connect() as connection:
+        row = connection.execute(select(t.audit_log).order_by(t.audit_log.c.id.desc()).limit(1)).one()
+    assert (row.action, row.target) == ("loan.repayment", f"loan:{loan}")
+    assert json.loads(row.details) == json.loads(json.dumps(result, default=str))
 
 
 def test_same_key_other_payload_is_a_conflict_and_writes_nothing(book: Book) -> None:

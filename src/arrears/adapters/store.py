@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -158,9 +158,16 @@ _LEDGER_BALANCES = (
 _INSERT_TRANSACTION = insert(t.transactions)
 _INSERT_ENTRY = insert(t.ledger_entries)
 _INSERT_POSTINGS = insert(t.postings)
-_INSERT_AUDIT = insert(t.audit_log)
+INSERT_AUDIT = insert(t.audit_log)
 _INSERT_EVENT = insert(t.domain_events)
 _INSERT_KEY = insert(t.idempotency_keys)
+_INSERT_AUDIT_AND_KEY = text(  # PostgreSQL: a command's audit row and its idempotency key in one round trip
+    "WITH audit AS ("
+    "INSERT INTO audit_log (at, actor, origin, action, target, details) "
+    "VALUES (:audit_at, :audit_actor, :audit_origin, :audit_action, :audit_target, :audit_details)) "
+    "INSERT INTO idempotency_keys (key, command, request_hash, response, created_at) "
+    "VALUES (:key, :command, :request_hash, :response, :created_at)"
+)
 # PostgreSQL takes an entry and its postings in one statement, one round trip instead of two (SQLite cannot
 # insert inside a WITH); the postings keep the order of the arrays, as the two statements' would.
 _INSERT_ENTRY_AND_POSTINGS = text(
@@ -256,19 +263,31 @@ def add_transaction(connection: Connection, values: Mapping[str, Any]) -> int:
 
 
 def save_response(
-    connection: Connection, *, key: str, command: str, request_hash: str, response: Any, now: datetime
+    connection: Connection,
+    *,
+    key: str,
+    command: str,
+    request_hash: str,
+    response: Any,
+    now: datetime,
+    audit_rows: Sequence[dict[str, Any]] = (),
 ) -> None:
-    """Store an idempotency key with the answer its command gave (unique: a second insert of the key fails)."""
-    connection.execute(
-        _INSERT_KEY,
-        {
-            "key": key,
-            "command": command,
-            "request_hash": request_hash,
-            "response": json.dumps(response, sort_keys=True),
-            "created_at": now,
-        },
-    )
+    """Store an idempotency key with the answer its command gave (unique: a second insert of the key fails),
+    and the command's audit rows held back for it (:func:`audit_row`). On PostgreSQL one audit row and the key go
+    in one statement: one round trip less on every money command."""
+    row = {
+        "key": key,
+        "command": command,
+        "request_hash": request_hash,
+        "response": json.dumps(response, sort_keys=True),
+        "created_at": now,
+    }
+    if connection.dialect.name == "postgresql" and len(audit_rows) == 1:
+        connection.execute(_INSERT_AUDIT_AND_KEY, {**row, **{f"audit_{k}": v for k, v in audit_rows[0].items()}})
+        return
+    for audit_values in audit_rows:
+        connection.execute(INSERT_AUDIT, audit_values)
+    connection.execute(_INSERT_KEY, row)
 
 
 def ledger_balances(connection: Connection, loan_id: int) -> Balances:
@@ -371,19 +390,24 @@ def mask_phone(phone: str) -> str:
     return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
 
 
+def audit_row(*, now: datetime, actor: str, origin: str, action: str, target: str, details: Any) -> dict[str, Any]:
+    """The values of one audit-log row (details as JSON)."""
+    return {
+        "at": now,
+        "actor": actor,
+        "origin": origin,
+        "action": action,
+        "target": target,
+        "details": json.dumps(details, ensure_ascii=False, sort_keys=True, default=str),
+    }
+
+
 def audit(
     connection: Connection, *, now: datetime, actor: str, origin: str, action: str, target: str, details: Any
 ) -> None:
     connection.execute(
-        _INSERT_AUDIT,
-        {
-            "at": now,
-            "actor": actor,
-            "origin": origin,
-            "action": action,
-            "target": target,
-            "details": json.dumps(details, ensure_ascii=False, sort_keys=True, default=str),
-        },
+        INSERT_AUDIT,
+        audit_row(now=now, actor=actor, origin=origin, action=action, target=target, details=details),
     )
 
 

@@ -128,6 +128,10 @@ def _request_hash(command: str, payload: dict[str, Any]) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+_HELD_AUDIT = "arrears_held_audit"
+"""Connection-info key of the audit rows a keyed command holds back for its idempotency-key statement."""
+
+
 class Services:
     """The application's commands and queries over one database."""
 
@@ -178,7 +182,13 @@ class Services:
         self._replays.unstage()
         try:
             with self.transaction() as connection:
-                result = work(connection, self.business_date(connection))
+                held: list[dict[str, Any]] = []
+                if key is not None:  # the command's audit rows go in with its key (one statement on PostgreSQL)
+                    connection.info[_HELD_AUDIT] = held
+                try:
+                    result = work(connection, self.business_date(connection))
+                finally:
+                    connection.info.pop(_HELD_AUDIT, None)  # the info dict outlives this checkout: never leave it
                 if key is not None:
                     store.save_response(
                         connection,
@@ -187,6 +197,7 @@ class Services:
                         request_hash=request_hash,
                         response=result,
                         now=self.clock(),
+                        audit_rows=held,
                     )
             self._replays.keep_staged()  # committed: the replay now describes what the store holds
             return result
@@ -212,8 +223,9 @@ class Services:
         return json.loads(row.response)
 
     def _audit(self, connection: Connection, action: str, target: str, details: Any) -> None:
-        store.audit(
-            connection,
+        """Write an audit row in the command's transaction; inside :meth:`_idempotent` it is held back and written
+        with the idempotency key, still in the same transaction, so it commits or rolls back with the command."""
+        row = store.audit_row(
             now=self.clock(),
             actor=self.settings.actor,
             origin=self.origin,
@@ -221,6 +233,11 @@ class Services:
             target=target,
             details=details,
         )
+        held = connection.info.get(_HELD_AUDIT)
+        if held is not None:
+            held.append(row)
+        else:
+            connection.execute(store.INSERT_AUDIT, row)
 
     def _check_value_date(self, value_date: date, business_date: date, start: date, what: str) -> bool:
         """Refuse a value date the rules do not allow; True when it is backdated."""
