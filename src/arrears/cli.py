@@ -40,7 +40,7 @@ from arrears.schedule import build_schedule
 from arrears.service_layer.eod import dataset_loan_state
 from arrears.service_layer.services import Services
 from arrears.terms import InterestBasis, Method
-from arrears.validation import describe_errors, parse_choice, parse_date
+from arrears.validation import date_option, describe_errors, parse_choice
 from arrears.views import payoff_view, schedule_view, state_view
 
 app = typer.Typer(
@@ -59,13 +59,6 @@ def _console() -> Console:
 
 def _print_json(view: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(view, ensure_ascii=False, indent=2) + "\n")
-
-
-def _parse_date(text: str, option: str) -> date:
-    try:
-        return parse_date(text)
-    except ValueError as error:
-        raise InputRejected(f"{option}: {error}") from None
 
 
 @app.command()
@@ -135,7 +128,7 @@ def simulate(
 ) -> None:
     """A loan's exact state after day-end of a date: DPD, bucket, class, what is overdue, each installment."""
     scenario = load_scenario(scenario_file)
-    state = replay(scenario.terms, scenario.payments, _parse_date(as_of, "--as-of"))
+    state = replay(scenario.terms, scenario.payments, date_option(as_of, "--as-of"))
     view = state_view(state)
     if as_json:
         _print_json(view)
@@ -170,7 +163,7 @@ def payoff_command(
 ) -> None:
     """What settles the loan in full on a date (提前结清), and how it is made up."""
     scenario = load_scenario(scenario_file)
-    view = payoff_view(payoff(scenario.terms, scenario.payments, _parse_date(on, "--on")))
+    view = payoff_view(payoff(scenario.terms, scenario.payments, date_option(on, "--on")))
     if as_json:
         _print_json(view)
         return
@@ -435,7 +428,7 @@ def draw(
         line_id=line_id,
         amount=_amount(amount, "--amount"),
         terms=terms,
-        start=_parse_date(on, "--date"),
+        start=date_option(on, "--date"),
         key=key,
         method=_choice(Method, method, "--method"),
         interest_basis=_choice(InterestBasis, interest_basis, "--interest-basis"),
@@ -465,7 +458,7 @@ def repay(
     result = _services().repay(
         loan_id=loan_id,
         amount=_amount(amount, "--amount"),
-        value_date=_parse_date(on, "--date"),
+        value_date=date_option(on, "--date"),
         key=key,
         currency=currency,
     )
@@ -496,7 +489,7 @@ def waive(
         loan_id=loan_id,
         component=component,  # type: ignore[arg-type]  # validated by the service, with a clear error
         amount=_amount(amount, "--amount"),
-        value_date=_parse_date(on, "--date"),
+        value_date=date_option(on, "--date"),
         key=key,
     )
     _emit(result, as_json)
@@ -510,7 +503,7 @@ def write_off(
     as_json: JsonFlag = False,
 ) -> None:
     """Write a loan off the books (核销); later money is booked as recoveries."""
-    _emit(_services().write_off(loan_id=loan_id, value_date=_parse_date(on, "--date"), key=key), as_json)
+    _emit(_services().write_off(loan_id=loan_id, value_date=date_option(on, "--date"), key=key), as_json)
 
 
 @loan_app.command("show")
@@ -524,14 +517,14 @@ def loan_show(
     ``simulate``."""
     if dataset is not None:
         view = state_view(
-            dataset_loan_state(dataset, loan_id, None if as_of is None else _parse_date(as_of, "--as-of"))
+            dataset_loan_state(dataset, loan_id, None if as_of is None else date_option(as_of, "--as-of"))
         )
     else:
         if as_of is None:
             raise InputRejected("--as-of is required for a stored loan; e.g. --as-of 2026-06-30")
         if not loan_id.isdigit():
             raise InputRejected(f"a stored loan's id is a number, got {loan_id!r}; for a dataset add --dataset DIR")
-        view = _services().loan_state(int(loan_id), _parse_date(as_of, "--as-of"))
+        view = _services().loan_state(int(loan_id), date_option(as_of, "--as-of"))
     if as_json:
         _print_json(view)
     else:

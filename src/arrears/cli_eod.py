@@ -14,20 +14,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from arrears.errors import InputRejected
 from arrears.service_layer.eod import RunReport, run_dataset
-from arrears.validation import parse_date
+from arrears.validation import date_option
 
 eod_app = typer.Typer(
     help="Day-end (日终): accrue, bill, penalise, age, classify, post; exactly once.", no_args_is_help=True
 )
-
-
-def _date(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return parse_date(text)
-    except ValueError as error:
-        raise InputRejected(f"{option}: {error}") from None
 
 
 @eod_app.command("run")
@@ -48,7 +39,8 @@ def run_command(
         raise InputRejected(
             "the day-end over the store (SQLite/PostgreSQL) is not built yet; run it over a dataset with --dataset DIR"
         )
-    through_day, on_day = _date(through, "--through"), _date(on, "--date")
+    through_day = date_option(through, "--through") if through is not None else None
+    on_day = date_option(on, "--date") if on is not None else None
     if master is not None and engine != "spark":
         raise InputRejected("--master goes with --engine spark")
     if as_json or engine != "local" or not sys.stderr.isatty():

@@ -18,7 +18,7 @@ import typer
 from arrears.errors import InputRejected
 from arrears.service_layer.datasets import dataset_from_scenarios, generate_dataset
 from arrears.service_layer.portfolio import PortfolioRejected, export_statements, import_portfolio
-from arrears.validation import parse_date
+from arrears.validation import date_option
 
 if TYPE_CHECKING:
     from arrears.service_layer.services import Services
@@ -34,13 +34,6 @@ def _services() -> Services:
     from arrears.cli import _services as build  # lazily: arrears.cli registers this module's app
 
     return build()
-
-
-def _date(text: str, option: str) -> date:
-    try:
-        return parse_date(text)
-    except ValueError as error:
-        raise InputRejected(f"{option}: {error}") from None
 
 
 @portfolio_app.command("import")
@@ -108,7 +101,7 @@ def export_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Write one CSV statement per loan: terms, transactions, installments, state as of the date."""
-    report = export_statements(_services(), out, _date(as_of, "--as-of"), loan or None)
+    report = export_statements(_services(), out, date_option(as_of, "--as-of"), loan or None)
     if as_json:
         view = {
             "as_of": report.as_of.isoformat(),
@@ -142,7 +135,7 @@ def generate_command(
 ) -> None:
     """A realistic synthetic portfolio (product mix, vintages, 10..20% delinquent, payment behaviour) as a
     Parquet dataset, seasoned through --as-of; see arrears.synthetic for the mix."""
-    day = _date(as_of, "--as-of") if as_of else date.today()
+    day = date_option(as_of, "--as-of") if as_of else date.today()
     manifest = generate_dataset(
         out, loans, seed, day, history_days, part_size, store_files=store_files, product=product
     )

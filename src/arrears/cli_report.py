@@ -13,7 +13,7 @@ from arrears.adapters.dataset import Dataset
 from arrears.errors import InputRejected
 from arrears.report import portfolio_report
 from arrears.report_html import LABELS, render
-from arrears.validation import parse_date
+from arrears.validation import date_option
 
 report_app = typer.Typer(help="Portfolio analytics: bucket mix, roll rates, vintages, as charts.", no_args_is_help=True)
 
@@ -35,10 +35,7 @@ def portfolio_command(
         raise InputRejected(f"--lang must be one of {', '.join(LABELS)}, got {lang!r}")
     if out is None and not as_json:
         raise InputRejected("say where the report goes: --out report.html, or --json for the figures")
-    try:
-        start, end = parse_date(first), parse_date(last)
-    except ValueError as error:
-        raise InputRejected(f"--from/--to: {error}") from None
+    start, end = date_option(first, "--from"), date_option(last, "--to")
     if end < start:
         raise InputRejected(f"--to {end} is before --from {start}; swap them")
     report = portfolio_report(Dataset(dataset).snapshots(start, end).to_pylist(), start, end)

@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import BeforeValidator, ValidationError
 
+from arrears.errors import InputRejected
 from arrears.money import FloatRefused, InvalidAmount, parse_amount, parse_rate
 
 E = TypeVar("E", bound=StrEnum)
@@ -43,6 +44,14 @@ def parse_date(value: object) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise ValueError(f"{value!r} is not a calendar date; check the month and day") from None
+
+
+def date_option(text: str, option: str) -> date:
+    """A command-line date option; :class:`arrears.errors.InputRejected` naming the option otherwise."""
+    try:
+        return parse_date(text)
+    except ValueError as error:
+        raise InputRejected(f"{option}: {error}") from None
 
 
 def parse_choice(kind: type[E], value: str) -> E:
