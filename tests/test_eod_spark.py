@@ -50,29 +50,9 @@ def test_spark_runner_equals_the_in_process_runner(spark_ready: None, tmp_path: 
     shutil.copytree(source, local)
     shutil.copytree(source, spark)
     run_dataset(local, through=date(2026, 12, 10))
-    done = subprocess.run(  # a process of its own, as a user runs it (and so the JVM ends with it)
-        [
-            sys.executable,
-            "-m",
-            "arrears.cli",
-            "eod",
-            "run",
-            "--dataset",
-            str(spark),
-            "--through",
-            "2026-12-10",
-            "--engine",
-            "spark",
-            "--master",
-            "local[2]",
-            "--json",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    # a process of its own, as a user runs it (and so the JVM ends with it)
+    done = _arrears("eod", "run", "--dataset", str(spark), "--through", "2026-12-10", "--engine", "spark",
+                    "--master", "local[2]", "--json")  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     summary = json.loads(done.stdout)
     assert summary["engine"] == "spark" and summary["loans"] == 10_000 and summary["resumed_parts"] == 0
@@ -80,24 +60,12 @@ def test_spark_runner_equals_the_in_process_runner(spark_ready: None, tmp_path: 
 
 
 def test_master_without_spark_engine_is_refused(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "arrears.cli",
-            "eod",
-            "run",
-            "--dataset",
-            str(tmp_path),
-            "--through",
-            "2026-12-10",
-            "--master",
-            "local[2]",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = _arrears("eod", "run", "--dataset", str(tmp_path), "--through", "2026-12-10", "--master", "local[2]")
     assert done.returncode == 2 and "--master goes with --engine spark" in done.stderr
+
+
+def _arrears(*args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI in a subprocess of its own (the store-free counterpart of tests.conftest.run_cli)."""
+    return subprocess.run(
+        [sys.executable, "-m", "arrears.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
+    )
