@@ -14,14 +14,14 @@ from hypothesis import strategies as st
 
 from arrears.batch.pipeline import day_end, mul_div_round
 from arrears.batch.state import LoanBatch, day_number, from_arrow, loan_state, opening_state, to_arrow
-from arrears.dayend import DayEnd, DayEndPolicy, LoanDayEnds, Transition
-from arrears.engine import Payment
+from arrears.dayend import DayEnd, DayEndPolicy, LoanDayEnds, Transition, balances_during, standing_through
+from arrears.engine import LoanEvent, Payment, Waiver, WriteOff, replay_events
 from arrears.errors import InputRejected
 from arrears.ledger import Account
 from arrears.money import RoundingMode, round_div
 from arrears.scenario import load_scenario
 from arrears.schedule import ScheduleRefused, build_schedule
-from arrears.terms import LoanTerms, Method
+from arrears.terms import Component, LoanTerms, Method
 from arrears.views import state_view
 from tests.conftest import SCENARIOS
 from tests.test_properties import loan_terms
@@ -273,3 +273,69 @@ def test_the_reference_refuses_a_payment_before_the_start() -> None:
     scenario = load_scenario(AGEING)
     with pytest.raises(InputRejected, match="before the loan started"):
         LoanDayEnds(scenario.terms, (Payment(date(2026, 5, 1), 100),))
+
+
+# -- the store's view: standings from events, and books during a day ---------------------------------------------
+
+
+@st.composite
+def event_histories(draw: st.DrawFn) -> tuple[LoanTerms, list[LoanEvent], DayEndPolicy]:
+    """A loan with payments, waivers of what is owed, and perhaps a write-off (then maybe a recovery)."""
+    terms = draw(loan_terms(max_terms=6))
+    events: list[LoanEvent] = []
+    day = terms.start
+    for _ in range(draw(st.integers(0, 6))):
+        day += timedelta(days=draw(st.integers(0, 60)))
+        if draw(st.booleans()):
+            events.append(Payment(day, draw(st.integers(1, max(1, terms.principal // 3)))))
+            continue
+        owed = replay_events(terms, events, day)
+        owed.begin_day(day)
+        overdue = owed.state().overdue
+        component = draw(st.sampled_from([Component.PENALTY, Component.INTEREST]))
+        amount = overdue.penalty if component is Component.PENALTY else overdue.interest
+        if amount and owed.write_off is None:
+            events.append(Waiver(day, component, draw(st.integers(1, amount))))
+    if draw(st.booleans()):
+        day += timedelta(days=draw(st.integers(0, 120)))
+        standing = replay_events(terms, events, day)
+        standing.begin_day(day)
+        if standing.settled_on is None:
+            events.append(WriteOff(day))
+            events.append(Payment(day + timedelta(days=draw(st.integers(0, 20))), draw(st.integers(1, 10_000))))
+    return terms, events, DayEndPolicy(non_accrual_dpd=draw(st.sampled_from([0, 3, 30, 90])))
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(history=event_histories(), extra=st.integers(0, 200))
+def test_standing_through_equals_day_by_day_and_books_during_a_day_lead_to_the_day_end(
+    history: tuple[LoanTerms, list[LoanEvent], DayEndPolicy], extra: int
+) -> None:
+    """standing_through (which jumps over days that cannot change the accrual status) equals the day-ends run
+    one by one; and on every day, the books during the day (balances_during) differ from the books after the
+    day-end before it only by what the day's own events and billing do: posting standing -> during -> next
+    standing ends exactly where the day-end alone would (the store posts that way)."""
+    terms, events, policy = history
+    last = max([terms.start, *(event.value_date for event in events)]) + timedelta(days=extra)
+    one_by_one = LoanDayEnds(terms, events, policy)
+    day = terms.start
+    while day <= last:
+        before = one_by_one.standing
+        during_events = [event for event in events if event.value_date < day]
+        standing, replayed = standing_through(terms, during_events, day - timedelta(days=1), policy)
+        assert standing == before
+        for event in events:
+            if event.value_date == day:
+                replayed.apply(event)
+        replayed.begin_day(day)
+        during = balances_during(standing, replayed, day)
+        assert sum(during.values()) == 0
+        after = one_by_one.run(day)
+        assert after is not None
+        quiet = not any(event.value_date == day for event in events)
+        billing = any(row.due_date == day for row in build_schedule(terms))
+        if quiet and not billing and before.written_off_at is None:
+            assert {a: v for a, v in during.items() if v} == {a: v for a, v in before.balances().items() if v}
+        day += timedelta(days=1)
+    jumped, _ = standing_through(terms, events, last, policy)
+    assert jumped == one_by_one.standing

@@ -1,4 +1,5 @@
-"""The ledger's rules, without a database: balances from replayed totals always balance and add up."""
+"""The ledger's rules, without a database: a loan's books during any day (accrual basis, arrears.dayend) always
+balance and add up."""
 
 from __future__ import annotations
 
@@ -9,24 +10,27 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from arrears.dayend import DayEndPolicy
 from arrears.engine import LoanEvent, Payment, Waiver, WriteOff, replay_events
 from arrears.errors import InputRejected
-from arrears.ledger import Account, LedgerInvariantBroken, difference, loan_balances
+from arrears.ledger import Account, LedgerInvariantBroken, difference, open_loan_balances
+from arrears.service_layer.services import position_of
 from arrears.terms import Component, LoanTerms, Method
 
 START = date(2026, 5, 15)
 TERMS = LoanTerms(principal=250000, daily_rate=Decimal("0.0005"), terms=5, method=Method.EQUAL_PRINCIPAL, start=START)
 
 
-def balances_on(events: list[LoanEvent], day: date) -> dict[Account, int]:
-    loan = replay_events(TERMS, events, day)
-    loan.begin_day(day)
-    return loan_balances(loan.totals(day), loan.write_off)
+def balances_on(events: list[LoanEvent], day: date, non_accrual_dpd: int = 90) -> dict[Account, int]:
+    return position_of(TERMS, events, day, DayEndPolicy(non_accrual_dpd)).balances
 
 
 def test_worked_example_of_the_module_docstring() -> None:
-    balances = balances_on([Payment(date(2026, 6, 20), 54039)], date(2026, 6, 20))
-    assert balances == {
+    """Billing basis as in arrears.ledger's docstring; the accrual basis adds installment 2's interest (2,000.00
+    x 0.0005 x 30 days = 30.00) accrued over the 4 day-ends 06-16..06-19: round(30.00 x 4 / 30) = 4.00."""
+    loan = replay_events(TERMS, [Payment(date(2026, 6, 20), 54039)], date(2026, 6, 20))
+    loan.begin_day(date(2026, 6, 20))
+    billing = {
         Account.CASH_CLEARING: -195961,
         Account.PRINCIPAL_RECEIVABLE: 200000,
         Account.INTEREST_RECEIVABLE: 0,
@@ -35,11 +39,53 @@ def test_worked_example_of_the_module_docstring() -> None:
         Account.PENALTY_INCOME: -164,
         Account.SUSPENSE: 0,
     }
+    assert open_loan_balances(loan.totals(date(2026, 6, 20))) == billing
+    accrual = balances_on([Payment(date(2026, 6, 20), 54039)], date(2026, 6, 20))
+    assert accrual == {
+        **billing,
+        Account.INTEREST_ACCRUED: 400,
+        Account.INTEREST_INCOME: -4275,
+        Account.INCOME_SUSPENSE: 0,
+    }
 
 
-def test_interest_is_recognised_when_billed() -> None:
-    assert balances_on([], date(2026, 6, 14))[Account.INTEREST_INCOME] == 0
-    assert balances_on([], date(2026, 6, 15))[Account.INTEREST_INCOME] == -3875  # installment 1 falls due
+def test_interest_is_recognised_as_it_accrues_and_billed_on_its_due_date() -> None:
+    """Installment 1: 2,500.00 x 0.0005 x 31 days = 38.75 over 05-15..06-15. During 06-14 the day-ends through
+    06-13 have accrued round(38.75 x 29 / 31) = 36.25; during the due date it is billed whole (the accrual
+    becomes the receivable) and installment 2 has accrued nothing until day-end 06-16 adds 1.00 (30.00 / 30)."""
+    assert balances_on([], date(2026, 5, 15))[Account.INTEREST_INCOME] == 0
+    during = balances_on([], date(2026, 6, 14))
+    assert (during[Account.INTEREST_ACCRUED], during[Account.INTEREST_INCOME]) == (3625, -3625)
+    due = balances_on([], date(2026, 6, 15))
+    assert (due[Account.INTEREST_ACCRUED], due[Account.INTEREST_RECEIVABLE], due[Account.INTEREST_INCOME]) == (
+        0,
+        3875,
+        -3875,
+    )
+    assert balances_on([], date(2026, 6, 17))[Account.INTEREST_ACCRUED] == 100
+
+
+def test_non_accrual_income_goes_to_suspense_and_a_write_off_nets_it() -> None:
+    """Nothing paid, non-accrual after 5 days past due: from day-end 06-21 (DPD 6) the penalty and compound
+    charged and interest accrued go to income suspense. A write-off then expenses the receivables and the
+    accrued interest net of the suspense, and leaves income as it was."""
+    day = date(2026, 7, 1)
+    books = balances_on([], day, non_accrual_dpd=5)
+    accrual = balances_on([], day, non_accrual_dpd=90)
+    held = books[Account.INCOME_SUSPENSE]
+    assert held < 0
+    income = (Account.INTEREST_INCOME, Account.PENALTY_INCOME)
+    assert sum(books[a] for a in income) + held == sum(accrual[a] for a in income)  # both credits
+    written = balances_on([WriteOff(day)], day, non_accrual_dpd=5)
+    assert written[Account.INCOME_SUSPENSE] == written[Account.INTEREST_ACCRUED] == 0
+    assert sum(written[a] for a in income) == sum(books[a] for a in income)
+    receivables = (
+        Account.PRINCIPAL_RECEIVABLE,
+        Account.INTEREST_RECEIVABLE,
+        Account.PENALTY_RECEIVABLE,
+        Account.INTEREST_ACCRUED,
+    )
+    assert written[Account.WRITE_OFF_EXPENSE] == sum(books[a] for a in receivables) + held
 
 
 def test_write_off_moves_receivables_to_expense_and_later_money_to_recoveries() -> None:
@@ -51,6 +97,8 @@ def test_write_off_moves_receivables_to_expense_and_later_money_to_recoveries() 
     assert after[Account.RECOVERIES] == -10000
     assert after[Account.WRITE_OFF_EXPENSE] == before[Account.WRITE_OFF_EXPENSE] > 250000  # principal + charges
     assert after[Account.PENALTY_INCOME] == before[Account.PENALTY_INCOME]  # non-accrual after the write-off
+    assert after[Account.INTEREST_INCOME] == before[Account.INTEREST_INCOME]
+    assert after[Account.INTEREST_ACCRUED] == 0
 
 
 def test_waivers_are_refused_above_what_is_owed() -> None:
@@ -109,5 +157,6 @@ def test_books_balance_and_differences_add_up(history: tuple[list[LoanEvent], da
     for account in (Account.PRINCIPAL_RECEIVABLE, Account.INTEREST_RECEIVABLE, Account.PENALTY_RECEIVABLE):
         assert final.get(account, 0) >= 0
     assert final.get(Account.SUSPENSE, 0) <= 0
+    assert final.get(Account.INTEREST_ACCRUED, 0) >= 0
     received = sum(event.amount for event in events if isinstance(event, Payment))
     assert final[Account.CASH_CLEARING] == received - TERMS.principal

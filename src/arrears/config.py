@@ -9,6 +9,9 @@ ARREARS_TIMEZONE           The lender's time zone; default Asia/Shanghai.
 ARREARS_MAX_BACKDATE_DAYS  How far before the business date a value date may go; unset: down to the
                            loan's start (the default the issue names).
 ARREARS_ACTOR              Who is acting, for the audit log; default the operating-system user.
+ARREARS_NON_ACCRUAL_DPD    Days past due beyond which a loan is non-accrual (its income held in
+                           suspense); default 90. Policy, not law (arrears.dayend.DayEndPolicy): set it
+                           before the store's first day-end and keep it, or past books stop matching.
 =========================  ==========================================================================
 """
 
@@ -38,3 +41,4 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     max_backdate_days: int | None = Field(default=None, ge=0)
     actor: str = Field(default_factory=_default_actor)
+    non_accrual_dpd: int = Field(default=90, ge=0, le=10_000)

@@ -24,8 +24,18 @@ A portfolio's day-end D takes every loan as it stood after day-end D-1 (loans th
 8. **posts**: the loan's balances after (:func:`arrears.ledger.accrual_basis_balances`) minus its balances
    before, one sub-ledger row per account that moved.
 
-Only payments reach the day-end for now: waivers and write-offs are posted by their commands in the store
-and are not yet part of this specification (nor of the batch kernel).
+Waivers and write-offs are part of this specification (a waiver reduces what is owed and, net, what is
+recognised: on a non-accrual loan it comes out of the suspense first; a written-off loan leaves the day-end with
+its books frozen as :func:`arrears.ledger.written_off_balances` says), but not of the batch kernel, which takes
+payments only: the store's runner hands loans with such events to this reference
+(:mod:`arrears.service_layer.eod_store`).
+
+**During a day** (between day-end D-1 and day-end D) commands post on the same basis: :func:`balances_during`
+gives a loan's books from its standing after day-end D-1 and its events so far. Interest accrued stays as it
+was after D-1 (it moves at day-ends only) except on a due date, when the period's interest is billed (its
+accrual becomes the receivable); a non-accrual loan stays non-accrual until the day-end, so what it recognises
+during the day goes to suspense. The day-end then posts the difference to its own standing, so books after
+day-end D are the same whether a payment of day D came in during the day or was handed to the day-end.
 """
 
 from __future__ import annotations
@@ -37,9 +47,9 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from arrears.classification import Bucket, Classification, bucket_for, classification_for
-from arrears.engine import LoanReplay, LoanTotals, Payment
+from arrears.engine import LoanEvent, LoanReplay, LoanTotals, WriteOff
 from arrears.errors import InputRejected
-from arrears.ledger import Account, Balances, accrual_basis_balances, difference
+from arrears.ledger import Account, Balances, accrual_basis_balances, difference, written_off_balances
 from arrears.terms import Component, LoanTerms
 
 DEFAULT_NON_ACCRUAL_DPD = 90
@@ -91,6 +101,8 @@ class Standing:
     accrued: int
     suspended_interest: int
     suspended_penalty: int
+    written_off_at: dict[Account, int] | None = None
+    """The books as they stood at the write-off (accrual basis), once the loan is written off."""
 
     @property
     def bucket(self) -> Bucket:
@@ -102,15 +114,58 @@ class Standing:
 
     @property
     def recognised_interest(self) -> int:
-        """Interest billed (or charged at an early settlement) plus interest accrued and not yet billed."""
-        return self.totals.charged[Component.INTEREST] + self.accrued
+        """Interest billed (or charged at an early settlement) plus interest accrued and not yet billed, less
+        interest waived."""
+        return _recognised_interest(self.totals, self.accrued)
 
     @property
     def recognised_penalty(self) -> int:
-        return self.totals.charged[Component.PENALTY] + self.totals.charged[Component.COMPOUND]
+        return _recognised_penalty(self.totals)
 
     def balances(self) -> Balances:
+        if self.written_off_at is not None:
+            return written_off_balances(self.written_off_at, self.totals.received, self.totals.principal)
         return accrual_basis_balances(self.totals, self.accrued, self.suspended_interest, self.suspended_penalty)
+
+
+def _recognised_interest(totals: LoanTotals, accrued: int) -> int:
+    return totals.charged[Component.INTEREST] - totals.waived[Component.INTEREST] + accrued
+
+
+def _recognised_penalty(totals: LoanTotals) -> int:
+    charges = (Component.PENALTY, Component.COMPOUND)
+    return sum(totals.charged[c] - totals.waived[c] for c in charges)
+
+
+def _suspended(before: Standing, non_accrual: bool, totals: LoanTotals, accrued: int) -> tuple[int, int]:
+    """Interest and charges held in suspense: what a non-accrual loan recognised since ``before``, added to what
+    was held then; nothing for a loan in accrual (what was held is released to income)."""
+    if not non_accrual:
+        return 0, 0
+    interest = before.suspended_interest + _recognised_interest(totals, accrued) - before.recognised_interest
+    penalty = before.suspended_penalty + _recognised_penalty(totals) - before.recognised_penalty
+    return interest, penalty
+
+
+def _written_off_at(before: Standing, replay: LoanReplay, day: date) -> dict[Account, int] | None:
+    """The books at the write-off, for a loan written off during ``day`` (``before`` is the standing after the
+    day-end before it); the frozen books of an earlier write-off; None for a loan not written off."""
+    if before.written_off_at is not None or replay.write_off is None:
+        return before.written_off_at
+    totals, accrued = replay.write_off.totals, replay.accrued_during(day)
+    interest, penalty = _suspended(before, before.non_accrual, totals, accrued)
+    return accrual_basis_balances(totals, accrued, interest, penalty)
+
+
+def balances_during(before: Standing, replay: LoanReplay, day: date) -> Balances:
+    """A loan's books during ``day``: ``before`` is its standing after day-end ``day`` - 1, ``replay`` holds its
+    events so far, positioned during ``day`` (see the module docstring)."""
+    written_off_at = _written_off_at(before, replay, day)
+    if written_off_at is not None:
+        return written_off_balances(written_off_at, replay.received, replay.terms.principal)
+    totals, accrued = replay.totals(day), replay.accrued_during(day)
+    interest, penalty = _suspended(before, before.non_accrual, totals, accrued)
+    return accrual_basis_balances(totals, accrued, interest, penalty)
 
 
 def opening_standing(terms: LoanTerms) -> Standing:
@@ -127,19 +182,19 @@ def opening_standing(terms: LoanTerms) -> Standing:
     return Standing(terms.start - timedelta(days=1), 0, False, False, totals, 0, 0, 0)
 
 
-def standing_after(before: Standing, replay: LoanReplay, policy: DayEndPolicy) -> Standing:
-    """The standing after the day-end the replay has just closed (steps 4 to 6 of the module docstring)."""
+def standing_after(
+    before: Standing, replay: LoanReplay, policy: DayEndPolicy, written_off_at: dict[Account, int] | None = None
+) -> Standing:
+    """The standing after the day-end the replay has just closed (steps 4 to 6 of the module docstring);
+    ``written_off_at`` is :func:`_written_off_at` taken during that day, before the day-end ran."""
     day = replay.closed_through_date
     totals = replay.totals(day)
     dpd = replay.days_past_due()
     accrued = replay.accrued_interest()
-    non_accrual = dpd > policy.non_accrual_dpd or (before.non_accrual and dpd > 0)
-    suspended_interest = suspended_penalty = 0  # returned to (or still in) accrual: suspense released
-    if non_accrual:
-        interest = totals.charged[Component.INTEREST] + accrued - before.recognised_interest
-        penalty = totals.charged[Component.PENALTY] + totals.charged[Component.COMPOUND] - before.recognised_penalty
-        suspended_interest = before.suspended_interest + interest
-        suspended_penalty = before.suspended_penalty + penalty
+    non_accrual = written_off_at is not None or dpd > policy.non_accrual_dpd or (before.non_accrual and dpd > 0)
+    suspended_interest, suspended_penalty = (
+        (0, 0) if written_off_at else _suspended(before, non_accrual, totals, accrued)
+    )
     return Standing(
         day=day,
         days_past_due=dpd,
@@ -149,6 +204,7 @@ def standing_after(before: Standing, replay: LoanReplay, policy: DayEndPolicy) -
         accrued=accrued,
         suspended_interest=suspended_interest,
         suspended_penalty=suspended_penalty,
+        written_off_at=written_off_at,
     )
 
 
@@ -189,18 +245,18 @@ class DayEnd:
 class LoanDayEnds:
     """One loan's day-ends, run one day at a time from its start: the reference for the batch pipeline."""
 
-    def __init__(self, terms: LoanTerms, payments: Iterable[Payment], policy: DayEndPolicy | None = None) -> None:
+    def __init__(self, terms: LoanTerms, events: Iterable[LoanEvent], policy: DayEndPolicy | None = None) -> None:
         self.terms = terms
         self.policy = policy or DayEndPolicy()
         self.replay = LoanReplay(terms)
         self.standing = opening_standing(terms)
-        ordered = sorted(payments, key=lambda payment: payment.value_date)  # stable: recorded order within a day
+        ordered = sorted(events, key=lambda event: event.value_date)  # stable: recorded order within a day
         if ordered and ordered[0].value_date < terms.start:
             raise InputRejected(
-                f"a payment dated {ordered[0].value_date} is before the loan started on {terms.start}; check the date"
+                f"an event dated {ordered[0].value_date} is before the loan started on {terms.start}; check the date"
             )
-        self._payments = ordered
-        self._days = [payment.value_date for payment in ordered]
+        self._events = ordered
+        self._days = [event.value_date for event in ordered]
 
     def run(self, day: date) -> DayEnd | None:
         """Day-end ``day``, which must follow the last one run; None before the loan starts."""
@@ -209,9 +265,49 @@ class LoanDayEnds:
         expected = self.standing.day + timedelta(days=1)
         if day != expected:
             raise InputRejected(f"day-end {day} out of order: this loan's next day-end is {expected}")
-        for index in range(bisect.bisect_left(self._days, day), bisect.bisect_right(self._days, day)):
-            self.replay.pay(day, self._payments[index].amount)
-        self.replay.close_through(day)
-        before, after = self.standing, standing_after(self.standing, self.replay, self.policy)
-        self.standing = after
+        before = self.standing
+        after = self.standing = self._advance(day)
         return DayEnd(after, transitions(before, after), difference(before.balances(), after.balances()))
+
+    def _advance(self, day: date) -> Standing:
+        for index in range(bisect.bisect_left(self._days, day), bisect.bisect_right(self._days, day)):
+            self.replay.apply(self._events[index])
+        if self.standing.written_off_at is None and self.replay.write_off is None:
+            self.replay.close_through(day)
+            return standing_after(self.standing, self.replay, self.policy)
+        written_off_at = _written_off_at(self.standing, self.replay, day)  # taken during the day, before it closes
+        self.replay.close_through(day)
+        return standing_after(self.standing, self.replay, self.policy, written_off_at)
+
+    def run_through(self, day: date) -> Standing:
+        """Every day-end up to ``day`` (without their events and postings); the standing after it."""
+        ordinal, last = self.standing.day.toordinal() + 1, day.toordinal()
+        if ordinal > last:
+            return self.standing
+        first_due = min((row.due_date for row in self.replay.schedule), default=self.terms.start)
+        written_off = any(isinstance(event, WriteOff) for event in self._events if event.value_date <= day)
+        if not (written_off or self.standing.non_accrual) and (day - first_due).days <= self.policy.non_accrual_dpd:
+            # Days past due after day-end d is at most d minus the first due date, so while that stays within
+            # the threshold no day-end up to ``day`` can make the loan non-accrual: one jump is exact.
+            after = bisect.bisect_right(self._days, self.standing.day)
+            for event in self._events[after : bisect.bisect_right(self._days, day)]:
+                self.replay.apply(event)
+            self.replay.close_through(day)
+            self.standing = standing_after(self.standing, self.replay, self.policy)
+            return self.standing
+        while ordinal <= last:
+            self.standing = self._advance(date.fromordinal(ordinal))
+            ordinal += 1
+        return self.standing
+
+
+def standing_through(
+    terms: LoanTerms, events: Iterable[LoanEvent], day: date, policy: DayEndPolicy | None = None
+) -> tuple[Standing, LoanReplay]:
+    """A loan's standing after day-end ``day`` from its events (those dated after ``day`` are left out), and
+    its replay closed through that day: the reference for the store's commands and its day-end."""
+    kept = [event for event in events if event.value_date <= day]
+    ends = LoanDayEnds(terms, kept, policy)
+    if day < terms.start:
+        return ends.standing, ends.replay
+    return ends.run_through(day), ends.replay

@@ -498,7 +498,20 @@ class LoanReplay:
         """
         if self.write_off is not None:
             return 0
-        day = self.closed_through
+        return self._accrued_after(self.closed_through)
+
+    def accrued_during(self, value_date: date) -> int:
+        """Interest accrued and not yet billed while ``value_date`` runs, its day-end not yet run: what
+        :meth:`accrued_interest` gave after the day before, except on the due date that bills the period (its
+        interest is then billed, and the next period has accrued nothing yet). A write-off is ignored: this is
+        the amount a write-off of that day takes off the books. The replay must be positioned during the day
+        (:meth:`begin_day`) or before it."""
+        day = value_date.toordinal()
+        if day in self._due_day_set:
+            return 0
+        return self._accrued_after(day - 1)
+
+    def _accrued_after(self, day: int) -> int:
         position = bisect.bisect_right(self._due_days, day)
         if day < self._start or position == len(self._rows) or self._first_open == len(self._rows):
             return 0

@@ -19,18 +19,23 @@ principal disbursed and R everything received::
 
 They add up to R - (everything allocated) - unapplied = 0, because the engine never drops money.
 
-When are amounts recognised? Principal at disbursement; interest when its installment falls due (billed) or at
-an early settlement; penalty and compound when a day-end charges them (held grace charges only when released).
-A loan's books are brought up to a business date whenever a command posts to it (and by ``arrears ledger
-accrue``, and by the day-end of a later issue), so its sub-ledger equals its replayed totals as of the date it
-was last posted through.
+When are amounts recognised? On the accrual basis of the day-end (:mod:`arrears.dayend`): principal at
+disbursement; interest day by day as it accrues (``interest_accrued``, billed into ``interest_receivable`` on its
+due date, or charged for the actual days at an early settlement); penalty and compound when a day-end charges
+them (held grace charges only when released). While a loan is non-accrual, what it would recognise goes to
+``income_suspense`` instead (:func:`accrual_basis_balances`). A loan's books are brought up to a business date
+by every command that posts to it, by the day-end, and by ``arrears ledger accrue``; ``ledger verify`` checks
+that each loan's sub-ledger equals what its events give as of the date it was last posted through.
 
-A written-off loan (核销) keeps the totals of its write-off day: its receivables move to write_off_expense, its
-income stays as recognised then (non-accrual afterwards), and money received since is credited to recoveries.
+A written-off loan (核销) keeps its books as they stood at the write-off (:func:`written_off_balances`): its
+receivables and unbilled accrued interest move to write_off_expense, except what was held in income suspense,
+which was never income and is netted against the receivables it stood for; income stays as recognised then
+(non-accrual afterwards), and money received since is credited to recoveries.
 
-Worked example: 2,500.00 drawn, installment 1 (500.00 + 38.75) billed on its due date, paid four days late
-with 1.52 penalty and 0.12 compound charged: cash 540.39 - 2,500.00 = -1,959.61; principal receivable
-2,000.00; interest income -38.75; penalty income -1.64; all else 0; sum 0.
+Worked example, on the billing basis of :func:`open_loan_balances`: 2,500.00 drawn, installment 1 (500.00 +
+38.75) billed on its due date, paid four days late with 1.52 penalty and 0.12 compound charged: cash 540.39 -
+2,500.00 = -1,959.61; principal receivable 2,000.00; interest income -38.75; penalty income -1.64; all else 0;
+sum 0. The accrual basis adds the interest accrued on installment 2 since 06-15 (tests/test_ledger.py).
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 
-from arrears.engine import LoanTotals, WriteOffRecord
+from arrears.engine import LoanTotals
 from arrears.terms import Component
 
 
@@ -103,26 +108,31 @@ def accrual_basis_balances(
     return _checked(balances)
 
 
-def written_off_balances(record: WriteOffRecord, received: int) -> Balances:
-    """Balances of a written-off loan: frozen at the write-off, receivables expensed, later money recovered."""
-    at = open_loan_balances(record.totals)
-    receivables = (Account.PRINCIPAL_RECEIVABLE, Account.INTEREST_RECEIVABLE, Account.PENALTY_RECEIVABLE)
+def written_off_balances(at: Mapping[Account, int], received: int, principal: int) -> Balances:
+    """Balances of a loan written off when its books stood at ``at`` (on the accrual basis, the write-off's
+    own effect on the installments included), now that ``received`` has come in over its life.
+
+    Receivables and unbilled accrued interest go to write_off_expense, netted against what income suspense
+    held (interest and charges never recognised as income are not an expense either); income stays as it
+    was; money received since the write-off is credited to recoveries.
+    """
+    cleared = (
+        Account.PRINCIPAL_RECEIVABLE,
+        Account.INTEREST_RECEIVABLE,
+        Account.PENALTY_RECEIVABLE,
+        Account.INTEREST_ACCRUED,
+        Account.INCOME_SUSPENSE,
+    )
+    cash = received - principal
     balances = {
         **at,
-        Account.CASH_CLEARING: received - record.totals.principal,
-        Account.WRITE_OFF_EXPENSE: sum(at[account] for account in receivables),
-        Account.RECOVERIES: -record.recovered,
+        Account.CASH_CLEARING: cash,
+        Account.WRITE_OFF_EXPENSE: sum(at.get(a, 0) for a in cleared),
+        Account.RECOVERIES: -(cash - at.get(Account.CASH_CLEARING, 0)),
     }
-    for account in receivables:
+    for account in cleared:
         balances[account] = 0
     return _checked(balances)
-
-
-def loan_balances(totals: LoanTotals, write_off: WriteOffRecord | None) -> Balances:
-    """A loan's balance in every account, from its totals at the business date (and its write-off, if any)."""
-    if write_off is None:
-        return open_loan_balances(totals)
-    return written_off_balances(write_off, totals.received)
 
 
 def difference(before: Mapping[Account, int], after: Mapping[Account, int]) -> Balances:

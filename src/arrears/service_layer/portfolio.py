@@ -85,7 +85,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert, select
@@ -94,13 +93,14 @@ from sqlalchemy.exc import IntegrityError
 from arrears.adapters import store
 from arrears.adapters import tables as t
 from arrears.credit_line import DrawdownLimits, check_drawdown
-from arrears.engine import LoanEvent, LoanState, Payment
+from arrears.dayend import DayEndPolicy
+from arrears.engine import LoanEvent, LoanState, Payment, replay_events
 from arrears.engine import replay as replay_loan
 from arrears.errors import InputRejected
 from arrears.money import format_minor, parse_amount, parse_rate
 from arrears.product import Product, load_product
 from arrears.schedule import Schedule, build_schedule
-from arrears.service_layer.services import Position, Services
+from arrears.service_layer.services import Position, Services, position_of
 from arrears.terms import Component, InterestBasis, LoanTerms, Method
 from arrears.validation import parse_choice, parse_date
 from arrears.views import state_view
@@ -490,10 +490,10 @@ class _Loan:
     payments: list[Payment] = field(default_factory=list)
     position: Position | None = None
 
-    def position_on(self, day: date) -> Position:
+    def position_on(self, day: date, policy: DayEndPolicy) -> Position:
         """The loan during ``day``, its payments dated on or before it applied."""
         events: list[LoanEvent] = list(self.payments)
-        return Services.position(SimpleNamespace(terms=self.terms), events, day)
+        return position_of(self.terms, events, day, policy)
 
 
 @dataclass(slots=True)
@@ -666,7 +666,10 @@ def _check_payments(
 
 def _outstanding_on(loan: _Loan, day: date) -> int:
     """The loan's principal outstanding during ``day``, its payments dated on or before it applied."""
-    return loan.position_on(day).replay.outstanding_principal()
+    replayed = replay_events(loan.terms, loan.payments, day)
+    if day >= loan.terms.start:
+        replayed.begin_day(day)
+    return replayed.outstanding_principal()
 
 
 def _check_drawdowns(file: str, loans: dict[str, _Loan], errors: list[RowError]) -> set[str]:
@@ -710,8 +713,9 @@ def _reading_order(error: RowError) -> tuple[int, int, int]:
     )
 
 
-def check_portfolio(directory: str | Path, business_date: date) -> PortfolioPlan:
-    """Read and check a portfolio; :class:`PortfolioRejected` with every problem, else the plan to write."""
+def check_portfolio(directory: str | Path, business_date: date, policy: DayEndPolicy | None = None) -> PortfolioPlan:
+    """Read and check a portfolio; :class:`PortfolioRejected` with every problem, else the plan to write.
+    ``policy``: the store's day-end policy, which the imported books follow."""
     directory = Path(directory)
     if not directory.is_dir():
         raise InputRejected(f"{directory} is not a directory; give the folder holding lines, loans and payments")
@@ -734,7 +738,7 @@ def check_portfolio(directory: str | Path, business_date: date) -> PortfolioPlan
             del loans[ref]
         for loan in loans.values():
             try:
-                loan.position = loan.position_on(business_date)
+                loan.position = loan.position_on(business_date, policy or DayEndPolicy())
             except InputRejected as error:
                 errors.append(RowError(tables["loans"].file, loan.row, None, f"cannot be replayed: {error}"))
     if errors:
@@ -780,7 +784,7 @@ def import_portfolio(services: Services, directory: str | Path, *, progress: Pro
     say = progress or (lambda _message: None)
     with services.reading() as connection:
         business_date = services.business_date(connection)
-    plan = check_portfolio(directory, business_date)
+    plan = check_portfolio(directory, business_date, services.policy)
     say(f"checked {len(plan.lines)} lines, {len(plan.loans)} loans, {plan.payments} payments")
     key = f"portfolio-import:{plan.digest}"
     try:

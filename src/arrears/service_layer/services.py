@@ -9,10 +9,11 @@ The business date is ARREARS_BUSINESS_DATE when set, else the day after the stor
 else today in the lender's time zone. A value date after it is refused; an earlier one is accepted down to the
 loan's start (or ARREARS_MAX_BACKDATE_DAYS) and flagged as backdated in the audit log.
 
-Posting follows :mod:`arrears.ledger`: a command on a loan first brings the loan's books up to the business
-date with the events it already had (a ``recognition`` entry, if anything changed), then posts the difference
-its own event makes (one entry of the command's kind). A backdated payment's entry therefore carries the
-adjustments (penalty that would never have been charged, say) that make the books equal "recorded on time".
+Posting follows :mod:`arrears.ledger`, on the day-end's accrual basis (:func:`arrears.dayend.balances_during`):
+a command on a loan first brings the loan's books up to the business date with the events it already had (a
+``recognition`` entry, if anything changed), then posts the difference its own event makes (one entry of the
+command's kind). A backdated payment's entry therefore carries the adjustments (penalty that would never have
+been charged, interest that would have stayed in accrual, say) that make the books equal "recorded on time".
 """
 
 from __future__ import annotations
@@ -37,13 +38,14 @@ from arrears.adapters import tables as t
 from arrears.adapters.database import READ_ONLY
 from arrears.config import Settings
 from arrears.credit_line import DrawdownLimits, check_drawdown
-from arrears.engine import LoanEvent, LoanReplay, Payment, Waiver, WriteOff, replay, replay_events
+from arrears.dayend import DayEndPolicy, Standing, balances_during, standing_through
+from arrears.engine import LoanEvent, LoanReplay, Payment, Waiver, WriteOff, replay
 from arrears.errors import InputRejected
-from arrears.ledger import Account, Balances, difference, loan_balances
+from arrears.ledger import Account, Balances, difference
 from arrears.money import format_minor
 from arrears.product import Product, parse_product
 from arrears.schedule import build_schedule
-from arrears.terms import Component, InterestBasis, Method
+from arrears.terms import Component, InterestBasis, LoanTerms, Method
 from arrears.views import state_view
 
 
@@ -61,18 +63,30 @@ class ValueDateRefused(InputRejected):
 
 @dataclass(frozen=True, slots=True)
 class Position:
-    """A loan replayed to the business date: during that day, its events applied."""
+    """A loan during the business date: its standing after the day-end before it, and its replay with every
+    event so far applied; ``balances`` are its books (:func:`arrears.dayend.balances_during`)."""
 
     replay: LoanReplay
+    standing: Standing
     balances: Balances
 
 
-def _during(replayed: LoanReplay, business_date: date) -> Position:
+def _during(replayed: LoanReplay, standing: Standing, business_date: date) -> Position:
     """A replay holding the loan's events brought into ``business_date``: the day-ends before it run, held
     credit applied to what falls due on it (again, harmlessly, if an event of that day already did)."""
     if business_date >= replayed.terms.start:
         replayed.begin_day(business_date)
-    return Position(replayed, loan_balances(replayed.totals(business_date), replayed.write_off))
+    return Position(replayed, standing, balances_during(standing, replayed, business_date))
+
+
+def position_of(terms: LoanTerms, events: list[LoanEvent], business_date: date, policy: DayEndPolicy) -> Position:
+    """The loan during ``business_date``: day-ends through the day before run by the reference
+    (:func:`arrears.dayend.standing_through`), then the events of that day applied in recorded order."""
+    standing, replayed = standing_through(terms, events, business_date - timedelta(days=1), policy)
+    for event in sorted(events, key=lambda e: e.value_date):
+        if event.value_date == business_date:
+            replayed.apply(event)
+    return _during(replayed, standing, business_date)
 
 
 REPLAYS_KEPT = 4096
@@ -93,18 +107,18 @@ class _Replays:
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._kept: dict[int, tuple[int, str, date, LoanReplay]] = {}
+        self._kept: dict[int, tuple[int, str, date, Position]] = {}
         self._lock = threading.Lock()
         self._staged = threading.local()  # commands of one Services may run on several threads at once
 
-    def take(self, loan: store.LoanRecord, business_date: date) -> LoanReplay | None:
+    def take(self, loan: store.LoanRecord, business_date: date) -> Position | None:
         with self._lock:
             kept = self._kept.pop(loan.id, None)
         if kept is None or kept[:3] != (loan.version, loan.last_entry_hash, business_date):
             return None
         return kept[3]
 
-    def stage(self, loan: store.LoanRecord, business_date: date, replayed: LoanReplay) -> None:
+    def stage(self, loan: store.LoanRecord, business_date: date, replayed: Position) -> None:
         self._staged.entry = (loan.id, (loan.version, loan.last_entry_hash, business_date, replayed))
 
     def unstage(self) -> None:
@@ -148,6 +162,7 @@ class Services:
         self.origin = origin or f"cli@{socket.gethostname()}"
         self.clock = clock
         self._replays = _Replays(REPLAYS_KEPT)
+        self.policy = DayEndPolicy(non_accrual_dpd=settings.non_accrual_dpd)
 
     # -- plumbing ---------------------------------------------------------------------------------------------
 
@@ -256,10 +271,9 @@ class Services:
             )
         return value_date < business_date
 
-    @staticmethod
-    def position(loan: store.LoanRecord | Any, events: list[LoanEvent], business_date: date) -> Position:
+    def position(self, loan: store.LoanRecord, events: list[LoanEvent], business_date: date) -> Position:
         """The loan during ``business_date``: events on or before it applied, day-ends through the day before."""
-        return _during(replay_events(loan.terms, events, business_date), business_date)
+        return position_of(loan.terms, events, business_date, self.policy)
 
     # -- borrowers and lines ----------------------------------------------------------------------------------
 
@@ -507,7 +521,7 @@ class Services:
         kept = self._replays.take(loan, business_date) if today else None
         events: list[LoanEvent] = []  # read below unless a kept replay stands for them
         if kept is not None:
-            before = _during(kept, business_date)  # what position() gives, without reading and replaying
+            before = _during(kept.replay, kept.standing, business_date)  # position(), without reading or replaying
         else:
             # Read the events only once the row lock is held, in a statement of their own: under READ COMMITTED
             # a query joined to the locked row would return the events of the snapshot taken before it waited
@@ -532,7 +546,7 @@ class Services:
             # to that replay rather than replaying the loan again (same result, half the work).
             replayed = before.replay
             replayed.apply(event)
-            after = Position(replayed, loan_balances(replayed.totals(business_date), replayed.write_off))
+            after = Position(replayed, before.standing, balances_during(before.standing, replayed, business_date))
         else:  # backdated, or a reversal: replay from the start with the change in place (events were read above)
             after_events = list(events)
             if event is not None:
@@ -570,7 +584,7 @@ class Services:
             "business_date": business_date.isoformat(),
         }
         self._audit(connection, f"loan.{kind}", f"loan:{loan_id}", result)
-        self._replays.stage(loan, business_date, after.replay)
+        self._replays.stage(loan, business_date, after)
         if loan.status != status_before:  # domain events mark transitions; the transaction itself is its own record
             transition = {"settled": "loan_settled", "written_off": "loan_written_off"}.get(
                 loan.status, "loan_reopened"
