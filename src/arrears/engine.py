@@ -468,6 +468,19 @@ class LoanReplay:
     def closed_through_date(self) -> date:
         return date.fromordinal(self.closed_through)
 
+    @property
+    def first_open(self) -> int:
+        """Index of the oldest installment not settled (the number of installments once all are)."""
+        return self._first_open
+
+    def working_installments(self) -> list[tuple[date, int, int, int, int, int, int]]:
+        """Each installment as it stands: due date, principal, interest, penalty and compound unpaid, penalty and
+        compound held in grace (what :mod:`arrears.batch.state` stores as list columns)."""
+        return [
+            (r.due_date, r.principal, r.interest, r.penalty, r.compound, r.held_penalty, r.held_compound)
+            for r in self._rows
+        ]
+
     def days_past_due(self) -> int:
         """DPD after the last closed day-end (cheap: the demo asks it of every loan every day)."""
         if self._first_open < len(self._rows):

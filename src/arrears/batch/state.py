@@ -40,8 +40,9 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from arrears.classification import bucket_for, classification_for
-from arrears.engine import InstallmentState, InstallmentStatus, LoanState, Overdue
+from arrears.classification import Bucket, Classification, bucket_for, classification_for
+from arrears.dayend import Standing
+from arrears.engine import InstallmentState, InstallmentStatus, LoanReplay, LoanState, Overdue
 from arrears.money import RoundingMode, rate_fraction
 from arrears.schedule import build_schedule
 from arrears.terms import Component, InterestBasis, LoanTerms, Method
@@ -121,6 +122,9 @@ SCHEMA = pa.schema(
     ]
 )
 TERMS_COLUMNS = tuple(field.name for field in _TERMS_FIELDS)
+
+_BUCKET_CODES = {bucket: code for code, bucket in enumerate(Bucket)}
+_CLASS_CODES = {classification: code for code, classification in enumerate(Classification)}
 
 NOT_SETTLED = np.iinfo(np.int32).min
 """``settled_on`` in the kernel while a loan is open (null in Arrow)."""
@@ -285,25 +289,8 @@ def opening_state(loan_ids: Sequence[str], terms: Sequence[LoanTerms]) -> pa.Rec
     rows: dict[str, list[object]] = {f.name: [] for f in SCHEMA}
     for loan_id, loan in zip(loan_ids, terms, strict=True):
         schedule = build_schedule(loan)
-        daily, penalty = rate_fraction(loan.daily_rate), rate_fraction(loan.penalty_daily_rate)
         values: dict[str, object] = {
-            "loan_id": loan_id,
-            "start": loan.start,
-            "principal": loan.principal,
-            "daily_rate": str(loan.daily_rate),
-            "penalty_multiplier": str(loan.penalty_multiplier),
-            "rate_num": daily.numerator,
-            "rate_den": daily.denominator,
-            "penalty_num": penalty.numerator,
-            "penalty_den": penalty.denominator,
-            "terms": loan.terms,
-            "method": loan.method.value,
-            "interest_basis": loan.interest_basis.value,
-            "rounding": loan.rounding.value,
-            "compound": loan.compound_overdue_interest,
-            "grace_days": loan.grace_days,
-            "allocation": ",".join(c.value for c in loan.allocation),
-            "currency": loan.currency,
+            **_terms_values(loan_id, loan),
             "due": [row.due_date for row in schedule],
             "principal_due": [row.principal for row in schedule],
             "interest_due": [row.interest for row in schedule],
@@ -319,6 +306,68 @@ def opening_state(loan_ids: Sequence[str], terms: Sequence[LoanTerms]) -> pa.Rec
             "classification": 0,
             "non_accrual": False,
             "settled_on": None,
+        }
+        for name, value in values.items():
+            rows[name].append(value)
+    return pa.RecordBatch.from_pydict(rows, schema=SCHEMA)
+
+
+def _terms_values(loan_id: str, loan: LoanTerms) -> dict[str, object]:
+    daily, penalty = rate_fraction(loan.daily_rate), rate_fraction(loan.penalty_daily_rate)
+    return {
+        "loan_id": loan_id,
+        "start": loan.start,
+        "principal": loan.principal,
+        "daily_rate": str(loan.daily_rate),
+        "penalty_multiplier": str(loan.penalty_multiplier),
+        "rate_num": daily.numerator,
+        "rate_den": daily.denominator,
+        "penalty_num": penalty.numerator,
+        "penalty_den": penalty.denominator,
+        "terms": loan.terms,
+        "method": loan.method.value,
+        "interest_basis": loan.interest_basis.value,
+        "rounding": loan.rounding.value,
+        "compound": loan.compound_overdue_interest,
+        "grace_days": loan.grace_days,
+        "allocation": ",".join(c.value for c in loan.allocation),
+        "currency": loan.currency,
+    }
+
+
+def reference_state(loans: Sequence[tuple[str, LoanReplay, Standing]]) -> pa.RecordBatch:
+    """The :data:`SCHEMA` rows of loans day-ended by the reference (:mod:`arrears.dayend`): each replay closed
+    through its standing's day, which must be the same for all. How a loan with waivers or a backdated event
+    joins the kernel: the pipeline then carries it on exactly as if it had run it all along (the agreement test
+    checks this row against the pipeline's every day). Waived amounts are not columns: they never change once
+    a loan is in the kernel (which takes payments only), so its postings, differences of columns, ignore them."""
+    rows: dict[str, list[object]] = {f.name: [] for f in SCHEMA}
+    for loan_id, replay, standing in loans:
+        installments = replay.working_installments()
+        closed = replay.closed_through_date
+        settled = replay.settled_on
+        billed_through = min(closed, settled) if settled is not None else closed
+        totals = standing.totals
+        values: dict[str, object] = {
+            **_terms_values(loan_id, replay.terms),
+            "due": [row[0] for row in installments],
+            **{name: [row[k + 1] for row in installments] for k, name in enumerate(INSTALLMENT_COLUMNS)},
+            "first_open": replay.first_open,
+            "billed": sum(1 for row in installments if row[0] <= billed_through),
+            "unapplied": totals.unapplied,
+            "received": totals.received,
+            **{f"paid_{c.value}": totals.allocated[c] for c in COMPONENTS},
+            "interest_billed": totals.charged[Component.INTEREST],
+            "penalty_charged": totals.charged[Component.PENALTY],
+            "compound_charged": totals.charged[Component.COMPOUND],
+            "accrued": standing.accrued,
+            "suspended_interest": standing.suspended_interest,
+            "suspended_penalty": standing.suspended_penalty,
+            "days_past_due": standing.days_past_due,
+            "bucket": _BUCKET_CODES[standing.bucket],
+            "classification": _CLASS_CODES[standing.classification],
+            "non_accrual": standing.non_accrual,
+            "settled_on": settled,
         }
         for name, value in values.items():
             rows[name].append(value)
