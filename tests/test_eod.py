@@ -154,8 +154,8 @@ def test_an_inconsistent_loan_is_quarantined_and_the_rest_run(
     assert status == 0, err
 
 
-def test_store_runner_is_refused_with_a_pointer(capsys: pytest.CaptureFixture[str]) -> None:
-    status, _, err = arrears("eod", "run", "--through", THROUGH, capsys=capsys)
+def test_spark_runs_over_a_dataset_only(capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = arrears("eod", "run", "--through", THROUGH, "--engine", "spark", capsys=capsys)
     assert status == 2 and "--dataset" in err
 
 

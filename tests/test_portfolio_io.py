@@ -422,9 +422,9 @@ KILL_LOANS = 5_000  # five batches of 1,000: killed after the first, with second
 
 IMPORTER = (
     "import sys\n"
-    "from arrears.cli import _services\n"
+    "from arrears.cli_services import open_services\n"
     "from arrears.service_layer.portfolio import import_portfolio\n"
-    "import_portfolio(_services(), sys.argv[1], progress=lambda message: print(message, flush=True))\n"
+    "import_portfolio(open_services(), sys.argv[1], progress=lambda message: print(message, flush=True))\n"
 )
 
 

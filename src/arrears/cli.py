@@ -10,23 +10,21 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from arrears.adapters.database import make_engine, upgrade
 from arrears.classification import Bucket, Classification
 from arrears.cli_eod import eod_app
 from arrears.cli_portfolio import portfolio_app
 from arrears.cli_report import report_app
-from arrears.config import Settings
+from arrears.cli_services import open_services
 from arrears.dayend import DayEndPolicy
 from arrears.demo import DemoResult, run_demo, write_portfolio
 from arrears.disclosure import disclose
@@ -38,9 +36,8 @@ from arrears.product import load_product
 from arrears.scenario import load_scenario, parse_scenario
 from arrears.schedule import build_schedule
 from arrears.service_layer.eod import dataset_loan_state
-from arrears.service_layer.services import Services
 from arrears.terms import InterestBasis, Method
-from arrears.validation import date_option, describe_errors, parse_choice
+from arrears.validation import date_option, parse_choice
 from arrears.views import payoff_view, schedule_view, state_view
 
 app = typer.Typer(
@@ -213,7 +210,7 @@ def _persist_demo(console: Console, result: DemoResult, product_file: Path, out:
     from arrears.service_layer.portfolio import import_portfolio
 
     directory = write_portfolio(result, product_file, out)
-    services = _services(business_date=result.end + timedelta(days=1))
+    services = open_services(business_date=result.end + timedelta(days=1))
     report = import_portfolio(services, directory)
     where = services.engine.url.render_as_string(hide_password=True)
     verb = "was already in" if report.already_imported else "imported into"
@@ -348,19 +345,6 @@ app.add_typer(report_app, name="report")
 KeyOption = Annotated[str, typer.Option("--key", help="Idempotency key: a retry with the same key posts once.")]
 
 
-def _services(*, migrate: bool | None = None, business_date: date | None = None) -> Services:
-    """Services on ARREARS_DATABASE_URL. The embedded SQLite default is created or migrated on first use;
-    PostgreSQL is migrated only by ``arrears db upgrade``, a deliberate step in production."""
-    try:
-        settings = Settings() if business_date is None else Settings(business_date=business_date)
-    except ValidationError as error:
-        raise InputRejected(describe_errors(error, "environment (ARREARS_*)")) from None
-    engine = make_engine(settings.database_url)
-    if migrate if migrate is not None else engine.dialect.name == "sqlite":
-        upgrade(engine)
-    return Services(engine, settings)
-
-
 def _amount(text: str, option: str) -> int:
     return parse_amount(text, field=option)
 
@@ -375,7 +359,7 @@ def _emit(view: dict[str, Any], as_json: bool) -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the schema on ARREARS_DATABASE_URL (default: ./arrears.db)."""
-    services = _services(migrate=True)
+    services = open_services(migrate=True)
     _console().print(f"schema up to date on {services.engine.url.render_as_string(hide_password=True)}")
 
 
@@ -388,7 +372,7 @@ def borrower_add(
     as_json: JsonFlag = False,
 ) -> None:
     """Add a borrower."""
-    borrower_id = _services().add_borrower(name=name, phone=phone, timezone=tz, language=language)
+    borrower_id = open_services().add_borrower(name=name, phone=phone, timezone=tz, language=language)
     _emit({"borrower_id": borrower_id}, as_json)
 
 
@@ -404,7 +388,7 @@ def line_open(
     """Open a credit line on a product for a borrower."""
     loaded = load_product(product)
     rate = parse_rate(daily_rate, field="--daily-rate") if daily_rate is not None else None
-    line_id = _services().open_line(
+    line_id = open_services().open_line(
         borrower_id=borrower, product=loaded, limit=_amount(limit, "--limit"), daily_rate=rate, key=key
     )
     for notice in loaded.notices:
@@ -424,7 +408,7 @@ def draw(
     as_json: JsonFlag = False,
 ) -> None:
     """Draw a loan on a credit line (借款); refusals name the rule."""
-    loan_id = _services().draw(
+    loan_id = open_services().draw(
         line_id=line_id,
         amount=_amount(amount, "--amount"),
         terms=terms,
@@ -455,7 +439,7 @@ def repay(
     as_json: JsonFlag = False,
 ) -> None:
     """Post a repayment; prints its allocation (for a backdated one, what it changed)."""
-    result = _services().repay(
+    result = open_services().repay(
         loan_id=loan_id,
         amount=_amount(amount, "--amount"),
         value_date=date_option(on, "--date"),
@@ -472,7 +456,7 @@ def reverse(
     as_json: JsonFlag = False,
 ) -> None:
     """Reverse a repayment (returned or mistaken): the loan is replayed as if it never came."""
-    _emit(_services().reverse(transaction_id=transaction_id, key=key), as_json)
+    _emit(open_services().reverse(transaction_id=transaction_id, key=key), as_json)
 
 
 @app.command()
@@ -485,7 +469,7 @@ def waive(
     as_json: JsonFlag = False,
 ) -> None:
     """Waive penalty, compound or interest owed on installments due by the date."""
-    result = _services().waive(
+    result = open_services().waive(
         loan_id=loan_id,
         component=component,  # type: ignore[arg-type]  # validated by the service, with a clear error
         amount=_amount(amount, "--amount"),
@@ -503,7 +487,7 @@ def write_off(
     as_json: JsonFlag = False,
 ) -> None:
     """Write a loan off the books (核销); later money is booked as recoveries."""
-    _emit(_services().write_off(loan_id=loan_id, value_date=date_option(on, "--date"), key=key), as_json)
+    _emit(open_services().write_off(loan_id=loan_id, value_date=date_option(on, "--date"), key=key), as_json)
 
 
 @loan_app.command("show")
@@ -524,7 +508,7 @@ def loan_show(
             raise InputRejected("--as-of is required for a stored loan; e.g. --as-of 2026-06-30")
         if not loan_id.isdigit():
             raise InputRejected(f"a stored loan's id is a number, got {loan_id!r}; for a dataset add --dataset DIR")
-        view = _services().loan_state(int(loan_id), date_option(as_of, "--as-of"))
+        view = open_services().loan_state(int(loan_id), date_option(as_of, "--as-of"))
     if as_json:
         _print_json(view)
     else:
@@ -535,7 +519,7 @@ def loan_show(
 def ledger_verify() -> None:
     """Trial balance zero, every entry balanced, every loan's sub-ledger equal to its replay, no posting
     changed. Prints each discrepancy; exits 1 when there is any."""
-    problems = _services().verify_ledger()
+    problems = open_services().verify_ledger()
     for problem in problems:
         sys.stdout.write(problem + "\n")
     if problems:
@@ -546,7 +530,7 @@ def ledger_verify() -> None:
 @ledger_app.command("accrue")
 def ledger_accrue() -> None:
     """Bring every open loan's books up to the business date (recognition entries)."""
-    moved = _services().accrue()
+    moved = open_services().accrue()
     sys.stdout.write(f"{moved} loans had amounts to recognise\n")
 
 

@@ -1,4 +1,4 @@
-"""``arrears eod``: run day-ends (日终) over a Parquet dataset, with a progress bar or a JSON summary."""
+"""``arrears eod``: run day-ends (日终) over the store or a Parquet dataset, with a progress bar or a JSON summary."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from arrears.cli_services import open_services
 from arrears.errors import InputRejected
 from arrears.service_layer.eod import RunReport, run_dataset
+from arrears.service_layer.eod_store import run_store
 from arrears.validation import date_option
 
 eod_app = typer.Typer(
@@ -35,25 +37,28 @@ def run_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")] = False,
 ) -> None:
     """Run missing day-ends. Running a day again changes nothing; a killed run resumes where it stopped."""
-    if dataset is None:
-        raise InputRejected(
-            "the day-end over the store (SQLite/PostgreSQL) is not built yet; run it over a dataset with --dataset DIR"
-        )
     through_day = date_option(through, "--through") if through is not None else None
     on_day = date_option(on, "--date") if on is not None else None
     if master is not None and engine != "spark":
         raise InputRejected("--master goes with --engine spark")
-    if as_json or engine != "local" or not sys.stderr.isatty():
+    if dataset is None:
+        if engine != "local":
+            raise InputRejected("--engine spark runs over a dataset: give --dataset DIR")
+        report = run_store(open_services(), through=through_day, day=on_day)
+        where = "the store"
+    elif as_json or engine != "local" or not sys.stderr.isatty():
         report = run_dataset(dataset, through=through_day, day=on_day, engine=engine, master=master)
+        where = "the dataset"
     else:
         report = _with_progress(dataset, through_day, on_day)
+        where = "the dataset"
     for problem in report.quarantined:
         sys.stderr.write(f"quarantined loan {problem['loan_id']}: {problem['code']}: {problem['message']}\n")
     if as_json:
         sys.stdout.write(json.dumps(report.as_json(), indent=2) + "\n")
         return
     if report.days == 0:
-        sys.stdout.write(f"nothing to do: the dataset is already closed through {report.through}\n")
+        sys.stdout.write(f"nothing to do: {where} is already closed through {report.through}\n")
         return
     rate = report.as_json()["loan_days_per_second"]
     sys.stdout.write(

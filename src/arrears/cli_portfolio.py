@@ -15,25 +15,20 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from arrears.cli_services import open_services
 from arrears.errors import InputRejected
 from arrears.service_layer.datasets import dataset_from_scenarios, generate_dataset
 from arrears.service_layer.portfolio import PortfolioRejected, export_statements, import_portfolio
 from arrears.validation import date_option
 
 if TYPE_CHECKING:
-    from arrears.service_layer.services import Services
+    pass
 
 portfolio_app = typer.Typer(
     help="Import a portfolio (lines, loans, payment history) from CSV or Parquet; export loan statements.",
     no_args_is_help=True,
 )
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-
-
-def _services() -> Services:
-    from arrears.cli import _services as build  # lazily: arrears.cli registers this module's app
-
-    return build()
 
 
 @portfolio_app.command("import")
@@ -70,7 +65,7 @@ def import_command(
         )
     directory = sources[0]
     try:
-        report = import_portfolio(_services(), directory)
+        report = import_portfolio(open_services(), directory)
     except PortfolioRejected as error:
         for problem in error.errors:
             sys.stderr.write(f"{problem}\n")
@@ -101,7 +96,7 @@ def export_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Write one CSV statement per loan: terms, transactions, installments, state as of the date."""
-    report = export_statements(_services(), out, date_option(as_of, "--as-of"), loan or None)
+    report = export_statements(open_services(), out, date_option(as_of, "--as-of"), loan or None)
     if as_json:
         view = {
             "as_of": report.as_of.isoformat(),

@@ -208,6 +208,22 @@ def standing_after(
     )
 
 
+def standing_from(replay: LoanReplay, non_accrual: bool, suspended_interest: int, suspended_penalty: int) -> Standing:
+    """The standing after the day-end the replay has closed, given the accrual status that day-end stored (what
+    a command needs of a loan the store's day-end runs, without replaying its day-ends one by one)."""
+    day = replay.closed_through_date
+    return Standing(
+        day=day,
+        days_past_due=replay.days_past_due(),
+        non_accrual=non_accrual,
+        settled=replay.settled_on is not None,
+        totals=replay.totals(day),
+        accrued=replay.accrued_interest(),
+        suspended_interest=suspended_interest,
+        suspended_penalty=suspended_penalty,
+    )
+
+
 def transitions(before: Standing, after: Standing) -> tuple[TransitionEvent, ...]:
     """The events between two consecutive standings, in :class:`Transition` order."""
     day, events = after.day, []

@@ -16,7 +16,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Row, RowMapping, bindparam, func, insert, literal, select, text, update
+from sqlalchemy import Connection, Row, RowMapping, bindparam, func, insert, literal, select, text, union_all, update
 
 from arrears.adapters import tables as t
 from arrears.engine import LoanEvent, Payment, Waiver, WriteOff
@@ -148,11 +148,14 @@ _LOAN_EVENTS = (
     )
     .order_by(_tx.c.value_date, _tx.c.id)
 )
-_LEDGER_BALANCES = (
-    select(t.postings.c.account, func.sum(t.postings.c.amount))
-    .where(t.postings.c.loan_id == bindparam("loan_id"))
-    .group_by(t.postings.c.account)
-)
+_BOOKS = union_all(
+    select(t.postings.c.account, t.postings.c.amount).where(t.postings.c.loan_id == bindparam("loan_id")),
+    select(t.day_end_postings.c.account, t.day_end_postings.c.amount).where(
+        t.day_end_postings.c.loan_id == bindparam("loan_id")
+    ),
+).subquery()
+_LEDGER_BALANCES = select(_BOOKS.c.account, func.sum(_BOOKS.c.amount)).group_by(_BOOKS.c.account)
+"""A loan's books: its entries' postings plus what day-ends posted to it."""
 # The hot path's writes, built once too: building an insert() or update() per call costs more Python than
 # executing it (statement construction and a fresh cache key each time).
 _INSERT_TRANSACTION = insert(t.transactions)

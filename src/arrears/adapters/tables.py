@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -165,12 +166,100 @@ day_ends = Table(
     metadata,
     Column("business_date", Date, primary_key=True),
     Column("completed_at", DateTime(timezone=True), nullable=False),
+    Column("loans", Integer, nullable=False, server_default="0"),
+    Column("events", Integer, nullable=False, server_default="0"),
+    Column("postings", Integer, nullable=False, server_default="0"),
+    Column("quarantined", Integer, nullable=False, server_default="0"),
+    Column("rebuilt", Integer, nullable=False, server_default="0"),  # loans day-ended by the reference
+    # the day-end's postings are one entry for the whole book, chained day to day like a loan's entries
+    Column("prev_hash", String(64), nullable=False, server_default="0" * 64),
+    Column("hash", String(64), nullable=False, server_default="0" * 64),
+)
+
+# The day-end's postings: one row per loan and account that moved, append-only like ``postings``; a loan's
+# books are its postings plus these.
+day_end_postings = Table(
+    "day_end_postings",
+    metadata,
+    Column("business_date", ForeignKey("day_ends.business_date"), primary_key=True),
+    Column("loan_id", ForeignKey("loans.id"), primary_key=True, index=True),
+    Column("account", String(32), primary_key=True),
+    Column("amount", BigInteger, nullable=False),
+)
+
+# The day-end's columnar state (arrears.batch.state.SCHEMA) after the last day-end, one row per loan in it and
+# one per installment: what the next day-end reads in bulk. Terms come from ``loans``. A command that changes a
+# loan's past (backdated, reversal, waiver, write-off) deletes its rows; the next day-end rebuilds them from the
+# loan's events with the reference (arrears.dayend). Derived data: never the books, always rebuildable.
+day_end_state = Table(
+    "day_end_state",
+    metadata,
+    Column("loan_id", ForeignKey("loans.id"), primary_key=True),
+    Column("closed_through", Date, nullable=False),
+    Column("first_open", Integer, nullable=False),
+    Column("billed", Integer, nullable=False),
+    *(
+        Column(name, BigInteger, nullable=False)
+        for name in (
+            "unapplied",
+            "received",
+            "paid_penalty",
+            "paid_compound",
+            "paid_interest",
+            "paid_principal",
+            "interest_billed",
+            "penalty_charged",
+            "compound_charged",
+            "accrued",
+            "suspended_interest",
+            "suspended_penalty",
+        )
+    ),
+    Column("days_past_due", Integer, nullable=False),
+    Column("bucket", SmallInteger, nullable=False),
+    Column("classification", SmallInteger, nullable=False),
+    Column("non_accrual", Boolean, nullable=False),
+    Column("settled_on", Date),
+)
+
+day_end_installments = Table(
+    "day_end_installments",
+    metadata,
+    Column("loan_id", ForeignKey("loans.id"), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("due", Date, nullable=False),
+    *(
+        Column(name, BigInteger, nullable=False)
+        for name in ("principal_due", "interest_due", "penalty_due", "compound_due", "held_penalty", "held_compound")
+    ),
+)
+
+# Month-end snapshots (arrears.batch.state.SNAPSHOT_SCHEMA): what portfolio reports are computed from.
+day_end_snapshots = Table(
+    "day_end_snapshots",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("loan_id", ForeignKey("loans.id"), primary_key=True),
+    Column("start", Date, nullable=False),
+    Column("principal", BigInteger, nullable=False),
+    Column("outstanding_principal", BigInteger, nullable=False),
+    Column("days_past_due", Integer, nullable=False),
+    Column("bucket", SmallInteger, nullable=False),
+    Column("classification", SmallInteger, nullable=False),
+    Column("non_accrual", Boolean, nullable=False),
+    Column("first_installment_open", Boolean, nullable=False),
+    Column("first_due", Date, nullable=False),
+    Column("settled", Boolean, nullable=False),
 )
 
 __all__ = [
     "audit_log",
     "borrowers",
     "credit_lines",
+    "day_end_installments",
+    "day_end_postings",
+    "day_end_snapshots",
+    "day_end_state",
     "day_ends",
     "domain_events",
     "idempotency_keys",

@@ -87,7 +87,7 @@ class RunReport:
         }
 
 
-def _quarantine_mask(state: pa.Table, payments: pa.Table, closed: date) -> dict[int, tuple[str, str]]:
+def quarantine_mask(state: pa.Table, payments: pa.Table, closed: date) -> dict[int, tuple[str, str]]:
     """Rows of ``state`` whose data the kernel must not run, with a code and a message each (the first found)."""
     problems: dict[int, tuple[str, str]] = {}
     rows = state.num_rows
@@ -326,7 +326,7 @@ def _run_part(
     """One part, every day closed+1 .. through, written as generation+1 (state file last)."""
     state = dataset.read_state(generation, part)
     payments = dataset.read_payments(part, closed, through)
-    problems = _quarantine_mask(state, payments, closed)
+    problems = quarantine_mask(state, payments, closed)
     new = generation + 1
     if problems:
         rows = sorted(problems)

@@ -17,6 +17,8 @@ from the system (Debian: ``openjdk-17-jre-headless``).
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,6 +36,10 @@ def spark_session(master: str | None = None) -> Any:  # pyspark.sql.SparkSession
         from pyspark.sql import SparkSession
     except ImportError:
         raise InputRejected("the spark engine needs pyspark: pip install 'arrears[spark]'") from None
+    if (master or DEFAULT_MASTER).startswith("local"):
+        # local workers run this very Python (PySpark's default is whatever `python3` is on PATH, which need not
+        # have arrears installed); on a cluster PYSPARK_PYTHON names the executors' Python
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.master(master or DEFAULT_MASTER).appName("arrears-eod")
     try:
         session = (

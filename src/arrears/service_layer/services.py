@@ -33,13 +33,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from arrears.adapters import store
+from arrears.adapters import day_end_store, store
 from arrears.adapters import tables as t
 from arrears.adapters.database import READ_ONLY
 from arrears.config import Settings
 from arrears.credit_line import DrawdownLimits, check_drawdown
-from arrears.dayend import DayEndPolicy, Standing, balances_during, standing_through
-from arrears.engine import LoanEvent, LoanReplay, Payment, Waiver, WriteOff, replay
+from arrears.dayend import DayEndPolicy, Standing, balances_during, standing_from, standing_through
+from arrears.engine import LoanEvent, LoanReplay, Payment, Waiver, WriteOff, replay, replay_events
 from arrears.errors import InputRejected
 from arrears.ledger import Account, Balances, difference
 from arrears.money import format_minor
@@ -69,24 +69,44 @@ class Position:
     replay: LoanReplay
     standing: Standing
     balances: Balances
+    day_ended: bool = False
+    """The standing is the store's day-end's (the loan's books are its balances until a command posts)."""
 
 
-def _during(replayed: LoanReplay, standing: Standing, business_date: date) -> Position:
+def _during(replayed: LoanReplay, standing: Standing, business_date: date, day_ended: bool = False) -> Position:
     """A replay holding the loan's events brought into ``business_date``: the day-ends before it run, held
     credit applied to what falls due on it (again, harmlessly, if an event of that day already did)."""
     if business_date >= replayed.terms.start:
         replayed.begin_day(business_date)
-    return Position(replayed, standing, balances_during(standing, replayed, business_date))
+    return Position(replayed, standing, balances_during(standing, replayed, business_date), day_ended)
 
 
 def position_of(terms: LoanTerms, events: list[LoanEvent], business_date: date, policy: DayEndPolicy) -> Position:
     """The loan during ``business_date``: day-ends through the day before run by the reference
     (:func:`arrears.dayend.standing_through`), then the events of that day applied in recorded order."""
     standing, replayed = standing_through(terms, events, business_date - timedelta(days=1), policy)
+    _apply_day(replayed, events, business_date)
+    return _during(replayed, standing, business_date)
+
+
+def _apply_day(replayed: LoanReplay, events: list[LoanEvent], business_date: date) -> None:
     for event in sorted(events, key=lambda e: e.value_date):
         if event.value_date == business_date:
             replayed.apply(event)
-    return _during(replayed, standing, business_date)
+
+
+def position_after_day_end(
+    terms: LoanTerms, events: list[LoanEvent], business_date: date, status: tuple[bool, int, int]
+) -> Position:
+    """As :func:`position_of` for a loan the store's day-end ran through the day before, from the accrual
+    status it stored (non-accrual, suspended interest, suspended penalty): one replay, no day-by-day reference."""
+    closed = business_date - timedelta(days=1)
+    replayed = replay_events(terms, events, closed)
+    if closed >= terms.start:
+        replayed.close_through(closed)
+    standing = standing_from(replayed, *status)
+    _apply_day(replayed, events, business_date)
+    return _during(replayed, standing, business_date, day_ended=True)
 
 
 REPLAYS_KEPT = 4096
@@ -271,8 +291,19 @@ class Services:
             )
         return value_date < business_date
 
-    def position(self, loan: store.LoanRecord, events: list[LoanEvent], business_date: date) -> Position:
-        """The loan during ``business_date``: events on or before it applied, day-ends through the day before."""
+    def position(
+        self,
+        loan: store.LoanRecord,
+        events: list[LoanEvent],
+        business_date: date,
+        connection: Connection | None = None,
+    ) -> Position:
+        """The loan during ``business_date``: events on or before it applied, day-ends through the day before
+        (from the store's day-end state when it is as of the day before and ``connection`` is given)."""
+        if connection is not None:
+            status = day_end_store.accrual_status(connection, loan.id, business_date - timedelta(days=1))
+            if status is not None:
+                return position_after_day_end(loan.terms, events, business_date, status)
         return position_of(loan.terms, events, business_date, self.policy)
 
     # -- borrowers and lines ----------------------------------------------------------------------------------
@@ -503,6 +534,9 @@ class Services:
         currency: str | None = None,
     ) -> dict[str, Any]:
         loan = store.get_loan(connection, loan_id, lock=True)
+        if self.settings.business_date is None:
+            # a day-end that committed while this command waited for the loan's lock moved the business date on
+            business_date = self.business_date(connection)
         if currency is not None and currency != loan.terms.currency:
             raise InputRejected(
                 f"loan {loan_id} is in {loan.terms.currency}; a {currency} amount cannot be posted to it "
@@ -527,12 +561,16 @@ class Services:
             # a query joined to the locked row would return the events of the snapshot taken before it waited
             # for the lock, and lose a racing payment (tests/test_concurrency.py catches exactly that).
             events = store.loan_events(connection, loan_id)
-            before = self.position(loan, events, business_date)
+            before = self.position(loan, events, business_date, connection)
         # Books posted through today already equal today's position (every posting leaves them so; verify
-        # checks it); only a loan last posted on an earlier day needs its balances read to catch up.
-        current = (
-            before.balances if loan.posted_through == business_date else store.ledger_balances(connection, loan_id)
-        )
+        # checks it); a loan the day-end ran last night and no command touched since has its standing's books;
+        # only another loan last posted on an earlier day needs its balances read to catch up.
+        if loan.posted_through == business_date:
+            current = before.balances
+        elif before.day_ended:
+            current = before.standing.balances()
+        else:
+            current = store.ledger_balances(connection, loan_id)
         now = self.clock()
         loan = self.post_position(connection, loan, before, current, "recognition", business_date, business_date, None)
         if event is not None:
@@ -546,7 +584,9 @@ class Services:
             # to that replay rather than replaying the loan again (same result, half the work).
             replayed = before.replay
             replayed.apply(event)
-            after = Position(replayed, before.standing, balances_during(before.standing, replayed, business_date))
+            after = Position(
+                replayed, before.standing, balances_during(before.standing, replayed, business_date), before.day_ended
+            )
         else:  # backdated, or a reversal: replay from the start with the change in place (events were read above)
             after_events = list(events)
             if event is not None:
@@ -554,6 +594,10 @@ class Services:
             else:
                 after_events.remove(Payment(reverses["value_date"], reverses["amount"]))
             after = self.position(loan, sorted(after_events, key=lambda e: e.value_date), business_date)
+        if not (today and isinstance(event, Payment)):
+            # the day-end's kernel takes only payments of the day: this loan's past changed, so the next day-end
+            # rebuilds its state from its events
+            day_end_store.forget_state(connection, loan_id)
         transaction_id = self.insert_transaction(
             connection,
             loan_id,
@@ -702,43 +746,71 @@ class Services:
     def verify_ledger(self) -> list[str]:
         """Every discrepancy between the books and the loans (empty when all is well); see ``ledger verify``.
 
-        Checks: the trial balance is zero; every entry balances; each loan's sub-ledger equals its replayed
-        balances as of the date its books were posted through; the loan row's cached outstanding principal and
-        status agree with the replay; each loan's hash chain of entries is intact (no posting changed or
-        removed, even by someone who dropped the append-only triggers).
+        Checks: the trial balance is zero; every entry balances (each day-end's postings, loan by loan); each
+        loan's sub-ledger (its entries' postings plus the day-ends') equals what its events give: its standing
+        after the last day-end if that day-end ran it and no command posted since, else its position during
+        the business date it was last posted on; the loan row's cached outstanding principal agrees with it;
+        each loan's hash chain of entries, and the day-ends' chain, is intact (no posting changed or removed,
+        even by someone who dropped the append-only triggers).
         """
         problems: list[str] = []
         with self.reading() as connection:
-            total = connection.execute(select(func.coalesce(func.sum(t.postings.c.amount), 0))).scalar_one()
-            if total != 0:
-                problems.append(f"trial balance is {format_minor(int(total))}, not 0.00")
+            totals = [
+                connection.execute(select(func.coalesce(func.sum(table.c.amount), 0))).scalar_one()
+                for table in (t.postings, t.day_end_postings)
+            ]
+            if sum(totals) != 0:
+                problems.append(f"trial balance is {format_minor(int(sum(totals)))}, not 0.00")
             unbalanced = connection.execute(
                 select(t.postings.c.entry_id, func.sum(t.postings.c.amount))
                 .group_by(t.postings.c.entry_id)
                 .having(func.sum(t.postings.c.amount) != 0)
             ).all()
             problems += [f"entry {entry} does not balance: {format_minor(int(off))}" for entry, off in unbalanced]
+            d = t.day_end_postings.c
+            off_days = connection.execute(
+                select(d.business_date, d.loan_id, func.sum(d.amount))
+                .group_by(d.business_date, d.loan_id)
+                .having(func.sum(d.amount) != 0)
+            ).all()
+            problems += [
+                f"day-end {day} does not balance for loan {loan}: {format_minor(int(off))}"
+                for day, loan, off in off_days
+            ]
             actual: dict[int, dict[Account, int]] = {}
-            for loan_id, account, amount in connection.execute(
-                select(t.postings.c.loan_id, t.postings.c.account, func.sum(t.postings.c.amount)).group_by(
-                    t.postings.c.loan_id, t.postings.c.account
+            for table in (t.postings, t.day_end_postings):
+                for loan_id, account, amount in connection.execute(
+                    select(table.c.loan_id, table.c.account, func.sum(table.c.amount)).group_by(
+                        table.c.loan_id, table.c.account
+                    )
+                ):
+                    books = actual.setdefault(loan_id, {})
+                    books[Account(account)] = books.get(Account(account), 0) + int(amount)
+            last, _ = day_end_store.last_day_end(connection)
+            day_ended = {
+                row.loan_id
+                for row in connection.execute(
+                    select(t.day_end_state.c.loan_id).where(t.day_end_state.c.closed_through == last)
                 )
-            ):
-                if amount:
-                    actual.setdefault(loan_id, {})[Account(account)] = int(amount)
+            }
             chains = self._entry_chains(connection)
             for row in connection.execute(select(t.loans).order_by(t.loans.c.id)):
                 loan = store.get_loan(connection, row.id)
-                position = self.position(loan, store.loan_events(connection, loan.id), loan.posted_through)
-                expected = {a: v for a, v in position.balances.items() if v}
+                events = store.loan_events(connection, loan.id)
+                if loan.id in day_ended and last is not None and loan.posted_through <= last:
+                    standing, replayed = standing_through(loan.terms, events, last, self.policy)
+                    expected, as_of = standing.balances(), f"after day-end {last}"
+                else:
+                    position = self.position(loan, events, loan.posted_through)
+                    replayed, expected, as_of = position.replay, position.balances, f"as of {loan.posted_through}"
                 books = actual.get(loan.id, {})
                 for account in Account:
                     if books.get(account, 0) != expected.get(account, 0):
                         problems.append(
                             f"loan {loan.id} {account}: books {format_minor(books.get(account, 0))}, "
-                            f"replay as of {loan.posted_through} {format_minor(expected.get(account, 0))}"
+                            f"replay {as_of} {format_minor(expected.get(account, 0))}"
                         )
-                if loan.outstanding_principal != position.replay.outstanding_principal():
+                if loan.outstanding_principal != replayed.outstanding_principal():
                     problems.append(f"loan {loan.id}: cached outstanding principal differs from its replay")
                 head = store.GENESIS_HASH
                 for entry in chains.get(loan.id, []):
@@ -752,6 +824,12 @@ class Services:
                 else:
                     if head != loan.last_entry_hash:
                         problems.append(f"loan {loan.id}: its last entries are missing (hash chain short)")
+            head = store.GENESIS_HASH
+            for day, (prev_hash, digest, postings) in day_end_store.day_end_postings(connection).items():
+                if prev_hash != head or digest != day_end_store.day_end_hash(head, day, postings):
+                    problems.append(f"day-end {day}: its postings were changed (hash chain broken)")
+                    break
+                head = digest
         return problems
 
     @staticmethod

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from arrears.adapters.append_only import APPEND_ONLY, allow_changes, refuse_changes
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -213,12 +215,12 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_postings_loan_id"), ["loan_id"], unique=False)
 
     for table in APPEND_ONLY:
-        _refuse_changes(table)
+        refuse_changes(op, table)
 
 
 def downgrade() -> None:
     for table in APPEND_ONLY:
-        _allow_changes(table)
+        allow_changes(op, table)
     with op.batch_alter_table("postings", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_postings_loan_id"))
         batch_op.drop_index(batch_op.f("ix_postings_entry_id"))
@@ -250,39 +252,3 @@ def downgrade() -> None:
     op.drop_table("day_ends")
     op.drop_table("borrowers")
     op.drop_table("audit_log")
-
-
-APPEND_ONLY = ("ledger_entries", "postings")
-
-
-def _refuse_changes(table: str) -> None:
-    """Postings are append-only: UPDATE and DELETE (and TRUNCATE on PostgreSQL) fail; corrections are reversals."""
-    message = f"arrears: {table} is append-only; post a reversal instead"
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            "CREATE OR REPLACE FUNCTION arrears_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
-            "BEGIN RAISE EXCEPTION 'arrears: % is append-only; post a reversal instead', TG_TABLE_NAME; END $$"
-        )
-        op.execute(
-            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION arrears_append_only()"
-        )
-        op.execute(
-            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION arrears_append_only()"
-        )
-        return
-    for action in ("UPDATE", "DELETE"):
-        op.execute(
-            f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
-            f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
-        )
-
-
-def _allow_changes(table: str) -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
-        op.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
-        return
-    for action in ("update", "delete"):
-        op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{action}")

@@ -1,0 +1,345 @@
+"""The store's side of the day-end: its columnar state, the day's inputs and its outputs, in bulk.
+
+The state after the last day-end lives in ``day_end_state`` (one row per loan) and ``day_end_installments`` (one
+per installment); with the terms in ``loans`` they make the rows of :data:`arrears.batch.state.SCHEMA` (loan ids
+as text there, integers here). Everything goes through :mod:`arrears.adapters.bulk` (COPY on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import Connection, bindparam, func, insert, select, update
+
+from arrears.adapters import bulk
+from arrears.adapters import tables as t
+from arrears.adapters.store import GENESIS_HASH, event_of, terms_of
+from arrears.batch.state import INSTALLMENT_COLUMNS, SCHEMA, SNAPSHOT_SCHEMA
+from arrears.engine import LoanEvent
+from arrears.terms import LoanTerms
+
+_STATE_COLUMNS = [c.name for c in t.day_end_state.columns if c.name not in ("loan_id", "closed_through")]
+_TERMS_READ = pa.schema(
+    [
+        pa.field("loan_id", pa.int64()),
+        pa.field("start", pa.date32()),
+        pa.field("principal", pa.int64()),
+        pa.field("daily_rate", pa.string()),
+        pa.field("penalty_multiplier", pa.string()),
+        pa.field("terms", pa.int16()),
+        pa.field("method", pa.string()),
+        pa.field("interest_basis", pa.string()),
+        pa.field("rounding", pa.string()),
+        pa.field("compound", pa.bool_()),
+        pa.field("grace_days", pa.int32()),
+        pa.field("allocation", pa.string()),
+        pa.field("currency", pa.string()),
+    ]
+)
+_STATE_READ = pa.schema([*_TERMS_READ, *(SCHEMA.field(name) for name in _STATE_COLUMNS)])
+_INSTALLMENTS_READ = pa.schema(
+    [pa.field("loan_id", pa.int64()), pa.field("due", pa.date32())]
+    + [pa.field(name, pa.int64()) for name in INSTALLMENT_COLUMNS]
+)
+_LOAN_TERMS_SQL = (
+    "l.start_date, l.principal, l.daily_rate, l.penalty_multiplier, l.terms, l.method, l.interest_basis, "
+    "l.rounding, l.compound_overdue_interest, l.grace_days, l.allocation, l.currency"
+)
+POSTINGS = pa.schema(
+    [pa.field("loan_id", pa.int64()), pa.field("account", pa.string()), pa.field("amount", pa.int64())]
+)
+"""Per-loan postings (or balances) as the day-end handles them."""
+
+
+def lock(connection: Connection) -> None:
+    """Hold off commands and other day-ends until this transaction ends. PostgreSQL: an EXCLUSIVE lock on
+    ``loans`` (commands lock their loan row FOR UPDATE, which waits; plain reads go on). SQLite: the writing
+    transaction already holds the database's write lock (``BEGIN IMMEDIATE``)."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("LOCK TABLE loans IN EXCLUSIVE MODE")
+
+
+def last_day_end(connection: Connection) -> tuple[date | None, str]:
+    """The last completed day-end and its hash (the head of the day-end chain)."""
+    row = connection.execute(
+        select(t.day_ends.c.business_date, t.day_ends.c.hash).order_by(t.day_ends.c.business_date.desc()).limit(1)
+    ).first()
+    return (None, GENESIS_HASH) if row is None else (row.business_date, row.hash)
+
+
+def latest_business_date(connection: Connection) -> date | None:
+    """The latest business date any command posted on (a day-end must not close an earlier day)."""
+    value: date | None = connection.execute(select(func.max(t.transactions.c.business_date))).scalar()
+    return value
+
+
+def loans_in_day_end(connection: Connection, day: date) -> pa.Table:
+    """Every loan the day-end of ``day`` takes: started by then and not written off, with what the loans table
+    caches about it (status, outstanding principal, the business date its books were last posted on)."""
+    query = (
+        "SELECT id, status, outstanding_principal, posted_through FROM loans "
+        f"WHERE status <> 'written_off' AND start_date <= '{day.isoformat()}' ORDER BY id"
+    )
+    schema = pa.schema(
+        [
+            pa.field("loan_id", pa.int64()),
+            pa.field("status", pa.string()),
+            pa.field("outstanding_principal", pa.int64()),
+            pa.field("posted_through", pa.date32()),
+        ]
+    )
+    return bulk.read(connection, query, schema)
+
+
+def read_state(connection: Connection, closed_through: date) -> pa.Table:
+    """The :data:`SCHEMA` rows of every loan whose stored state is as of ``closed_through``, by loan id. A loan
+    whose installment rows do not match its state row is left out (the runner rebuilds it)."""
+    day = closed_through.isoformat()
+    loans = bulk.read(
+        connection,
+        f"SELECT s.loan_id, {_LOAN_TERMS_SQL}, {', '.join('s.' + c for c in _STATE_COLUMNS)} "
+        f"FROM day_end_state s JOIN loans l ON l.id = s.loan_id WHERE s.closed_through = '{day}' ORDER BY s.loan_id",
+        _STATE_READ,
+    )
+    rows = bulk.read(
+        connection,
+        f"SELECT i.loan_id, i.due, {', '.join('i.' + c for c in INSTALLMENT_COLUMNS)} FROM day_end_installments i "
+        f"JOIN day_end_state s ON s.loan_id = i.loan_id WHERE s.closed_through = '{day}' ORDER BY i.loan_id, i.number",
+        _INSTALLMENTS_READ,
+    )
+    ids = loans.column("loan_id").to_numpy()
+    owners, counts = np.unique(rows.column("loan_id").to_numpy(), return_counts=True)
+    per_loan = np.zeros(len(ids), dtype=np.int64)
+    found = np.searchsorted(ids, owners)
+    known = (found < len(ids)) & (ids[np.minimum(found, len(ids) - 1)] == owners) if len(ids) else found < 0
+    per_loan[found[known]] = counts[known]
+    keep = per_loan > 0  # a state row without installments is broken: rebuilt from the events
+    rows = rows.filter(pc.is_in(rows.column("loan_id"), value_set=loans.column("loan_id").filter(pa.array(keep))))
+    loans = loans.filter(pa.array(keep))
+    offsets = pa.array(np.concatenate([[0], np.cumsum(per_loan[keep])]).astype(np.int32))
+    return _schema_rows(loans, rows, offsets)
+
+
+def _schema_rows(loans: pa.Table, installments: pa.Table, offsets: pa.Array) -> pa.Table:
+    daily = loans.column("daily_rate").combine_chunks().dictionary_encode()
+    pair = pc.binary_join_element_wise(loans.column("daily_rate"), loans.column("penalty_multiplier"), "|")
+    pairs = pair.combine_chunks().dictionary_encode()
+    daily_fractions = [Fraction(text.as_py()) for text in daily.dictionary]
+    penalty_fractions = [
+        Fraction(rate) * Fraction(multiplier)
+        for rate, multiplier in (text.as_py().split("|") for text in pairs.dictionary)
+    ]
+    columns: dict[str, Any] = {name: loans.column(name) for name in _STATE_READ.names if name in SCHEMA.names}
+    columns["loan_id"] = loans.column("loan_id").cast(pa.string())
+    for name, encoded, fractions in (("rate", daily, daily_fractions), ("penalty", pairs, penalty_fractions)):
+        indices = encoded.indices
+        columns[f"{name}_num"] = pa.array([f.numerator for f in fractions], pa.int64()).take(indices)
+        columns[f"{name}_den"] = pa.array([f.denominator for f in fractions], pa.int64()).take(indices)
+    for name in ("due", *INSTALLMENT_COLUMNS):
+        columns[name] = pa.ListArray.from_arrays(offsets, installments.column(name).combine_chunks())
+    return pa.table([columns[f.name] for f in SCHEMA], schema=SCHEMA)
+
+
+def write_state(connection: Connection, state: pa.Table, closed_through: date) -> None:
+    """Replace the stored state with ``state`` (:data:`SCHEMA` rows), as of ``closed_through``."""
+    bulk.empty(connection, "day_end_installments", "day_end_state")
+    ids = state.column("loan_id").cast(pa.int64())
+    loans = {"loan_id": ids, "closed_through": pa.array([closed_through] * state.num_rows, pa.date32())}
+    loans |= {name: state.column(name) for name in _STATE_COLUMNS}
+    bulk.write(connection, "day_end_state", pa.table(loans))
+    due = state.column("due").combine_chunks()
+    parents = pc.list_parent_indices(due)
+    offsets = due.offsets.to_numpy()
+    positions = np.arange(len(parents)) - (offsets[parents.to_numpy()] - offsets[0])  # 0-based within each loan
+    rows = {
+        "loan_id": ids.combine_chunks().take(parents),
+        "number": pa.array(positions + 1, pa.int32()),
+        "due": pc.list_flatten(due),
+    }
+    rows |= {name: pc.list_flatten(state.column(name).combine_chunks()) for name in INSTALLMENT_COLUMNS}
+    bulk.write(connection, "day_end_installments", pa.table(rows))
+
+
+def forget_state(connection: Connection, loan_id: int) -> None:
+    """A command changed the loan's past: the next day-end rebuilds its state from its events."""
+    connection.execute(t.day_end_installments.delete().where(t.day_end_installments.c.loan_id == loan_id))
+    connection.execute(t.day_end_state.delete().where(t.day_end_state.c.loan_id == loan_id))
+
+
+def accrual_status(connection: Connection, loan_id: int, closed_through: date) -> tuple[bool, int, int] | None:
+    """The loan's non-accrual flag and suspended interest and penalty after day-end ``closed_through``, if its
+    stored state is as of that day (None otherwise)."""
+    s = t.day_end_state.c
+    row = connection.execute(
+        select(s.non_accrual, s.suspended_interest, s.suspended_penalty).where(
+            s.loan_id == loan_id, s.closed_through == closed_through
+        )
+    ).first()
+    return None if row is None else (bool(row[0]), int(row[1]), int(row[2]))
+
+
+def payments_on(connection: Connection, day: date) -> pa.Table:
+    """Repayments dated ``day`` and not reversed: (loan_id, amount), in the order they were recorded."""
+    query = (
+        "SELECT t.loan_id, t.amount FROM transactions t WHERE t.kind = 'repayment' "
+        f"AND t.value_date = '{day.isoformat()}' "
+        "AND NOT EXISTS (SELECT 1 FROM transactions r WHERE r.reverses_id = t.id) ORDER BY t.id"
+    )
+    return bulk.read(connection, query, pa.schema([pa.field("loan_id", pa.int64()), pa.field("amount", pa.int64())]))
+
+
+def command_postings_on(connection: Connection, day: date) -> pa.Table:
+    """What commands posted to each loan with business date ``day``, summed by loan and account."""
+    query = (
+        "SELECT p.loan_id, p.account, SUM(p.amount) FROM postings p JOIN ledger_entries e ON e.id = p.entry_id "
+        f"WHERE e.business_date = '{day.isoformat()}' GROUP BY p.loan_id, p.account"
+    )
+    return bulk.read(connection, query, POSTINGS)
+
+
+def _chunks(ids: Sequence[int], size: int = 5000) -> Iterable[str]:
+    for first in range(0, len(ids), size):
+        yield ", ".join(str(int(i)) for i in ids[first : first + size])
+
+
+def books_of(connection: Connection, loan_ids: Sequence[int]) -> pa.Table:
+    """Each loan's balance in every account (its postings plus its day-end postings), by loan and account."""
+    parts = []
+    for chunk in _chunks(loan_ids):
+        query = (
+            "SELECT loan_id, account, SUM(amount) FROM ("
+            f"SELECT loan_id, account, amount FROM postings WHERE loan_id IN ({chunk}) UNION ALL "
+            f"SELECT loan_id, account, amount FROM day_end_postings WHERE loan_id IN ({chunk})"
+            ") b GROUP BY loan_id, account"
+        )
+        parts.append(bulk.read(connection, query, POSTINGS))
+    return pa.concat_tables(parts) if parts else POSTINGS.empty_table()
+
+
+def loans_to_rebuild(connection: Connection, loan_ids: Sequence[int]) -> dict[int, tuple[LoanTerms, list[LoanEvent]]]:
+    """Terms and effective events (reversed repayments left out) of each loan, for the reference."""
+    found: dict[int, tuple[LoanTerms, list[LoanEvent]]] = {}
+    tx = t.transactions
+    for chunk in _chunks(loan_ids):
+        members = [int(i) for i in chunk.split(", ")]
+        for row in connection.execute(select(t.loans).where(t.loans.c.id.in_(members))):
+            found[row.id] = (terms_of(row), [])
+        reversed_ids = select(tx.c.reverses_id).where(tx.c.reverses_id.is_not(None))
+        events = (
+            select(tx.c.loan_id, tx.c.kind, tx.c.value_date, tx.c.amount, tx.c.component)
+            .where(tx.c.loan_id.in_(members), tx.c.kind.in_(("repayment", "waiver", "write_off")))
+            .where(tx.c.id.not_in(reversed_ids))
+            .order_by(tx.c.loan_id, tx.c.value_date, tx.c.id)
+        )
+        for row in connection.execute(events):
+            found[row.loan_id][1].append(event_of(row._mapping))
+    return found
+
+
+def postings_digest(postings: pa.Table) -> str:
+    """A digest of a day's postings in (loan, account) order: what the day-end chain's hashes cover."""
+    ordered = postings.sort_by([("loan_id", "ascending"), ("account", "ascending")])
+    digest = hashlib.sha256()
+    digest.update(np.ascontiguousarray(ordered.column("loan_id").to_numpy(), dtype="<i8").tobytes())
+    digest.update("\n".join(ordered.column("account").to_pylist()).encode())
+    digest.update(np.ascontiguousarray(ordered.column("amount").to_numpy(), dtype="<i8").tobytes())
+    return digest.hexdigest()
+
+
+def day_end_hash(prev_hash: str, day: date, postings: pa.Table) -> str:
+    body = json.dumps([prev_hash, day.isoformat(), postings_digest(postings)], separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def record_day_end(
+    connection: Connection,
+    day: date,
+    *,
+    now: datetime,
+    prev_hash: str,
+    postings: pa.Table,
+    counts: dict[str, int],
+) -> str:
+    """The day-end's row (its completion: the business date moves on when this commits) and its postings."""
+    digest = day_end_hash(prev_hash, day, postings)
+    connection.execute(
+        insert(t.day_ends).values(business_date=day, completed_at=now, prev_hash=prev_hash, hash=digest, **counts)
+    )
+    rows = postings.append_column("business_date", pa.array([day] * postings.num_rows, pa.date32()))
+    bulk.write(connection, "day_end_postings", rows.select(["business_date", "loan_id", "account", "amount"]))
+    return digest
+
+
+def day_end_postings(connection: Connection) -> dict[date, tuple[str, str, pa.Table]]:
+    """Every day-end's prev hash, hash and postings (for ``ledger verify``)."""
+    days: dict[date, tuple[str, str]] = {
+        row.business_date: (row.prev_hash, row.hash)
+        for row in connection.execute(select(t.day_ends).order_by(t.day_ends.c.business_date))
+    }
+    postings = bulk.read(
+        connection,
+        "SELECT business_date, loan_id, account, amount FROM day_end_postings",
+        pa.schema([pa.field("business_date", pa.date32()), *POSTINGS]),
+    )
+    result = {}
+    for day, (prev_hash, digest) in days.items():
+        mine = postings.filter(pc.equal(postings.column("business_date"), pa.scalar(day, pa.date32())))
+        result[day] = (prev_hash, digest, mine.select(["loan_id", "account", "amount"]))
+    return result
+
+
+def write_events(connection: Connection, day: date, now: datetime, events: Sequence[dict[str, Any]]) -> None:
+    """Domain events of the day-end (transitions, quarantines): ``loan_id``, ``kind``, ``payload``."""
+    if events:
+        connection.execute(
+            insert(t.domain_events),
+            [
+                {
+                    "loan_id": event["loan_id"],
+                    "kind": event["kind"],
+                    "payload": json.dumps(event["payload"], ensure_ascii=False, sort_keys=True),
+                    "business_date": day,
+                    "created_at": now,
+                }
+                for event in events
+            ],
+        )
+
+
+def write_snapshots(connection: Connection, snapshot: pa.Table) -> None:
+    """Month-end snapshot rows (:data:`SNAPSHOT_SCHEMA`, loan ids as text)."""
+    rows = snapshot.set_column(0, "loan_id", snapshot.column("loan_id").cast(pa.int64()))
+    bulk.write(connection, "day_end_snapshots", rows)
+
+
+def read_snapshots(connection: Connection, first: date, last: date) -> pa.Table:
+    """Snapshot rows of days ``first`` .. ``last`` (loan ids as text, as :data:`SNAPSHOT_SCHEMA` has them)."""
+    schema = pa.schema([pa.field("loan_id", pa.int64()), *SNAPSHOT_SCHEMA.remove(0)])
+    query = (
+        f"SELECT {', '.join(schema.names)} FROM day_end_snapshots "
+        f"WHERE day >= '{first.isoformat()}' AND day <= '{last.isoformat()}' ORDER BY day, loan_id"
+    )
+    rows = bulk.read(connection, query, schema)
+    return rows.set_column(0, "loan_id", rows.column("loan_id").cast(pa.string())).cast(SNAPSHOT_SCHEMA)
+
+
+def update_loans(connection: Connection, changes: Sequence[dict[str, Any]]) -> None:
+    """Status and outstanding principal the day-end changed (a due date's held credit, a settlement)."""
+    if changes:
+        loans = t.loans.c
+        connection.execute(
+            update(t.loans)
+            .where(loans.id == bindparam("loan_id"))
+            .values(
+                status=bindparam("status"), outstanding_principal=bindparam("outstanding"), version=loans.version + 1
+            ),
+            list(changes),
+        )

@@ -1,0 +1,314 @@
+"""The day-end over the store (SQLite and PostgreSQL): the same kernel and results as the dataset runner, books
+that always equal the reference, commands between day-ends, exactly once, and a kill at any moment."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+from sqlalchemy import select
+
+from arrears.adapters import day_end_store as des
+from arrears.adapters import tables as t
+from arrears.adapters.database import make_engine
+from arrears.adapters.dataset import Dataset
+from arrears.config import Settings
+from arrears.dayend import DayEndPolicy, standing_through
+from arrears.errors import InputRejected
+from arrears.service_layer.datasets import generate_dataset
+from arrears.service_layer.eod import run_dataset
+from arrears.service_layer.eod_store import run_store
+from arrears.service_layer.portfolio import import_portfolio
+from arrears.service_layer.services import Services
+from arrears.terms import Component
+from tests.conftest import ROOT, run_cli
+from tests.test_eod import _outputs, _state
+
+AS_OF = date(2026, 10, 31)
+THROUGH = date(2026, 12, 5)  # across a month-end, and the due dates of most loans
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("generated")
+    generate_dataset(root / "ds", loans=300, seed=5, as_of=AS_OF, history_days=240, store_files=root / "sf")
+    return root / "ds", root / "sf"
+
+
+def _imported(url: str, files: Path) -> tuple[Services, dict[str, int]]:
+    """The generated portfolio imported on business date AS_OF; the services then follow the day-ends."""
+    importer = Services(make_engine(url), Settings(database_url=url, business_date=AS_OF), origin="test")
+    report = import_portfolio(importer, files)
+    importer.engine.dispose()
+    return Services(make_engine(url), Settings(database_url=url), origin="test"), report.loan_ids
+
+
+def _business_date(services: Services) -> date:
+    with services.reading() as connection:
+        return services.business_date(connection)
+
+
+def test_the_store_runner_equals_the_dataset_runner(
+    new_database: Callable[[], str], generated: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """300 generated loans, day-ends from the import's business date to THROUGH on the dataset and on the store.
+    The dataset takes each later payment as an input of its day; the store takes it as a repayment command
+    during that business day. Every loan's columns and transition events end the same, and every loan's books
+    move the same each day (the store's command postings plus its day-end postings equal the dataset's day-end
+    postings), after the first store day-end, which rebuilds every loan with the reference and posts its books
+    up to the accrual basis. The store's books then verify against the reference, loan by loan."""
+    dataset = tmp_path / "ds"
+    shutil.copytree(generated[0], dataset)
+    run_dataset(dataset, through=THROUGH)
+    later = sorted(
+        (row["value_date"], index, row["loan_id"], row["amount"])
+        for part in range(Dataset(dataset).manifest().parts)
+        for index, row in enumerate(pq.read_table(Dataset(dataset).payments_path(part)).to_pylist())
+        if AS_OF < row["value_date"] <= THROUGH
+    )
+    assert len(later) > 50
+    services, ids = _imported(new_database(), generated[1])
+    run_store(services, day=AS_OF)
+    day = AS_OF + timedelta(days=1)
+    while day <= THROUGH:
+        for value_date, index, ref, amount in later:
+            if value_date == day:
+                services.repay(loan_id=ids[ref], amount=amount, value_date=day, key=f"{ref}-{day}-{index}")
+        report = run_store(services, day=day)
+        assert (report.days, report.quarantined) == (1, [])
+        day += timedelta(days=1)
+    assert _business_date(services) == THROUGH + timedelta(days=1)
+    ref_of = {loan_id: ref for ref, loan_id in ids.items()}
+    with services.reading() as connection:
+        stored = des.read_state(connection, THROUGH).to_pylist()
+        events = connection.execute(
+            select(t.domain_events.c.loan_id, t.domain_events.c.business_date, t.domain_events.c.kind).where(
+                t.domain_events.c.business_date > AS_OF, t.domain_events.c.kind != "loan_settled"
+            )
+        ).all()
+        d = t.day_end_postings.c
+        day_end_postings = connection.execute(
+            select(d.loan_id, d.business_date, d.account, d.amount).where(d.business_date > AS_OF)
+        ).all()
+        command_postings = connection.execute(
+            select(t.postings.c.loan_id, t.ledger_entries.c.business_date, t.postings.c.account, t.postings.c.amount)
+            .join(t.ledger_entries, t.ledger_entries.c.id == t.postings.c.entry_id)
+            .where(t.ledger_entries.c.business_date > AS_OF)
+        ).all()
+    assert sorted(sorted({**row, "loan_id": ref_of[int(row["loan_id"])]}.items()) for row in stored) == sorted(
+        sorted(row.items()) for row in _state(dataset)
+    )
+    expected_events = sorted(
+        (e["loan_id"], e["day"], e["kind"]) for e in _outputs(dataset, "events") if e["day"] > AS_OF
+    )
+    assert sorted((ref_of[loan], day, kind) for loan, day, kind in events) == expected_events
+    moved: dict[tuple[str, date, str], int] = {}
+    for loan, business_date, account, amount in [*day_end_postings, *command_postings]:
+        key = (ref_of[loan], business_date, account)
+        moved[key] = moved.get(key, 0) + amount
+    expected_postings = {
+        (p["loan_id"], p["day"], p["account"]): p["amount"] for p in _outputs(dataset, "postings") if p["day"] > AS_OF
+    }
+    assert {key: amount for key, amount in moved.items() if amount} == expected_postings
+    assert services.verify_ledger() == []
+
+
+def test_commands_between_day_ends_keep_the_books_equal_to_the_reference(
+    new_database: Callable[[], str], generated: tuple[Path, Path]
+) -> None:
+    """Between day-ends: a payment of the day, a backdated one, a reversal, waivers, a write-off and a new
+    drawdown. Each day-end afterwards leaves every loan's books equal to the reference standing (verify), and
+    the loans whose past changed are day-ended from their events by the reference."""
+    services, ids = _imported(new_database(), generated[1])
+    run_store(services, day=AS_OF)
+    rng = random.Random(7)
+    loans = sorted(ids.values())
+    day = AS_OF + timedelta(days=1)
+    rebuilt = []
+    for step in range(12):
+        assert _business_date(services) == day
+        for loan_id in rng.sample(loans, 6):
+            services.repay(loan_id=loan_id, amount=rng.randint(1_000, 60_000), value_date=day, key=f"p{step}{loan_id}")
+        loan_id = rng.choice(loans)
+        back = services.repay(loan_id=loan_id, amount=5_000, value_date=day - timedelta(days=9), key=f"b{step}")
+        if step % 3 == 0:
+            services.reverse(transaction_id=back["transaction_id"], key=f"r{step}")
+        for loan_id in rng.sample(loans, 3):
+            state = services.loan_state(loan_id, day)
+            if state["overdue"]["penalty"] != "0.00":
+                services.waive(
+                    loan_id=loan_id, component=Component.PENALTY, amount=1, value_date=day, key=f"w{step}{loan_id}"
+                )
+        if step == 5:
+            services.write_off(loan_id=loans[0], value_date=day, key="writeoff")
+        run_store(services, day=day)
+        with services.reading() as connection:
+            rebuilt.append(
+                connection.execute(select(t.day_ends.c.rebuilt).where(t.day_ends.c.business_date == day)).scalar_one()
+            )
+        assert services.verify_ledger() == [], f"after day-end {day}"
+        day += timedelta(days=1)
+    assert all(count >= 1 for count in rebuilt)  # the backdated loans at least
+    with services.reading() as connection:
+        in_state = {row[0] for row in connection.execute(select(t.day_end_state.c.loan_id))}
+    assert loans[0] not in in_state  # written off: out of the day-end
+
+
+def test_running_again_changes_nothing_and_no_day_is_skipped(
+    new_database: Callable[[], str], generated: tuple[Path, Path]
+) -> None:
+    services, _ = _imported(new_database(), generated[1])
+    run_store(services, through=AS_OF + timedelta(days=3))
+    with services.reading() as connection:
+        before = connection.execute(select(t.day_end_postings)).all()
+    again = run_store(services, through=AS_OF + timedelta(days=3))
+    assert again.days == 0
+    assert run_store(services, day=AS_OF + timedelta(days=2)).days == 0
+    with pytest.raises(InputRejected, match="would skip 2026-11-04"):
+        run_store(services, day=AS_OF + timedelta(days=5))
+    with services.reading() as connection:
+        assert connection.execute(select(t.day_end_postings)).all() == before
+
+
+def test_a_day_end_cannot_close_a_day_before_posted_business(
+    new_database: Callable[[], str], generated: tuple[Path, Path]
+) -> None:
+    services, _ = _imported(new_database(), generated[1])
+    with pytest.raises(InputRejected, match="cannot close 2026-10-30"):
+        run_store(services, day=AS_OF - timedelta(days=1))
+
+
+def test_a_broken_state_row_is_rebuilt_and_bad_events_are_quarantined(
+    new_database: Callable[[], str], generated: tuple[Path, Path]
+) -> None:
+    """Tampered derived state is not trusted: the loan is rebuilt from its events (with an event saying why).
+    A loan whose events the reference refuses is quarantined, reported, and the rest of the book runs."""
+    services, ids = _imported(new_database(), generated[1])
+    run_store(services, day=AS_OF)
+    first, second = sorted(ids.values())[:2]
+    with services.transaction() as connection:
+        connection.execute(t.day_end_state.update().where(t.day_end_state.c.loan_id == first).values(paid_principal=-5))
+        # a repayment dated before the loan started, written behind the commands' back
+        start = connection.execute(select(t.loans.c.start_date).where(t.loans.c.id == second)).scalar_one()
+        connection.execute(
+            t.transactions.insert().values(
+                loan_id=second,
+                kind="repayment",
+                value_date=start - timedelta(days=3),
+                amount=100,
+                business_date=AS_OF,
+                backdated=True,
+                created_at=services.clock(),
+            )
+        )
+        des.forget_state(connection, second)
+    report = run_store(services, day=AS_OF + timedelta(days=1))
+    assert [(q["loan_id"], q["code"]) for q in report.quarantined] == [(str(second), "events_refused")]
+    with services.reading() as connection:
+        kinds = {
+            (row.loan_id, row.kind)
+            for row in connection.execute(select(t.domain_events).where(t.domain_events.c.business_date > AS_OF))
+        }
+        terms_events = des.loans_to_rebuild(connection, [first])[first]
+        paid = connection.execute(
+            select(t.day_end_state.c.paid_principal).where(t.day_end_state.c.loan_id == first)
+        ).scalar_one()
+    assert (first, "day_end_state_rebuilt") in kinds and (second, "day_end_quarantined") in kinds
+    standing, _ = standing_through(*terms_events, AS_OF + timedelta(days=1), DayEndPolicy())
+    assert paid == standing.totals.allocated[Component.PRINCIPAL]
+
+
+def _eod(url: str, through: date) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "arrears.cli", "eod", "run", "--through", through.isoformat()],
+        cwd=ROOT,
+        env={**os.environ, "ARREARS_DATABASE_URL": url},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _everything(services: Services) -> tuple[Any, ...]:
+    with services.reading() as connection:
+        return (
+            connection.execute(select(t.day_end_state).order_by(t.day_end_state.c.loan_id)).all(),
+            connection.execute(select(t.day_end_postings).order_by(*t.day_end_postings.primary_key)).all(),
+            [
+                (row.business_date, row.loans, row.events, row.postings, row.hash)
+                for row in connection.execute(select(t.day_ends).order_by(t.day_ends.c.business_date))
+            ],
+            connection.execute(
+                select(t.domain_events.c.loan_id, t.domain_events.c.kind, t.domain_events.c.payload).order_by(
+                    t.domain_events.c.id
+                )
+            ).all(),
+        )
+
+
+def test_killed_at_random_moments_a_rerun_reaches_the_same_state(
+    new_database: Callable[[], str], generated: tuple[Path, Path]
+) -> None:
+    """SIGKILL `eod run` on the store at random moments, then run it again: the store ends exactly as after an
+    uninterrupted run (state, postings and their hash chain, day-end rows, events in order)."""
+    through = AS_OF + timedelta(days=20)
+    url = new_database()
+    services, _ = _imported(url, generated[1])
+    started = time.perf_counter()
+    process = _eod(url, through)
+    assert process.wait(timeout=600) == 0, process.stderr.read() if process.stderr else ""
+    duration = time.perf_counter() - started
+    expected = _everything(services)
+    rng = random.Random(20261129)
+    interrupted = 0
+    for attempt in range(3):
+        victim_url = new_database()
+        victim, _ = _imported(victim_url, generated[1])
+        for _ in range(1 + attempt % 2):
+            process = _eod(victim_url, through)
+            time.sleep(rng.uniform(0.5, duration * 0.9))
+            process.send_signal(signal.SIGKILL)
+            interrupted += process.wait(timeout=60) == -signal.SIGKILL
+        process = _eod(victim_url, through)
+        assert process.wait(timeout=600) == 0, process.stderr.read() if process.stderr else ""
+        assert _everything(victim) == expected, f"attempt {attempt}"
+        assert victim.verify_ledger() == []
+    assert interrupted >= 2, "the kills came too late to interrupt anything; the test proved nothing"
+
+
+def test_the_cli_runs_the_store(generated: tuple[Path, Path], tmp_path: Path) -> None:
+    """`arrears eod run --through D --json` without --dataset runs the store named by ARREARS_DATABASE_URL."""
+    db = tmp_path / "store.db"
+    imported = run_cli("portfolio", "import", str(generated[1]), db=db, business_date=AS_OF.isoformat())
+    assert imported.returncode == 0, imported.stderr
+    environment = {key: value for key, value in os.environ.items() if key != "ARREARS_BUSINESS_DATE"}
+    done = subprocess.run(
+        [sys.executable, "-m", "arrears.cli", "eod", "run", "--through", "2026-11-03", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**environment, "ARREARS_DATABASE_URL": f"sqlite:///{db}"},
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert (summary["engine"], summary["from"], summary["through"], summary["days"]) == (
+        "store",
+        "2026-10-31",
+        "2026-11-03",
+        4,
+    )
+    assert summary["loans"] == 300 and summary["quarantined"] == []
