@@ -22,7 +22,10 @@ With ``--engine spark`` it also runs (5.) the same one-day Parquet day-end throu
 ``local[2]`` and in-process, side by side, for ``--loans`` and ``--big`` loans: Spark's start-up seconds and
 loans per second after start-up (issue 5).
 
-The PostgreSQL-stored day-end (issue 4, item 5) is not built yet, so its line says so rather than a figure.
+3. **PostgreSQL-stored day-end** (``arrears eod run`` over the store, :mod:`arrears.service_layer.eod_store`) of
+   the ``--loans`` portfolio loaded into a fresh PostgreSQL database at ``--pg-url``, against a bare COPY out
+   plus COPY in of the same state rows (bench/pg_day_end.py says exactly what is loaded and timed). Target: at
+   most 3x. ``--no-pg`` skips it.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import ForeignKey, create_engine, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, selectinload
 
+import pg_day_end  # bench/pg_day_end.py, beside this file
 from arrears.adapters.dataset import Dataset, create
 from arrears.batch.pipeline import day_end
 from arrears.batch.state import LoanBatch, day_number, from_arrow, terms_of
@@ -347,6 +351,8 @@ def main() -> None:
     parser.add_argument("--orm-loans", type=int, default=10_000)
     parser.add_argument("--work", type=Path, default=ROOT / ".bench")
     parser.add_argument("--engine", choices=("local", "spark"), default="local", help="spark: add the Spark runs")
+    parser.add_argument("--pg-url", default=pg_day_end.DEFAULT_URL, help="PostgreSQL server for line 3")
+    parser.add_argument("--no-pg", action="store_true", help="skip line 3 (the PostgreSQL-stored day-end)")
     options = parser.parse_args()
     options.work.mkdir(exist_ok=True)
     print(f"day-end of {DAY} on a seasoned synthetic portfolio (bench/eod.py)")
@@ -368,9 +374,16 @@ def main() -> None:
             f"ratio {ours / bare:.2f}x (target <= 2x, peak <= 3 GB)"
         )
 
-    print("3. PostgreSQL-stored day-end: not built yet (issue 4 item 5, the store runner); no figure")
-
     state, payments = load(dataset)
+    pg_ratio = None
+    if not options.no_pg:
+        ours_pg, bare_pg = pg_day_end.measure(state, payments, SEASONED, DAY, options.pg_url)
+        pg_ratio = round(ours_pg / bare_pg, 2)
+        print(
+            f"3. PostgreSQL-stored day-end, {state.num_rows:,} loans: {ours_pg:.1f} s "
+            f"({state.num_rows / ours_pg:,.0f} loans/s); bare COPY out+in of the state rows {bare_pg:.1f} s; "
+            f"ratio {pg_ratio}x (target <= 3x)"
+        )
     batch = from_arrow(state.slice(0, options.orm_loans))
     engine_rate = reference(state, payments, options.orm_loans)
     orm_rate = orm_loop(batch, options.orm_loans, options.work)
@@ -391,7 +404,13 @@ def main() -> None:
                 f"({count / (spark_s - startup):,.0f} loans/s after start-up)"
             )
     print(
-        json.dumps({"in_memory_ratio": round(seconds / floor, 2), "pipeline_over_orm": round(pipeline_rate / orm_rate)})
+        json.dumps(
+            {
+                "in_memory_ratio": round(seconds / floor, 2),
+                "postgresql_ratio": pg_ratio,
+                "pipeline_over_orm": round(pipeline_rate / orm_rate),
+            }
+        )
     )
 
 

@@ -27,9 +27,10 @@ from arrears.adapters.dataset import Dataset
 from arrears.config import Settings
 from arrears.dayend import DayEndPolicy, standing_through
 from arrears.errors import InputRejected
+from arrears.report import portfolio_report
 from arrears.service_layer.datasets import generate_dataset
 from arrears.service_layer.eod import run_dataset
-from arrears.service_layer.eod_store import run_store
+from arrears.service_layer.eod_store import run_store, store_snapshots
 from arrears.service_layer.portfolio import import_portfolio
 from arrears.service_layer.services import Services
 from arrears.terms import Component
@@ -123,6 +124,10 @@ def test_the_store_runner_equals_the_dataset_runner(
     }
     assert {key: amount for key, amount in moved.items() if amount} == expected_postings
     assert services.verify_ledger() == []
+    month = (date(2026, 11, 1), THROUGH)  # the report reads the same month-end snapshot from either runner
+    from_store = portfolio_report(store_snapshots(services, *month).to_pylist(), *month)
+    assert from_store["snapshot_days"] == ["2026-11-30"]
+    assert from_store == portfolio_report(Dataset(dataset).snapshots(*month).to_pylist(), *month)
 
 
 def test_commands_between_day_ends_keep_the_books_equal_to_the_reference(
@@ -288,27 +293,35 @@ def test_killed_at_random_moments_a_rerun_reaches_the_same_state(
     assert interrupted >= 2, "the kills came too late to interrupt anything; the test proved nothing"
 
 
-def test_the_cli_runs_the_store(generated: tuple[Path, Path], tmp_path: Path) -> None:
-    """`arrears eod run --through D --json` without --dataset runs the store named by ARREARS_DATABASE_URL."""
+def test_the_cli_runs_the_store_and_reports_on_it(generated: tuple[Path, Path], tmp_path: Path) -> None:
+    """`arrears eod run --through D --json` without --dataset runs the store named by ARREARS_DATABASE_URL, and
+    `arrears report portfolio` without --dataset reads the store's month-end snapshots."""
     db = tmp_path / "store.db"
     imported = run_cli("portfolio", "import", str(generated[1]), db=db, business_date=AS_OF.isoformat())
     assert imported.returncode == 0, imported.stderr
     environment = {key: value for key, value in os.environ.items() if key != "ARREARS_BUSINESS_DATE"}
-    done = subprocess.run(
-        [sys.executable, "-m", "arrears.cli", "eod", "run", "--through", "2026-11-03", "--json"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**environment, "ARREARS_DATABASE_URL": f"sqlite:///{db}"},
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    summary = json.loads(done.stdout)
+
+    def arrears(*args: str) -> Any:
+        done = subprocess.run(
+            [sys.executable, "-m", "arrears.cli", *args],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={**environment, "ARREARS_DATABASE_URL": f"sqlite:///{db}"},
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    summary = arrears("eod", "run", "--through", "2026-11-30", "--json")
     assert (summary["engine"], summary["from"], summary["through"], summary["days"]) == (
         "store",
         "2026-10-31",
-        "2026-11-03",
-        4,
+        "2026-11-30",
+        31,
     )
     assert summary["loans"] == 300 and summary["quarantined"] == []
+    figures = arrears("report", "portfolio", "--from", "2026-10-01", "--to", "2026-11-30", "--json")
+    assert figures["snapshot_days"] == ["2026-10-31", "2026-11-30"]
+    assert sum(figures["bucket_mix"][-1]["count"].values()) > 0

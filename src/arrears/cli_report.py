@@ -1,4 +1,4 @@
-"""``arrears report``: portfolio analytics with charts, from the day-end snapshots of a dataset."""
+"""``arrears report``: portfolio analytics with charts, from the day-end snapshots of the store or a dataset."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from typing import Annotated
 import typer
 
 from arrears.adapters.dataset import Dataset
+from arrears.cli_services import open_services
 from arrears.errors import InputRejected
 from arrears.report import portfolio_report
 from arrears.report_html import LABELS, render
+from arrears.service_layer.eod_store import store_snapshots
 from arrears.validation import date_option
 
 report_app = typer.Typer(help="Portfolio analytics: bucket mix, roll rates, vintages, as charts.", no_args_is_help=True)
@@ -29,8 +31,6 @@ def portfolio_command(
 ) -> None:
     """Bucket mix, roll rates (迁徙率), cure rate, classification, non-accrual, vintages, first-payment default:
     an offline HTML file (no network needed to open it) and/or the same figures as JSON."""
-    if dataset is None:
-        raise InputRejected("reports over the store need its day-end, which is not built yet; use --dataset DIR")
     if lang not in LABELS:
         raise InputRejected(f"--lang must be one of {', '.join(LABELS)}, got {lang!r}")
     if out is None and not as_json:
@@ -38,7 +38,11 @@ def portfolio_command(
     start, end = date_option(first, "--from"), date_option(last, "--to")
     if end < start:
         raise InputRejected(f"--to {end} is before --from {start}; swap them")
-    report = portfolio_report(Dataset(dataset).snapshots(start, end).to_pylist(), start, end)
+    if dataset is None:
+        snapshots = store_snapshots(open_services(), start, end)
+    else:
+        snapshots = Dataset(dataset).snapshots(start, end)
+    report = portfolio_report(snapshots.to_pylist(), start, end)
     if out is not None:
         out.write_text(render(report, lang), encoding="utf-8")
         sys.stderr.write(f"wrote {out}\n")

@@ -24,6 +24,7 @@ from arrears.adapters import tables as t
 from arrears.adapters.store import GENESIS_HASH, event_of, terms_of
 from arrears.batch.state import INSTALLMENT_COLUMNS, SCHEMA, SNAPSHOT_SCHEMA
 from arrears.engine import LoanEvent
+from arrears.ledger import Account
 from arrears.terms import LoanTerms
 
 _STATE_COLUMNS = [c.name for c in t.day_end_state.columns if c.name not in ("loan_id", "closed_through")]
@@ -247,11 +248,15 @@ def loans_to_rebuild(connection: Connection, loan_ids: Sequence[int]) -> dict[in
 def postings_digest(postings: pa.Table) -> str:
     """A digest of a day's postings in (loan, account) order: what the day-end chain's hashes cover."""
     ordered = postings.sort_by([("loan_id", "ascending"), ("account", "ascending")])
+    accounts = pc.index_in(ordered.column("account"), value_set=_ACCOUNT_NAMES)  # chart order; unknown: null
     digest = hashlib.sha256()
     digest.update(np.ascontiguousarray(ordered.column("loan_id").to_numpy(), dtype="<i8").tobytes())
-    digest.update("\n".join(ordered.column("account").to_pylist()).encode())
+    digest.update(np.ascontiguousarray(accounts.fill_null(-1).to_numpy(), dtype="<i1").tobytes())
     digest.update(np.ascontiguousarray(ordered.column("amount").to_numpy(), dtype="<i8").tobytes())
     return digest.hexdigest()
+
+
+_ACCOUNT_NAMES = pa.array([account.value for account in Account])
 
 
 def day_end_hash(prev_hash: str, day: date, postings: pa.Table) -> str:

@@ -210,10 +210,12 @@ def from_arrow(record: pa.RecordBatch | pa.Table) -> LoanBatch:
     offsets, due = _list_values(column("due"), np.int32)
     installment = {name: _list_values(column(name), np.int64)[1] for name in INSTALLMENT_COLUMNS}
     settled = column("settled_on").cast(pa.int32()).fill_null(NOT_SETTLED)
-    allocation = np.array(
-        [[_COMPONENT_CODE[name] for name in text.split(",")] for text in column("allocation").to_pylist()],
+    orders = column("allocation").dictionary_encode()  # a handful of distinct orders: parse each once
+    codes = np.array(
+        [[_COMPONENT_CODE[name] for name in text.split(",")] for text in orders.dictionary.to_pylist()],
         dtype=np.int8,
     ).reshape(-1, 4)
+    allocation = codes[np.asarray(orders.indices.to_numpy(zero_copy_only=False), dtype=np.int64)]
     return LoanBatch(
         terms=record.select(list(TERMS_COLUMNS)),
         start=_np(column("start"), np.int32),

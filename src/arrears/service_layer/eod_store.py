@@ -112,6 +112,13 @@ def run_store(
     return report
 
 
+def store_snapshots(services: Services, first: date, last: date) -> pa.Table:
+    """The month-end snapshots the store's day-ends wrote for days ``first`` .. ``last`` (what
+    :func:`arrears.report.portfolio_report` reads, as from a dataset)."""
+    with services.reading() as connection:
+        return des.read_snapshots(connection, first, last)
+
+
 def _run_day(services: Services, day: date) -> _Day | None:
     with services.transaction() as connection:
         des.lock(connection)
@@ -215,7 +222,6 @@ def _day_end(services: Services, connection: Connection, day: date, has_state: b
     counts.loans = final.num_rows
     counts.events = len(events)
     counts.postings = entry.num_rows
-    batch = from_arrow(final)
     des.write_state(connection, final, day)
     des.record_day_end(
         connection,
@@ -232,9 +238,9 @@ def _day_end(services: Services, connection: Connection, day: date, has_state: b
         },
     )
     des.write_events(connection, day, now, events)
-    des.update_loans(connection, _moved_loans(loans, final, batch))
+    des.update_loans(connection, _moved_loans(loans, final))
     if (day + timedelta(days=1)).day == 1:
-        des.write_snapshots(connection, snapshot(batch, today))
+        des.write_snapshots(connection, snapshot(from_arrow(final), today))
     return counts
 
 
@@ -277,10 +283,18 @@ def _transition_events(kernel: pa.Table) -> list[dict[str, Any]]:
     ]
 
 
-def _moved_loans(loans: pa.Table, final: pa.Table, batch: Any) -> list[dict[str, Any]]:
+def _moved_loans(loans: pa.Table, final: pa.Table) -> list[dict[str, Any]]:
     """Loans whose cached status or outstanding principal the day-end changed."""
     ids = final.column("loan_id").cast(pa.int64()).to_numpy()
-    outstanding = np.add.reduceat(batch.amounts[3], batch.offsets[:-1]) if len(ids) else np.zeros(0, np.int64)
+    principal = final.column("principal_due").combine_chunks()
+    values = pc.list_flatten(principal).to_numpy()
+    offsets = principal.offsets.to_numpy()
+    counts = np.diff(offsets)
+    outstanding = np.zeros(len(ids), dtype=np.int64)
+    if len(values):  # exact int64 sums (settled installments hold 0); every loan has an installment
+        outstanding = np.where(
+            counts > 0, np.add.reduceat(values, np.minimum(offsets[:-1] - offsets[0], len(values) - 1)), 0
+        )
     settled = final.column("settled_on").is_valid().to_numpy(zero_copy_only=False)
     known = loans.column("loan_id").to_numpy()
     position = np.searchsorted(known, ids)

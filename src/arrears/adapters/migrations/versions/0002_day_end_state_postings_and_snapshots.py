@@ -32,10 +32,6 @@ def upgrade() -> None:
         sa.Column("compound_due", sa.BigInteger(), nullable=False),
         sa.Column("held_penalty", sa.BigInteger(), nullable=False),
         sa.Column("held_compound", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["loan_id"],
-            ["loans.id"],
-        ),
         sa.PrimaryKeyConstraint("loan_id", "number"),
     )
     op.create_table(
@@ -44,14 +40,6 @@ def upgrade() -> None:
         sa.Column("loan_id", sa.Integer(), nullable=False),
         sa.Column("account", sa.String(length=32), nullable=False),
         sa.Column("amount", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["business_date"],
-            ["day_ends.business_date"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["loan_id"],
-            ["loans.id"],
-        ),
         sa.PrimaryKeyConstraint("business_date", "loan_id", "account"),
     )
     with op.batch_alter_table("day_end_postings", schema=None) as batch_op:
@@ -71,10 +59,6 @@ def upgrade() -> None:
         sa.Column("first_installment_open", sa.Boolean(), nullable=False),
         sa.Column("first_due", sa.Date(), nullable=False),
         sa.Column("settled", sa.Boolean(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["loan_id"],
-            ["loans.id"],
-        ),
         sa.PrimaryKeyConstraint("day", "loan_id"),
     )
     op.create_table(
@@ -100,10 +84,6 @@ def upgrade() -> None:
         sa.Column("classification", sa.SmallInteger(), nullable=False),
         sa.Column("non_accrual", sa.Boolean(), nullable=False),
         sa.Column("settled_on", sa.Date(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["loan_id"],
-            ["loans.id"],
-        ),
         sa.PrimaryKeyConstraint("loan_id"),
     )
     with op.batch_alter_table("day_ends", schema=None) as batch_op:
@@ -130,10 +110,16 @@ def upgrade() -> None:
         )
 
     refuse_changes(op, "day_end_postings")
+    op.create_index("ix_ledger_entries_business_date", "ledger_entries", ["business_date"])
+    op.create_index("ix_transactions_value_date", "transactions", ["value_date"])
+    op.create_index("ix_transactions_business_date", "transactions", ["business_date"])
 
 
 def downgrade() -> None:
     allow_changes(op, "day_end_postings")
+    op.drop_index("ix_transactions_business_date", table_name="transactions")
+    op.drop_index("ix_transactions_value_date", table_name="transactions")
+    op.drop_index("ix_ledger_entries_business_date", table_name="ledger_entries")
     with op.batch_alter_table("day_ends", schema=None) as batch_op:
         batch_op.drop_column("hash")
         batch_op.drop_column("prev_hash")
