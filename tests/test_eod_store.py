@@ -325,3 +325,22 @@ def test_the_cli_runs_the_store_and_reports_on_it(generated: tuple[Path, Path], 
     figures = arrears("report", "portfolio", "--from", "2026-10-01", "--to", "2026-11-30", "--json")
     assert figures["snapshot_days"] == ["2026-10-31", "2026-11-30"]
     assert sum(figures["bucket_mix"][-1]["count"].values()) > 0
+
+
+def test_verify_finds_a_day_end_posting_for_no_loan(
+    new_database: Callable[[], str], generated: tuple[Path, Path]
+) -> None:
+    """The day-end tables have no foreign keys (a trigger per row); verify is what catches a stray posting."""
+    services, _ = _imported(new_database(), generated[1])
+    run_store(services, day=AS_OF)
+    with services.transaction() as connection:
+        connection.execute(
+            t.day_end_postings.insert(),
+            [
+                {"business_date": AS_OF, "loan_id": 999_999, "account": "cash_clearing", "amount": 5},
+                {"business_date": AS_OF, "loan_id": 999_999, "account": "suspense", "amount": -5},
+            ],
+        )
+    problems = services.verify_ledger()
+    assert "day-end postings name loan 999999, which does not exist" in problems
+    assert any(problem.startswith(f"day-end {AS_OF}: its postings were changed") for problem in problems)

@@ -777,6 +777,10 @@ class Services:
                 f"day-end {day} does not balance for loan {loan}: {format_minor(int(off))}"
                 for day, loan, off in off_days
             ]
+            strays = connection.execute(
+                select(d.loan_id).distinct().where(d.loan_id.not_in(select(t.loans.c.id))).order_by(d.loan_id)
+            ).scalars()
+            problems += [f"day-end postings name loan {loan}, which does not exist" for loan in strays]
             actual: dict[int, dict[Account, int]] = {}
             for table in (t.postings, t.day_end_postings):
                 for loan_id, account, amount in connection.execute(
