@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -21,6 +22,7 @@ import pytest
 from sqlalchemy import select
 
 from arrears.adapters import day_end_store as des
+from arrears.adapters import store
 from arrears.adapters import tables as t
 from arrears.adapters.database import make_engine
 from arrears.adapters.dataset import Dataset
@@ -218,7 +220,7 @@ def test_a_broken_state_row_is_rebuilt_and_bad_events_are_quarantined(
                 created_at=services.clock(),
             )
         )
-        des.forget_state(connection, second)
+        store.forget_state(connection, second)
     report = run_store(services, day=AS_OF + timedelta(days=1))
     assert [(q["loan_id"], q["code"]) for q in report.quarantined] == [(str(second), "events_refused")]
     with services.reading() as connection:
@@ -344,3 +346,40 @@ def test_verify_finds_a_day_end_posting_for_no_loan(
     problems = services.verify_ledger()
     assert "day-end postings name loan 999999, which does not exist" in problems
     assert any(problem.startswith(f"day-end {AS_OF}: its postings were changed") for problem in problems)
+
+
+def test_a_command_that_waits_for_a_day_end_posts_on_the_new_business_date(
+    new_database: Callable[[], str], generated: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A repayment that arrives while the day-end of D runs waits for it (PostgreSQL: the EXCLUSIVE lock on
+    loans; SQLite: the one writer), then posts on business date D+1, where its value date D is backdated: the
+    loan is rebuilt by the next day-end and the books stay equal to the reference. Posting it on D after D was
+    closed would leave it out of every day-end."""
+    services, ids = _imported(new_database(), generated[1])
+    run_store(services, day=AS_OF)
+    day = AS_OF + timedelta(days=1)
+    inside, results = threading.Event(), {}
+    write_events = des.write_events
+
+    def slow_write_events(*args: Any) -> None:
+        write_events(*args)
+        inside.set()
+        time.sleep(1.0)  # hold the day-end's transaction open while the repayment arrives
+
+    monkeypatch.setattr(des, "write_events", slow_write_events)
+    loan_id = ids[sorted(ids)[3]]
+
+    def repay() -> None:
+        inside.wait(timeout=60)
+        results["repay"] = services.repay(loan_id=loan_id, amount=10_000, value_date=day, key="during-day-end")
+
+    other = Services(services.engine, services.settings, origin="test-2")
+    thread = threading.Thread(target=repay)
+    thread.start()
+    run_store(other, day=day)
+    thread.join(timeout=120)
+    assert results["repay"]["business_date"] == (day + timedelta(days=1)).isoformat()
+    assert results["repay"]["backdated"] is True
+    monkeypatch.setattr(des, "write_events", write_events)
+    run_store(services, day=day + timedelta(days=1))
+    assert services.verify_ledger() == []

@@ -169,24 +169,6 @@ def write_state(connection: Connection, state: pa.Table, closed_through: date) -
     bulk.write(connection, "day_end_installments", pa.table(rows))
 
 
-def forget_state(connection: Connection, loan_id: int) -> None:
-    """A command changed the loan's past: the next day-end rebuilds its state from its events."""
-    connection.execute(t.day_end_installments.delete().where(t.day_end_installments.c.loan_id == loan_id))
-    connection.execute(t.day_end_state.delete().where(t.day_end_state.c.loan_id == loan_id))
-
-
-def accrual_status(connection: Connection, loan_id: int, closed_through: date) -> tuple[bool, int, int] | None:
-    """The loan's non-accrual flag and suspended interest and penalty after day-end ``closed_through``, if its
-    stored state is as of that day (None otherwise)."""
-    s = t.day_end_state.c
-    row = connection.execute(
-        select(s.non_accrual, s.suspended_interest, s.suspended_penalty).where(
-            s.loan_id == loan_id, s.closed_through == closed_through
-        )
-    ).first()
-    return None if row is None else (bool(row[0]), int(row[1]), int(row[2]))
-
-
 def payments_on(connection: Connection, day: date) -> pa.Table:
     """Repayments dated ``day`` and not reversed: (loan_id, amount), in the order they were recorded."""
     query = (

@@ -432,3 +432,24 @@ def record_event(
 def last_day_end(connection: Connection) -> date | None:
     value: date | None = connection.execute(select(func.max(t.day_ends.c.business_date))).scalar()
     return value
+
+
+# -- what commands need of the day-end's state (the runner itself is in arrears.adapters.day_end_store) --------
+
+
+def forget_state(connection: Connection, loan_id: int) -> None:
+    """A command changed the loan's past: the next day-end rebuilds its state from its events."""
+    connection.execute(t.day_end_installments.delete().where(t.day_end_installments.c.loan_id == loan_id))
+    connection.execute(t.day_end_state.delete().where(t.day_end_state.c.loan_id == loan_id))
+
+
+def accrual_status(connection: Connection, loan_id: int, closed_through: date) -> tuple[bool, int, int] | None:
+    """The loan's non-accrual flag and suspended interest and penalty after day-end ``closed_through``, if its
+    stored state is as of that day (None otherwise)."""
+    s = t.day_end_state.c
+    row = connection.execute(
+        select(s.non_accrual, s.suspended_interest, s.suspended_penalty).where(
+            s.loan_id == loan_id, s.closed_through == closed_through
+        )
+    ).first()
+    return None if row is None else (bool(row[0]), int(row[1]), int(row[2]))

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from arrears.adapters import day_end_store, store
+from arrears.adapters import store
 from arrears.adapters import tables as t
 from arrears.adapters.database import READ_ONLY
 from arrears.config import Settings
@@ -301,7 +301,7 @@ class Services:
         """The loan during ``business_date``: events on or before it applied, day-ends through the day before
         (from the store's day-end state when it is as of the day before and ``connection`` is given)."""
         if connection is not None:
-            status = day_end_store.accrual_status(connection, loan.id, business_date - timedelta(days=1))
+            status = store.accrual_status(connection, loan.id, business_date - timedelta(days=1))
             if status is not None:
                 return position_after_day_end(loan.terms, events, business_date, status)
         return position_of(loan.terms, events, business_date, self.policy)
@@ -597,7 +597,7 @@ class Services:
         if not (today and isinstance(event, Payment)):
             # the day-end's kernel takes only payments of the day: this loan's past changed, so the next day-end
             # rebuilds its state from its events
-            day_end_store.forget_state(connection, loan_id)
+            store.forget_state(connection, loan_id)
         transaction_id = self.insert_transaction(
             connection,
             loan_id,
@@ -753,6 +753,9 @@ class Services:
         each loan's hash chain of entries, and the day-ends' chain, is intact (no posting changed or removed,
         even by someone who dropped the append-only triggers).
         """
+        # the day-end's bulk side needs pyarrow: loaded here, not by every process that only posts commands
+        from arrears.adapters import day_end_store
+
         problems: list[str] = []
         with self.reading() as connection:
             totals = [
