@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +17,7 @@ from arrears.cli_services import open_services
 from arrears.errors import InputRejected
 from arrears.service_layer.eod import RunReport, run_dataset
 from arrears.service_layer.eod_store import run_store
+from arrears.service_layer.services import Services
 from arrears.validation import date_option
 
 eod_app = typer.Typer(
@@ -44,7 +46,11 @@ def run_command(
     if dataset is None:
         if engine != "local":
             raise InputRejected("--engine spark runs over a dataset: give --dataset DIR")
-        report = run_store(open_services(), through=through_day, day=on_day)
+        services = open_services()
+        if as_json or not sys.stderr.isatty():
+            report = run_store(services, through=through_day, day=on_day)
+        else:
+            report = _store_with_progress(services, through_day, on_day)
         where = "the store"
     elif as_json or engine != "local" or not sys.stderr.isatty():
         report = run_dataset(dataset, through=through_day, day=on_day, engine=engine, master=master)
@@ -91,3 +97,19 @@ def _with_progress(dataset: Path, through: date | None, on: date | None) -> RunR
             progress.update(task, rate=f"{done / elapsed:,.0f}/s" if elapsed else "")
 
         return run_dataset(dataset, through=through, day=on, progress=advance)
+
+
+def _store_with_progress(services: Services, through: date | None, on: date | None) -> RunReport:
+    """The store's day-ends with a bar of days and the loans a second they take."""
+    columns = (TextColumn("day-end"), BarColumn(), MofNCompleteColumn(), TextColumn("days  {task.fields[rate]}"))
+    with Progress(*columns, TimeElapsedColumn(), console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("eod", total=None, rate="")
+        started, loans_done = time.perf_counter(), 0
+
+        def advance(loans: int) -> None:
+            nonlocal loans_done
+            loans_done += loans
+            progress.advance(task, 1)
+            progress.update(task, rate=f"{loans_done / (time.perf_counter() - started):,.0f} loans/s")
+
+        return run_store(services, through=through, day=on, progress=advance)

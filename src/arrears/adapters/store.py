@@ -48,6 +48,15 @@ class LoanRecord:
     posted_through: date
     last_entry_hash: str
     version: int
+    day_end: tuple[date, bool, int, int] | None = None
+    """The day-end's state of the loan, read with the row: the day it was closed through, and the loan's
+    non-accrual flag and suspended interest and penalty then (None when the day-end has no state for it)."""
+
+    def accrual_status(self, closed_through: date) -> tuple[bool, int, int] | None:
+        """Non-accrual, suspended interest and penalty after day-end ``closed_through``, if stored as of it."""
+        if self.day_end is None or self.day_end[0] != closed_through:
+            return None
+        return self.day_end[1:]
 
 
 def _for_update(connection: Connection, statement: Any) -> Any:
@@ -132,8 +141,21 @@ def terms_columns(terms: LoanTerms) -> dict[str, Any]:
 # The hot path's queries, built once (SQLAlchemy then reuses their compiled form); FOR UPDATE renders nothing on
 # SQLite, whose writers already hold the database's write lock.
 _tx = t.transactions
-_LOAN = select(t.loans).where(t.loans.c.id == bindparam("loan_id"))
-_LOAN_FOR_UPDATE = _LOAN.with_for_update()
+_state = t.day_end_state.c
+# The loan row with its day-end accrual status in one round trip (a command needs both); only the loan row is
+# locked (FOR UPDATE OF loans: the outer-joined state row may be missing).
+_LOAN = (
+    select(
+        t.loans,
+        _state.closed_through.label("day_end_closed_through"),
+        _state.non_accrual.label("day_end_non_accrual"),
+        _state.suspended_interest.label("day_end_suspended_interest"),
+        _state.suspended_penalty.label("day_end_suspended_penalty"),
+    )
+    .outerjoin(t.day_end_state, _state.loan_id == t.loans.c.id)
+    .where(t.loans.c.id == bindparam("loan_id"))
+)
+_LOAN_FOR_UPDATE = _LOAN.with_for_update(of=t.loans)
 _LOAN_EVENTS = (
     select(_tx.c.kind, _tx.c.value_date, _tx.c.amount, _tx.c.component)
     # The kinds bound one by one: a plain IN list is an "expanding" parameter, rendered anew on every execution.
@@ -221,6 +243,14 @@ def _record(row: Row[Any]) -> LoanRecord:
         posted_through=values["posted_through"],
         last_entry_hash=values["last_entry_hash"],
         version=values["version"],
+        day_end=None
+        if values.get("day_end_closed_through") is None
+        else (
+            values["day_end_closed_through"],
+            bool(values["day_end_non_accrual"]),
+            int(values["day_end_suspended_interest"]),
+            int(values["day_end_suspended_penalty"]),
+        ),
     )
 
 
@@ -441,15 +471,3 @@ def forget_state(connection: Connection, loan_id: int) -> None:
     """A command changed the loan's past: the next day-end rebuilds its state from its events."""
     connection.execute(t.day_end_installments.delete().where(t.day_end_installments.c.loan_id == loan_id))
     connection.execute(t.day_end_state.delete().where(t.day_end_state.c.loan_id == loan_id))
-
-
-def accrual_status(connection: Connection, loan_id: int, closed_through: date) -> tuple[bool, int, int] | None:
-    """The loan's non-accrual flag and suspended interest and penalty after day-end ``closed_through``, if its
-    stored state is as of that day (None otherwise)."""
-    s = t.day_end_state.c
-    row = connection.execute(
-        select(s.non_accrual, s.suspended_interest, s.suspended_penalty).where(
-            s.loan_id == loan_id, s.closed_through == closed_through
-        )
-    ).first()
-    return None if row is None else (bool(row[0]), int(row[1]), int(row[2]))

@@ -292,18 +292,13 @@ class Services:
         return value_date < business_date
 
     def position(
-        self,
-        loan: store.LoanRecord,
-        events: list[LoanEvent],
-        business_date: date,
-        connection: Connection | None = None,
+        self, loan: store.LoanRecord, events: list[LoanEvent], business_date: date, *, day_ended: bool = False
     ) -> Position:
         """The loan during ``business_date``: events on or before it applied, day-ends through the day before
-        (from the store's day-end state when it is as of the day before and ``connection`` is given)."""
-        if connection is not None:
-            status = store.accrual_status(connection, loan.id, business_date - timedelta(days=1))
-            if status is not None:
-                return position_after_day_end(loan.terms, events, business_date, status)
+        (with ``day_ended``, from the day-end's state read with the loan row, when it is as of the day before)."""
+        status = loan.accrual_status(business_date - timedelta(days=1)) if day_ended else None
+        if status is not None:
+            return position_after_day_end(loan.terms, events, business_date, status)
         return position_of(loan.terms, events, business_date, self.policy)
 
     # -- borrowers and lines ----------------------------------------------------------------------------------
@@ -561,7 +556,7 @@ class Services:
             # a query joined to the locked row would return the events of the snapshot taken before it waited
             # for the lock, and lose a racing payment (tests/test_concurrency.py catches exactly that).
             events = store.loan_events(connection, loan_id)
-            before = self.position(loan, events, business_date, connection)
+            before = self.position(loan, events, business_date, day_ended=True)
         # Books posted through today already equal today's position (every posting leaves them so; verify
         # checks it); a loan the day-end ran last night and no command touched since has its standing's books;
         # only another loan last posted on an earlier day needs its balances read to catch up.
