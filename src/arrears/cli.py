@@ -515,6 +515,34 @@ def loan_show(
         _print_state(view)
 
 
+@app.command("explain")
+def explain_command(
+    loan_id: Annotated[int, typer.Argument(help="The stored loan's id.")],
+    on: Annotated[str, typer.Option("--date", help="Amounts after the day-end of this date, YYYY-MM-DD.")],
+    lang: Annotated[str, typer.Option("--lang", help="zh-CN or en-US.")] = "zh-CN",
+    as_json: JsonFlag = False,
+) -> None:
+    """Every interest, penalty and compound amount the loan owes, line by line: the balance or unpaid amount,
+    the rate, the exact product, the rounding, the rule and its source; grace charges and what became of them."""
+    view = open_services().explain_loan(loan_id, date_option(on, "--date"), lang)
+    if as_json:
+        _print_json(view)
+        return
+    for installment in view["installments"]:
+        for component in ("interest", "penalty", "compound"):
+            part = installment.get(component)
+            if part is None:
+                continue
+            sys.stdout.write(
+                f"#{installment['number']} {component}: charged {part['charged']}, paid or waived "
+                f"{part['paid_or_waived']}, owed {part['owed']}\n"
+            )
+            for line in part["lines"]:
+                sys.stdout.write(f"    {line['text']}\n")
+    owed = view["owed"]
+    sys.stdout.write(f"owed: interest {owed['interest']}, penalty {owed['penalty']}, compound {owed['compound']}\n")
+
+
 @ledger_app.command("verify")
 def ledger_verify() -> None:
     """Trial balance zero, every entry balanced, every loan's sub-ledger equal to its replay, no posting

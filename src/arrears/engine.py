@@ -130,6 +130,45 @@ class WriteOffRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class DailyCharge:
+    """One day-end's penalty and compound on one installment, for explanations (:mod:`arrears.explain`):
+    charged on the unpaid principal and interest of that day, or held back while the grace period runs."""
+
+    number: int
+    day: date
+    principal: int
+    interest: int
+    penalty: int
+    compound: int
+    held: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GraceOutcome:
+    """What became of the charges held in grace on one installment: charged at the grace end (not paid in
+    full in time) or dropped (paid in full within grace)."""
+
+    number: int
+    day: date
+    penalty: int
+    compound: int
+    charged: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EarlySettlement:
+    """提前结清 on ``day``: interest for the actual days since ``since`` on the principal not yet due."""
+
+    day: date
+    since: date
+    principal: int
+    interest: int
+
+
+JournalEntry = DailyCharge | GraceOutcome | EarlySettlement
+
+
+@dataclass(frozen=True, slots=True)
 class InstallmentState:
     """What remains unpaid on one installment after day-end of the as-of date."""
 
@@ -239,6 +278,8 @@ class LoanReplay:
         self.compound_charged = 0
         self.settled_on: date | None = None
         self.write_off: WriteOffRecord | None = None
+        self.journal: list[JournalEntry] | None = None
+        """Set to a list to have every charge, grace outcome and early settlement recorded (explanations)."""
         self._first_open = 0
         self._advance_first_open()  # zero installments (interest-free, interest-first) are settled from the start
         penalty_rate = rate_fraction(terms.penalty_daily_rate)
@@ -326,7 +367,7 @@ class LoanReplay:
         self.write_off = WriteOffRecord(on=value_date, totals=self.totals(value_date), recovered=0)
 
     def _after_reduction(self, day: int) -> None:
-        self._advance_first_open()
+        self._advance_first_open(day)
         if self._first_open == len(self._rows) and self.settled_on is None:
             self.settled_on = date.fromordinal(day)
 
@@ -393,7 +434,11 @@ class LoanReplay:
             row.interest = 0
         self.unapplied -= principal_not_yet_due + current_interest
         self.settled_on = date.fromordinal(day)
-        self._advance_first_open()
+        if self.journal is not None:
+            position = bisect.bisect_right(self._due_days, day)
+            since = date.fromordinal(self._due_days[position - 1] if position else self._start)
+            self.journal.append(EarlySettlement(self.settled_on, since, principal_not_yet_due, current_interest))
+        self._advance_first_open(day)
 
     def current_interest(self, day: int) -> int:
         """Interest earned from the last due date on or before ``day`` (or the start) up to ``day``, on the
@@ -403,10 +448,14 @@ class LoanReplay:
         principal_not_yet_due = sum(row.principal for row in self._rows[position:])
         return round_to_minor(principal_not_yet_due * self._daily * (day - since), self._mode)
 
-    def _advance_first_open(self) -> None:
+    def _advance_first_open(self, day: int = 0) -> None:
         rows = self._rows
         while self._first_open < len(rows) and rows[self._first_open].settled():
             row = rows[self._first_open]
+            if self.journal is not None and (row.held_penalty or row.held_compound):
+                self.journal.append(
+                    GraceOutcome(row.number, date.fromordinal(day), row.held_penalty, row.held_compound, False)
+                )
             row.held_penalty = row.held_compound = 0  # paid in full within grace: what was held is dropped
             self._first_open += 1
 
@@ -431,6 +480,8 @@ class LoanReplay:
             if not (row.principal or row.interest):
                 continue
             penalty, compound = self._daily_charges(row)
+            if self.journal is not None:
+                self._record(row, first, last, penalty, compound, last <= row.grace_end)
             if last <= row.grace_end:
                 row.held_penalty += penalty * days
                 row.held_compound += compound * days
@@ -446,15 +497,32 @@ class LoanReplay:
                 break
             if row.principal or row.interest:
                 penalty, compound = self._daily_charges(row)
+                if self.journal is not None:
+                    self._record(row, day, day, penalty, compound, day <= row.grace_end)
                 if day <= row.grace_end:
                     row.held_penalty += penalty
                     row.held_compound += compound
                 else:
                     self._charge(row, penalty, compound)
             if day == row.grace_end and (row.held_penalty or row.held_compound):
-                if row.principal or row.interest:  # not paid in full within grace: charge what was held
+                charged = bool(row.principal or row.interest)
+                if charged:  # not paid in full within grace: charge what was held
                     self._charge(row, row.held_penalty, row.held_compound)
+                if self.journal is not None:
+                    outcome = GraceOutcome(
+                        row.number, date.fromordinal(day), row.held_penalty, row.held_compound, charged
+                    )
+                    self.journal.append(outcome)
                 row.held_penalty = row.held_compound = 0
+
+    def _record(self, row: _Installment, first: int, last: int, penalty: int, compound: int, held: bool) -> None:
+        assert self.journal is not None
+        if penalty or compound:
+            for day in range(first, last + 1):
+                charge = DailyCharge(
+                    row.number, date.fromordinal(day), row.principal, row.interest, penalty, compound, held
+                )
+                self.journal.append(charge)
 
     def _charge(self, row: _Installment, penalty: int, compound: int) -> None:
         row.penalty += penalty

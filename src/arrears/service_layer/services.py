@@ -41,6 +41,7 @@ from arrears.credit_line import DrawdownLimits, check_drawdown
 from arrears.dayend import DayEndPolicy, Standing, balances_during, standing_from, standing_through
 from arrears.engine import LoanEvent, LoanReplay, Payment, Waiver, WriteOff, replay, replay_events
 from arrears.errors import InputRejected
+from arrears.explain import explain
 from arrears.ledger import Account, Balances, difference
 from arrears.money import format_minor
 from arrears.product import Product, parse_product
@@ -717,6 +718,13 @@ class Services:
             loan = store.get_loan(connection, loan_id)
             events = store.loan_events(connection, loan_id)
         return state_view(replay(loan.terms, events, as_of))
+
+    def explain_loan(self, loan_id: int, as_of: date, lang: str) -> dict[str, Any]:
+        """``explain``: every interest, penalty and compound amount of a stored loan, line by line."""
+        with self.reading() as connection:
+            loan = store.get_loan(connection, loan_id)
+            events = store.loan_events(connection, loan_id)
+        return explain(loan.terms, events, as_of, loan=str(loan_id), lang=lang)
 
     def accrue(self) -> int:
         """Bring every loan's books up to the business date (recognition entries); returns how many moved."""
