@@ -33,6 +33,7 @@ from arrears.errors import InputRejected
 from arrears.money import format_minor, parse_amount, parse_rate
 from arrears.payoff import payoff
 from arrears.product import load_product
+from arrears.restrictions import refuse_outside_product
 from arrears.scenario import load_scenario, parse_scenario
 from arrears.schedule import build_schedule
 from arrears.service_layer.eod import dataset_loan_state
@@ -513,6 +514,42 @@ def loan_show(
         _print_json(view)
     else:
         _print_state(view)
+
+
+@app.command("standing")
+def standing_command(
+    borrower_id: Annotated[int, typer.Argument(help="The borrower's id.")],
+    on: Annotated[str, typer.Option("--date", help="The position during this day, YYYY-MM-DD.")],
+    lang: Annotated[str, typer.Option("--lang", help="zh-CN or en-US.")] = "zh-CN",
+    as_json: JsonFlag = False,
+) -> None:
+    """What is restricted on the borrower's lines, why, on what basis, what is NOT affected (the messaging
+    account, contacts), and what to pay by when to lift it (解封)."""
+    view = open_services().standing(borrower_id, date_option(on, "--date"), lang)
+    if as_json:
+        _print_json(view)
+        return
+    sys.stdout.write(f"overdue: {view['overdue_total']}\n")
+    for restriction in view["restrictions"]:
+        sys.stdout.write(f"- {restriction['what']}: {restriction['reason']}\n  {restriction['lift_condition']}\n")
+        if restriction["lift_by"]:
+            sys.stdout.write(f"  pay by {restriction['lift_by']} to avoid the next step\n")
+    for sentence in view["not_affected"]:
+        sys.stdout.write(f"not affected: {sentence}\n")
+
+
+@app.command("restrict")
+def restrict_command(
+    line_id: Annotated[int, typer.Option("--line", help="The credit line.")],
+    scope: Annotated[str, typer.Option("--scope", help="What to restrict: drawdown, limit, line or auto_debit.")],
+) -> None:
+    """Ask for a restriction by hand. Anything outside the lender's own product (a messaging account, the
+    borrower's contacts, another company's service) is refused with the rule and its source."""
+    allowed = refuse_outside_product(scope)
+    raise InputRejected(
+        f"restrictions on {allowed} of line {line_id} come from the product's rules at day-end and lift themselves "
+        "(see `arrears standing`); restrictions set by hand arrive with the collections issue and are not built yet"
+    )
 
 
 @app.command("explain")

@@ -557,6 +557,12 @@ class LoanReplay:
                 return self.closed_through - row.due
         return 0
 
+    def oldest_unpaid_due(self) -> date | None:
+        """The due date of the oldest installment not settled (None once everything is paid)."""
+        if self._first_open == len(self._rows):
+            return None
+        return self._rows[self._first_open].due_date
+
     def due_total(self, day: date) -> int:
         """Everything unpaid on installments due on or before ``day``, less held credit: what a borrower must
         pay during ``day`` to have nothing overdue after its day-end."""

@@ -139,6 +139,39 @@ class RepaymentRules(BaseModel):
     prepayment: Prepayment = Prepayment.HOLD
 
 
+class RestrictionScope(StrEnum):
+    """What a lender may restrict: its own product, nothing else (:mod:`arrears.restrictions`)."""
+
+    DRAWDOWN = "drawdown"
+    LIMIT = "limit"
+    LINE = "line"
+    AUTO_DEBIT = "auto_debit"
+
+
+class LiftCondition(StrEnum):
+    NOTHING_OVERDUE = "nothing_overdue"  # lifted as soon as nothing is overdue (at posting time)
+    GOOD_STANDING = "good_standing"  # after good_standing_days consecutive day-ends with nothing overdue
+    REVIEW_AFTER_FULL_REPAYMENT = "review_after_full_repayment"  # the lender's review, once everything is repaid
+
+
+class RestrictionRule(BaseModel):
+    """``[[restrictions]]``: a restriction the product puts on a line once its days past due reach a threshold."""
+
+    model_config = _STRICT
+    name: StrictStr = Field(min_length=1)
+    scope: RestrictionScope
+    dpd_at_least: StrictInt = Field(ge=1)
+    lift: LiftCondition
+    good_standing_days: StrictInt = Field(default=0, ge=0)
+    legal_basis: StrictStr = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _days_for_good_standing(self) -> RestrictionRule:
+        if (self.lift is LiftCondition.GOOD_STANDING) != (self.good_standing_days > 0):
+            raise ValueError('good_standing_days (above 0) goes with lift = "good_standing", and only with it')
+        return self
+
+
 class ProductFile(BaseModel):
     """The whole TOML document; each table is one section of rules."""
 
@@ -149,6 +182,14 @@ class ProductFile(BaseModel):
     pricing: Pricing
     overdue: OverdueRules = OverdueRules()
     repayment: RepaymentRules = RepaymentRules()
+    restrictions: tuple[RestrictionRule, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_restrictions(self) -> ProductFile:
+        names = [rule.name for rule in self.restrictions]
+        if len(names) != len(set(names)):
+            raise ValueError("each [[restrictions]] rule needs its own name")
+        return self
 
 
 @dataclass(frozen=True, slots=True)

@@ -144,17 +144,14 @@ _tx = t.transactions
 _state = t.day_end_state.c
 # The loan row with its day-end accrual status in one round trip (a command needs both); only the loan row is
 # locked (FOR UPDATE OF loans: the outer-joined state row may be missing).
-_LOAN = (
-    select(
-        t.loans,
-        _state.closed_through.label("day_end_closed_through"),
-        _state.non_accrual.label("day_end_non_accrual"),
-        _state.suspended_interest.label("day_end_suspended_interest"),
-        _state.suspended_penalty.label("day_end_suspended_penalty"),
-    )
-    .outerjoin(t.day_end_state, _state.loan_id == t.loans.c.id)
-    .where(t.loans.c.id == bindparam("loan_id"))
-)
+_LOAN_ROWS = select(
+    t.loans,
+    _state.closed_through.label("day_end_closed_through"),
+    _state.non_accrual.label("day_end_non_accrual"),
+    _state.suspended_interest.label("day_end_suspended_interest"),
+    _state.suspended_penalty.label("day_end_suspended_penalty"),
+).outerjoin(t.day_end_state, _state.loan_id == t.loans.c.id)
+_LOAN = _LOAN_ROWS.where(t.loans.c.id == bindparam("loan_id"))
 _LOAN_FOR_UPDATE = _LOAN.with_for_update(of=t.loans)
 _LOAN_EVENTS = (
     select(_tx.c.kind, _tx.c.value_date, _tx.c.amount, _tx.c.component)
@@ -267,6 +264,18 @@ def get_borrower(connection: Connection, borrower_id: int) -> RowMapping:
     if row is None:
         raise NotFound(f"no borrower {borrower_id}; check the id (arrears borrower add prints it)")
     return row._mapping
+
+
+def loans_of_line(connection: Connection, line_id: int) -> list[LoanRecord]:
+    return [
+        _record(row)
+        for row in connection.execute(_LOAN_ROWS.where(t.loans.c.line_id == line_id).order_by(t.loans.c.id))
+    ]
+
+
+def lines_of_borrower(connection: Connection, borrower_id: int) -> list[RowMapping]:
+    statement = select(t.credit_lines).where(t.credit_lines.c.borrower_id == borrower_id).order_by(t.credit_lines.c.id)
+    return [row._mapping for row in connection.execute(statement)]
 
 
 def open_loans_outstanding(connection: Connection, line_id: int) -> list[int]:

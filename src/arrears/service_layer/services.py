@@ -44,8 +44,10 @@ from arrears.errors import InputRejected
 from arrears.explain import explain
 from arrears.ledger import Account, Balances, difference
 from arrears.money import format_minor
-from arrears.product import Product, parse_product
+from arrears.product import LiftCondition, Product, RestrictionScope, parse_product
+from arrears.restrictions import LineDuring, Restriction, line_history
 from arrears.schedule import build_schedule
+from arrears.standing import LineInput, standing
 from arrears.terms import Component, InterestBasis, LoanTerms, Method
 from arrears.views import state_view
 
@@ -156,6 +158,21 @@ class _Replays:
             self._kept[loan_id] = kept
             if len(self._kept) > self._size:  # drop the loan posted to longest ago
                 del self._kept[next(iter(self._kept))]
+
+
+def _restriction_refusal(restriction: Restriction, line_id: int, during: LineDuring) -> str:
+    """Why a restriction refuses a drawdown, and how to lift it, in one line."""
+    rule = restriction.rule
+    overdue = format_minor(sum(during.overdue.values()))
+    how = {
+        LiftCondition.NOTHING_OVERDUE: f"pay the {overdue} overdue and it lifts at once",
+        LiftCondition.GOOD_STANDING: f"it lifts after {rule.good_standing_days} day-ends in a row with nothing overdue",
+        LiftCondition.REVIEW_AFTER_FULL_REPAYMENT: "it re-opens only by the lender's review after full repayment",
+    }[rule.lift]
+    return (
+        f"drawdown refused by restriction {rule.name} ({rule.scope.value}) on line {line_id} since the day-end of "
+        f"{restriction.since} ({restriction.days_past_due} days past due; {rule.legal_basis}): {how}"
+    )
 
 
 def _request_hash(command: str, payload: dict[str, Any]) -> str:
@@ -398,9 +415,16 @@ class Services:
             product = parse_product(json.loads(line["product_document"]), f"line {line_id} product snapshot")
             rules = product.rules.drawdown
             limits = DrawdownLimits(rules.minimum, rules.multiple, rules.max_open_loans)
+            limit = line["limit_minor"]
+            if product.rules.restrictions:  # the product's rules on the line during the business date
+                during = line_history(product.rules.restrictions, self._line_loans(connection, line_id), business_date)
+                for restriction in during.in_force:
+                    if restriction.rule.scope in (RestrictionScope.DRAWDOWN, RestrictionScope.LINE):
+                        raise DrawdownRefused(_restriction_refusal(restriction, line_id, during))
+                limit = during.limit_in_force(limit)
             refusal = check_drawdown(
                 limits,
-                limit=line["limit_minor"],
+                limit=limit,
                 outstanding=store.open_loans_outstanding(connection, line_id),
                 amount=amount,
             )
@@ -718,6 +742,23 @@ class Services:
             loan = store.get_loan(connection, loan_id)
             events = store.loan_events(connection, loan_id)
         return state_view(replay(loan.terms, events, as_of))
+
+    def _line_loans(self, connection: Connection, line_id: int) -> list[tuple[int, LoanTerms, list[LoanEvent]]]:
+        return [
+            (loan.id, loan.terms, store.loan_events(connection, loan.id))
+            for loan in store.loans_of_line(connection, line_id)
+        ]
+
+    def standing(self, borrower_id: int, day: date, lang: str) -> dict[str, Any]:
+        """``standing``: what is restricted on the borrower's lines during ``day``, why, and how to lift it."""
+        with self.reading() as connection:
+            store.get_borrower(connection, borrower_id)
+            lines = []
+            for line in store.lines_of_borrower(connection, borrower_id):
+                product = parse_product(json.loads(line["product_document"]), f"line {line['id']} product snapshot")
+                loans = [(i, terms, tuple(events)) for i, terms, events in self._line_loans(connection, line["id"])]
+                lines.append(LineInput(line["id"], line["limit_minor"], product.rules.restrictions, tuple(loans)))
+        return standing(borrower_id, lines, day, lang)
 
     def explain_loan(self, loan_id: int, as_of: date, lang: str) -> dict[str, Any]:
         """``explain``: every interest, penalty and compound amount of a stored loan, line by line."""
