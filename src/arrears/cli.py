@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -203,6 +203,7 @@ def demo(
     _print_demo(console, result)
     if persist:
         _persist_demo(console, result, product_file, out)
+        _demo_standing(console, result.end + timedelta(days=1))
         _demo_day_end(console, result, out)
 
 
@@ -225,6 +226,46 @@ def _persist_demo(console: Console, result: DemoResult, product_file: Path, out:
     if problems:
         raise SystemExit(1)
     console.print("ledger verify: trial balance 0.00, every entry balanced, every loan equal to its replay")
+
+
+def _demo_standing(console: Console, day: date) -> None:
+    """Two borrowers' standing on the store (one restricted, one not), in Chinese and English, and where the
+    restricted one's penalty comes from: what `arrears standing` and `arrears explain` print."""
+    services = open_services(business_date=day)
+    with services.reading() as connection:
+        borrowers = [row[0] for row in connection.exec_driver_sql("SELECT id FROM borrowers ORDER BY id LIMIT 300")]
+    views = {borrower: services.standing(borrower, day, "zh-CN") for borrower in borrowers}
+    restricted = next((b for b, v in views.items() if v["restrictions"]), None)
+    clean = next((b for b, v in views.items() if not v["restrictions"]), None)
+    for borrower, lang in ((restricted, "zh-CN"), (restricted, "en-US"), (clean, "en-US")):
+        if borrower is None:
+            continue
+        view = services.standing(borrower, day, lang)
+        console.print(
+            f"\n[bold]arrears standing {borrower} --date {day} --lang {lang}[/]: overdue {view['overdue_total']}"
+        )
+        for restriction in view["restrictions"]:
+            console.print(f"  {restriction['what']} ({restriction['reason']})")
+            console.print(
+                f"    {restriction['lift_condition']}"
+                + (f"; by {restriction['lift_by']}" if restriction["lift_by"] else "")
+            )
+        if not view["restrictions"]:
+            console.print("  no restrictions" if lang == "en-US" else "  无限制")
+        console.print(f"  {view['not_affected'][0]}")
+    if restricted is not None:
+        loan = next(entry["loan_id"] for entry in views[restricted]["loans"] if entry["overdue"] != "0.00")
+        explained = services.explain_loan(loan, day - timedelta(days=1), "en-US")
+        owing = [i["penalty"] for i in explained["installments"] if i.get("penalty", {}).get("owed", "0.00") != "0.00"]
+        penalty = owing[0] if owing else None
+        if penalty is not None:
+            console.print(
+                f"\n[bold]arrears explain {loan} --date {day - timedelta(days=1)}[/]: penalty owed {penalty['owed']}"
+            )
+            for line in penalty["lines"][:3]:
+                console.print(f"  {line['text']}")
+            if len(penalty["lines"]) > 3:
+                console.print(f"  ... {len(penalty['lines']) - 3} more lines")
 
 
 def _demo_day_end(console: Console, result: DemoResult, out: Path) -> None:
