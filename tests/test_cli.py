@@ -150,6 +150,8 @@ def test_demo_runs_small_and_persists(tmp_path: Path) -> None:
     for heading in ("Bucket mix", "五级分类", "Roll rates", "balanced", "imported into", "ledger verify"):
         assert heading in result.stdout
     assert "every loan equal to the reference engine" in result.stdout  # the day-end over a dataset, checked
+    assert "--lang zh-CN" in result.stdout and "--lang en-US" in result.stdout  # standings in both languages
+    assert "WeChat or QQ account" in result.stdout and "微信或QQ账号" in result.stdout  # what is NOT affected
     report = tmp_path / "portfolio" / "report.html"
     assert f"portfolio report: {report}" in result.stdout
     assert "<svg" in report.read_text(encoding="utf-8")
