@@ -478,6 +478,9 @@ def repay(
     on: Annotated[str, typer.Option("--date", help="Value date YYYY-MM-DD; may be in the past (backdated).")],
     key: KeyOption,
     currency: Annotated[str | None, typer.Option(help="The payment's currency; refused unless the loan's.")] = None,
+    court_order: Annotated[
+        int | None, typer.Option("--court-order", help="Money a court transferred under this recorded order.")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Post a repayment; prints its allocation (for a backdated one, what it changed)."""
@@ -487,6 +490,7 @@ def repay(
         value_date=date_option(on, "--date"),
         key=key,
         currency=currency,
+        court_order=court_order,
     )
     _emit(result, as_json)
 
@@ -555,6 +559,54 @@ def loan_show(
         _print_json(view)
     else:
         _print_state(view)
+
+
+court_app = typer.Typer(help="Court orders: recorded, never executed.", no_args_is_help=True)
+app.add_typer(court_app, name="court-order")
+
+
+@court_app.command("record")
+def court_order_record(
+    borrower_id: Annotated[int, typer.Option("--borrower", help="The borrower the order is against.")],
+    court: Annotated[str, typer.Option(help="The court, as on the document.")],
+    case_number: Annotated[str, typer.Option("--case", help="The case number (案号).")],
+    document_ref: Annotated[str, typer.Option("--document", help="The document's reference.")],
+    kind: Annotated[str, typer.Option(help="preservation, freeze, seizure, transfer, consumption_restriction, ...")],
+    on: Annotated[str, typer.Option("--date", help="The order's date, YYYY-MM-DD.")],
+    key: KeyOption,
+    loan_id: Annotated[int | None, typer.Option("--loan", help="The loan it concerns, if one.")] = None,
+    amount: Annotated[str | None, typer.Option(help="The amount it names, if any.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Record a court's order. The system never executes one: courts act through the bank or payment
+    institution; money a court transfers is posted with `repay --court-order ID`."""
+    order_id = open_services().record_court_order(
+        borrower_id=borrower_id,
+        court=court,
+        case_number=case_number,
+        document_ref=document_ref,
+        kind=kind,
+        issued_on=date_option(on, "--date"),
+        key=key,
+        loan_id=loan_id,
+        amount=None if amount is None else _amount(amount, "--amount"),
+    )
+    _emit({"court_order_id": order_id}, as_json)
+
+
+@court_app.command("lift")
+def court_order_lift(
+    order_id: Annotated[int, typer.Argument(help="The recorded order.")],
+    document_ref: Annotated[str, typer.Option("--document", help="The court's lifting document.")],
+    on: Annotated[str, typer.Option("--date", help="The lifting's date, YYYY-MM-DD.")],
+    key: KeyOption,
+    as_json: JsonFlag = False,
+) -> None:
+    """Record that the court lifted an order (the only way an order is lifted)."""
+    result = open_services().lift_court_order(
+        order_id=order_id, document_ref=document_ref, lifted_on=date_option(on, "--date"), key=key
+    )
+    _emit(result, as_json)
 
 
 @app.command("standing")

@@ -7,8 +7,9 @@ restriction (``nothing_overdue``: what the line's loans owe on installments due 
 lifts it at once) and null where it does not (``lift_condition`` says what does). ``lift_by`` is the last day on
 which paying avoids the next escalation (the next rule's threshold of days past due), or null when none is ahead.
 
-Not built yet, and shown as such: court orders (empty list), credit-reporting dates (null: the reporting issue),
-hardship plans among the options (a request is possible; the plans engine is the negotiation issue).
+Court orders are listed as recorded (:mod:`arrears.court_orders`), with a prompt to apply for their lifting once
+nothing is owed. Not built yet, and shown as such: credit-reporting dates (null: the reporting issue), hardship
+plans among the options (a request is possible; the plans engine is the negotiation issue).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from arrears.court_orders import CourtOrder, order_view
 from arrears.engine import LoanEvent
 from arrears.errors import InputRejected
 from arrears.money import format_minor
@@ -79,16 +81,25 @@ class LineInput:
     loans: tuple[tuple[int, LoanTerms, tuple[LoanEvent, ...]], ...]
 
 
-def standing(borrower: int, lines: Sequence[LineInput], day: date, lang: str = "zh-CN") -> dict[str, Any]:
-    """The borrower's standing during ``day`` (module docstring)."""
+def standing(
+    borrower: int,
+    lines: Sequence[LineInput],
+    day: date,
+    lang: str = "zh-CN",
+    court_orders: Sequence[CourtOrder] = (),
+) -> dict[str, Any]:
+    """The borrower's standing during ``day`` (module docstring); ``court_orders`` as recorded
+    (:mod:`arrears.court_orders`), with a prompt to apply for lifting once everything is paid."""
     if lang not in LANGUAGES:
         raise InputRejected(f"--lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
     text = _TEXT[lang]
     loans, restrictions = [], []
     overdue_total = 0
     drawdown_suspended = 0
+    owing = 0
     for line in lines:
         during = line_history(line.rules, line.loans, day)
+        owing += during.outstanding_principal + sum(during.overdue.values())
         for loan_id, owed in sorted(during.overdue.items()):
             loans.append({"loan_id": loan_id, "line_id": line.line_id, "overdue": format_minor(owed)})
             overdue_total += owed
@@ -108,7 +119,7 @@ def standing(borrower: int, lines: Sequence[LineInput], day: date, lang: str = "
         "loans": loans,
         "overdue_total": format_minor(overdue_total),
         "restrictions": restrictions,
-        "court_orders": [],
+        "court_orders": [order_view(order, owing == 0, lang) for order in court_orders if order.issued_on <= day],
         "not_affected": [text["not_affected_1"], text["not_affected_2"], text["not_affected_3"]],
         "credit_reporting": {
             "pre_notice_sent_on": None,

@@ -101,6 +101,7 @@ transactions = Table(
     Column("business_date", Date, nullable=False),
     Column("backdated", Boolean, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("source", String(200)),  # where money came from when not the borrower: "court order 3 (case ...)"
     Index("ix_transactions_loan", "loan_id", "value_date", "id"),
     Index("ix_transactions_value_date", "value_date"),  # the day-end reads each day's repayments
     Index("ix_transactions_business_date", "business_date"),
@@ -191,6 +192,25 @@ day_end_postings = Table(
     Column("amount", BigInteger, nullable=False),
 )
 
+# Court orders are recorded, never executed: courts freeze, seize and restrict through their own systems with the
+# bank or payment institution (arrears/court_orders.py). Lifted only when the court's lifting is recorded.
+court_orders = Table(
+    "court_orders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("borrower_id", ForeignKey("borrowers.id"), nullable=False, index=True),
+    Column("loan_id", ForeignKey("loans.id")),
+    Column("court", Text, nullable=False),
+    Column("case_number", String(100), nullable=False),
+    Column("document_ref", String(200), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("amount", BigInteger),
+    Column("issued_on", Date, nullable=False),
+    Column("lifted_on", Date),
+    Column("lift_document_ref", String(200)),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
 # The day-end's columnar state (arrears.batch.state.SCHEMA) after the last day-end, one row per loan in it and
 # one per installment: what the next day-end reads in bulk. Terms come from ``loans``. A command that changes a
 # loan's past (backdated, reversal, waiver, write-off) deletes its rows; the next day-end rebuilds them from the
@@ -259,6 +279,7 @@ day_end_snapshots = Table(
 __all__ = [
     "audit_log",
     "borrowers",
+    "court_orders",
     "credit_lines",
     "day_end_installments",
     "day_end_postings",

@@ -37,6 +37,7 @@ from arrears.adapters import store
 from arrears.adapters import tables as t
 from arrears.adapters.database import READ_ONLY
 from arrears.config import Settings
+from arrears.court_orders import check_lifting, check_order, checked_kind
 from arrears.credit_line import DrawdownLimits, check_drawdown
 from arrears.dayend import DayEndPolicy, Standing, balances_during, standing_from, standing_through
 from arrears.engine import LoanEvent, LoanReplay, Payment, Waiver, WriteOff, replay, replay_events
@@ -480,19 +481,35 @@ class Services:
     # -- events on a loan ---------------------------------------------------------------------------------
 
     def repay(
-        self, *, loan_id: int, amount: int, value_date: date, key: str, currency: str | None = None
+        self,
+        *,
+        loan_id: int,
+        amount: int,
+        value_date: date,
+        key: str,
+        currency: str | None = None,
+        court_order: int | None = None,
     ) -> dict[str, Any]:
         """Post a repayment; returns what it changed (allocation by component, unapplied credit). A payment
-        that names its currency must be in the loan's: money is never converted silently."""
+        that names its currency must be in the loan's: money is never converted silently. ``court_order``: the
+        money came from a court's transfer under that recorded order (:mod:`arrears.court_orders`)."""
         if amount <= 0:
             raise InputRejected(f"a repayment must be above zero, got {format_minor(amount)}")
         payload = {"loan": loan_id, "amount": amount, "date": value_date, "currency": currency}
+        if court_order is not None:
+            payload["court_order"] = court_order
         return self._idempotent(  # type: ignore[no-any-return]
             "repay",
             key,
             payload,
             lambda connection, business_date: self._loan_event(
-                connection, business_date, loan_id, Payment(value_date, amount), "repayment", currency=currency
+                connection,
+                business_date,
+                loan_id,
+                Payment(value_date, amount),
+                "repayment",
+                currency=currency,
+                court_order=court_order,
             ),
         )
 
@@ -552,8 +569,15 @@ class Services:
         kind: str,
         reverses: Any = None,
         currency: str | None = None,
+        court_order: int | None = None,
     ) -> dict[str, Any]:
         loan = store.get_loan(connection, loan_id, lock=True)
+        source = None
+        if court_order is not None:  # money a court transferred: a repayment whose source is the order
+            order = store.get_court_order(connection, court_order)
+            if order.borrower_id != loan.borrower_id:
+                raise InputRejected(f"court order {court_order} is against another borrower, not loan {loan_id}'s")
+            source = f"court order {order.id} ({order.court}, case {order.case_number})"
         if self.settings.business_date is None:
             # a day-end that committed while this command waited for the loan's lock moved the business date on
             business_date = self.business_date(connection)
@@ -629,6 +653,7 @@ class Services:
             now,
             component=component,
             reverses_id=reverses["id"] if reverses is not None else None,
+            source=source,
         )
         status_before = loan.status
         loan = self.post_position(
@@ -646,6 +671,7 @@ class Services:
             "unapplied_change": format_minor(after.replay.unapplied - unapplied_before),
             "outstanding_principal": format_minor(after.replay.outstanding_principal()),
             "business_date": business_date.isoformat(),
+            **({"source": source} if source is not None else {}),
         }
         self._audit(connection, f"loan.{kind}", f"loan:{loan_id}", result)
         self._replays.stage(loan, business_date, after)
@@ -676,6 +702,7 @@ class Services:
         *,
         component: str | None = None,
         reverses_id: int | None = None,
+        source: str | None = None,
     ) -> int:
         return store.add_transaction(
             connection,
@@ -689,6 +716,7 @@ class Services:
                 "business_date": business_date,
                 "backdated": backdated,
                 "created_at": now,
+                "source": source,
             },
         )
 
@@ -743,6 +771,83 @@ class Services:
             events = store.loan_events(connection, loan_id)
         return state_view(replay(loan.terms, events, as_of))
 
+    def record_court_order(
+        self,
+        *,
+        borrower_id: int,
+        court: str,
+        case_number: str,
+        document_ref: str,
+        kind: str,
+        issued_on: date,
+        key: str,
+        loan_id: int | None = None,
+        amount: int | None = None,
+    ) -> int:
+        """Record a court's order against a borrower (never execute it: :mod:`arrears.court_orders`)."""
+        order_kind = checked_kind(kind)
+        if amount is not None and amount <= 0:
+            raise InputRejected(f"an order's amount must be above zero, got {format_minor(amount)}")
+        payload = {
+            "borrower": borrower_id,
+            "loan": loan_id,
+            "court": court,
+            "case": case_number,
+            "document": document_ref,
+            "kind": order_kind,
+            "amount": amount,
+            "date": issued_on,
+        }
+
+        def work(connection: Connection, business_date: date) -> int:
+            check_order(court, case_number, document_ref, issued_on, business_date)
+            store.get_borrower(connection, borrower_id)
+            if loan_id is not None and store.get_loan(connection, loan_id).borrower_id != borrower_id:
+                raise InputRejected(f"loan {loan_id} is not borrower {borrower_id}'s; check the ids")
+            order_id = store.add_court_order(
+                connection,
+                {
+                    "borrower_id": borrower_id,
+                    "loan_id": loan_id,
+                    "court": court.strip(),
+                    "case_number": case_number.strip(),
+                    "document_ref": document_ref.strip(),
+                    "kind": order_kind.value,
+                    "amount": amount,
+                    "issued_on": issued_on,
+                    "recorded_at": self.clock(),
+                },
+            )
+            self._audit(connection, "court_order.record", f"court_order:{order_id}", payload)
+            store.record_event(
+                connection,
+                loan_id=loan_id,
+                kind="court_order_recorded",
+                payload={"order": order_id, **payload},
+                business_date=business_date,
+                now=self.clock(),
+            )
+            return order_id
+
+        return int(self._idempotent("court_order", key, payload, work))
+
+    def lift_court_order(self, *, order_id: int, document_ref: str, lifted_on: date, key: str) -> dict[str, Any]:
+        """Record the court's lifting of an order: the only way an order is lifted."""
+        payload = {"order": order_id, "document": document_ref, "date": lifted_on}
+
+        def work(connection: Connection, business_date: date) -> dict[str, Any]:
+            order = store.get_court_order(connection, order_id, lock=True)
+            check_lifting(order, lifted_on, document_ref, business_date)
+            connection.execute(
+                t.court_orders.update()
+                .where(t.court_orders.c.id == order_id)
+                .values(lifted_on=lifted_on, lift_document_ref=document_ref.strip())
+            )
+            self._audit(connection, "court_order.lift", f"court_order:{order_id}", payload)
+            return {"order": order_id, "lifted_on": lifted_on.isoformat(), "lift_document_ref": document_ref.strip()}
+
+        return self._idempotent("court_order_lift", key, payload, work)  # type: ignore[no-any-return]
+
     def _line_loans(self, connection: Connection, line_id: int) -> list[tuple[int, LoanTerms, list[LoanEvent]]]:
         return [
             (loan.id, loan.terms, store.loan_events(connection, loan.id))
@@ -758,7 +863,8 @@ class Services:
                 product = parse_product(json.loads(line["product_document"]), f"line {line['id']} product snapshot")
                 loans = [(i, terms, tuple(events)) for i, terms, events in self._line_loans(connection, line["id"])]
                 lines.append(LineInput(line["id"], line["limit_minor"], product.rules.restrictions, tuple(loans)))
-        return standing(borrower_id, lines, day, lang)
+            orders = store.court_orders_of(connection, borrower_id)
+        return standing(borrower_id, lines, day, lang, orders)
 
     def explain_loan(self, loan_id: int, as_of: date, lang: str) -> dict[str, Any]:
         """``explain``: every interest, penalty and compound amount of a stored loan, line by line."""
