@@ -157,3 +157,34 @@ def test_the_cli_refuses_a_restriction_outside_the_product_and_writes_nothing(tm
     assert _count(db, "audit_log") == before
     with pytest.raises(InputRejected, match="--lang"):
         standing(1, [], date(2026, 6, 1), "fr")
+
+
+def test_a_closed_line_reopens_only_by_review_after_full_repayment(tmp_path: Path) -> None:
+    """Never paid: the line is closed after the day-end of 09-13 (90 days). A review before full repayment is
+    refused; paid in full on 09-20, the drawdown suspension lifts at once but the closure stays until the review,
+    which then lifts it: the drawdown goes (within the lowered limit, 30 clean day-ends not yet passed)."""
+    db = tmp_path / "store.db"
+
+    def arrears(*args: str, on: str = "2026-09-20") -> Any:
+        return run_cli(*args, db=db, business_date=on)
+
+    for step in (
+        ("borrower", "add", "--name", "张三", "--phone", "13800138000"),
+        ("line", "open", "--borrower", "1", "--product", str(SAMPLE_PRODUCT), "--limit", "20000"),
+        ("draw", "1", "--amount", "2500", "--terms", "5", "--date", "2026-05-15", "--key", "d-1"),
+    ):
+        assert arrears(*step, on="2026-05-15").returncode == 0
+    early = arrears("line", "review", "1", "--note", "asked by the borrower", "--key", "rv-0")
+    assert early.returncode == 2 and "only after full repayment" in early.stderr
+    assert arrears("repay", "1", "--amount", "10000", "--date", "2026-09-20", "--key", "r-1").returncode == 0
+    closed = arrears("draw", "1", "--amount", "1000", "--terms", "5", "--date", "2026-09-20", "--key", "d-2")
+    assert closed.returncode == 2 and "close_line" in closed.stderr and "review" in closed.stderr
+    reviewed = arrears("line", "review", "1", "--note", "repaid in full; re-opened", "--key", "rv-1", "--json")
+    assert reviewed.returncode == 0, reviewed.stderr
+    assert json.loads(reviewed.stdout)["lifted"] == ["close_line"]
+    view = json.loads(arrears("standing", "1", "--date", "2026-09-20", "--json", "--lang", "en-US").stdout)
+    assert [r["rule"] for r in view["restrictions"]] == ["reduce_limit"]
+    drawn = arrears("draw", "1", "--amount", "1000", "--terms", "5", "--date", "2026-09-20", "--key", "d-2")
+    assert drawn.returncode == 0, drawn.stderr
+    again = arrears("line", "review", "1", "--note", "again", "--key", "rv-2")
+    assert again.returncode == 2 and "nothing to re-open" in again.stderr

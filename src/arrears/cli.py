@@ -673,6 +673,17 @@ def explain_command(
     sys.stdout.write(f"owed: interest {owed['interest']}, penalty {owed['penalty']}, compound {owed['compound']}\n")
 
 
+@line_app.command("review")
+def line_review(
+    line_id: Annotated[int, typer.Argument(help="The credit line.")],
+    note: Annotated[str, typer.Option(help="What was reviewed and decided.")],
+    key: KeyOption,
+    as_json: JsonFlag = False,
+) -> None:
+    """The lender's review of a closed line: once everything on it is repaid, it re-opens."""
+    _emit(open_services().review_line(line_id=line_id, note=note, key=key), as_json)
+
+
 @ledger_app.command("verify")
 def ledger_verify() -> None:
     """Trial balance zero, every entry balanced, every loan's sub-ledger equal to its replay, no posting

@@ -12,9 +12,8 @@ art. 253, executed by the bank or payment institution, never by the lender).
 restriction on a line when, after a day-end, its days past due (the worst of its loans) reach ``dpd_at_least``,
 and lift it when its condition holds: ``nothing_overdue`` the moment nothing is overdue (at posting time: a
 payment during the day lifts it that day); ``good_standing`` after that many consecutive day-ends with nothing
-overdue; ``review_after_full_repayment`` only by the lender's review once everything is repaid (the review is
-not built yet, so such a restriction stays). A ``limit`` restriction lowers the limit to the principal
-outstanding at the day-end that triggered it.
+overdue; ``review_after_full_repayment`` only by the lender's review (``arrears line review``) once everything
+is repaid. A ``limit`` restriction lowers the limit to the principal outstanding at the day-end that triggered it.
 
 **Derived from the events.** :func:`line_history` replays the line's loans day by day, so the restrictions are
 always those the events give: a backdated payment that cures a loan lifts its restrictions as of its value date,
@@ -110,10 +109,14 @@ class LineDuring:
 
 
 def line_history(
-    rules: Sequence[RestrictionRule], loans: Sequence[tuple[int, LoanTerms, Sequence[LoanEvent]]], day: date
+    rules: Sequence[RestrictionRule],
+    loans: Sequence[tuple[int, LoanTerms, Sequence[LoanEvent]]],
+    day: date,
+    reviews: Sequence[date] = (),
 ) -> LineDuring:
     """The line during ``day``: every day-end up to ``day`` - 1 run for each of its loans, the events of ``day``
-    applied, and the rules applied at each day-end and at each day's postings (module docstring)."""
+    applied, and the rules applied at each day-end and at each day's postings (module docstring). ``reviews``:
+    the days the lender reviewed the line; a review on a day everything is repaid lifts what waits for one."""
     started = [(loan_id, terms, sorted(events, key=lambda e: e.value_date)) for loan_id, terms, events in loans]
     started = [loan for loan in started if loan[1].start <= day]
     replays = {loan_id: LoanReplay(terms) for loan_id, terms, _ in started}
@@ -136,8 +139,14 @@ def line_history(
             if terms.start <= current
         }
         if not any(overdue.values()):  # posting time: nothing overdue lifts what waits for that
+            # loans drawn on the review's day came after it (a closed line refuses drawdowns until reviewed)
+            repaid = all(
+                replays[loan_id].oldest_unpaid_due() is None for loan_id, terms, _ in started if terms.start < current
+            )
             for name, index in list(active.items()):
-                if history[index].rule.lift is LiftCondition.NOTHING_OVERDUE:
+                lift = history[index].rule.lift
+                reviewed = lift is LiftCondition.REVIEW_AFTER_FULL_REPAYMENT and repaid and current in reviews
+                if lift is LiftCondition.NOTHING_OVERDUE or reviewed:
                     history[index] = _lifted(history[index], current)
                     del active[name]
         if current == day:

@@ -79,6 +79,7 @@ class LineInput:
     limit: int
     rules: tuple[RestrictionRule, ...]
     loans: tuple[tuple[int, LoanTerms, tuple[LoanEvent, ...]], ...]
+    reviews: tuple[date, ...] = ()
 
 
 def standing(
@@ -98,7 +99,7 @@ def standing(
     drawdown_suspended = 0
     owing = 0
     for line in lines:
-        during = line_history(line.rules, line.loans, day)
+        during = line_history(line.rules, line.loans, day, line.reviews)
         owing += during.outstanding_principal + sum(during.overdue.values())
         for loan_id, owed in sorted(during.overdue.items()):
             loans.append({"loan_id": loan_id, "line_id": line.line_id, "overdue": format_minor(owed)})

@@ -300,6 +300,11 @@ def _court_order(values: RowMapping) -> CourtOrder:
     )
 
 
+def line_reviews_of(connection: Connection, line_id: int) -> list[date]:
+    statement = select(t.line_reviews.c.reviewed_on).where(t.line_reviews.c.line_id == line_id)
+    return sorted(row[0] for row in connection.execute(statement))
+
+
 def loans_of_line(connection: Connection, line_id: int) -> list[LoanRecord]:
     return [
         _record(row)

@@ -211,6 +211,18 @@ court_orders = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False),
 )
 
+# The lender's reviews of a closed line (a ``review_after_full_repayment`` restriction lifts only by one).
+line_reviews = Table(
+    "line_reviews",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("line_id", ForeignKey("credit_lines.id"), nullable=False, index=True),
+    Column("reviewed_on", Date, nullable=False),
+    Column("reviewer", String(128), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
 # The day-end's columnar state (arrears.batch.state.SCHEMA) after the last day-end, one row per loan in it and
 # one per installment: what the next day-end reads in bulk. Terms come from ``loans``. A command that changes a
 # loan's past (backdated, reversal, waiver, write-off) deletes its rows; the next day-end rebuilds them from the
@@ -290,6 +302,7 @@ __all__ = [
     "idempotency_keys",
     "installments",
     "ledger_entries",
+    "line_reviews",
     "loans",
     "metadata",
     "postings",

@@ -418,7 +418,12 @@ class Services:
             limits = DrawdownLimits(rules.minimum, rules.multiple, rules.max_open_loans)
             limit = line["limit_minor"]
             if product.rules.restrictions:  # the product's rules on the line during the business date
-                during = line_history(product.rules.restrictions, self._line_loans(connection, line_id), business_date)
+                during = line_history(
+                    product.rules.restrictions,
+                    self._line_loans(connection, line_id),
+                    business_date,
+                    store.line_reviews_of(connection, line_id),
+                )
                 for restriction in during.in_force:
                     if restriction.rule.scope in (RestrictionScope.DRAWDOWN, RestrictionScope.LINE):
                         raise DrawdownRefused(_restriction_refusal(restriction, line_id, during))
@@ -848,6 +853,44 @@ class Services:
 
         return self._idempotent("court_order_lift", key, payload, work)  # type: ignore[no-any-return]
 
+    def review_line(self, *, line_id: int, note: str, key: str) -> dict[str, Any]:
+        """The lender's review of a closed line: allowed once everything on it is repaid; it lifts the
+        restrictions that wait for a review (the sample product's ``close_line``) as of the business date."""
+        if not note or not note.strip():
+            raise InputRejected("a review needs a note saying what was reviewed and decided")
+        payload = {"line": line_id, "note": note}
+
+        def work(connection: Connection, business_date: date) -> dict[str, Any]:
+            line = store.get_line(connection, line_id, lock=True)
+            product = parse_product(json.loads(line["product_document"]), f"line {line_id} product snapshot")
+            loans = self._line_loans(connection, line_id)
+            reviews = store.line_reviews_of(connection, line_id)
+            before = line_history(product.rules.restrictions, loans, business_date, reviews)
+            waiting = [r.rule.name for r in before.in_force if r.rule.lift is LiftCondition.REVIEW_AFTER_FULL_REPAYMENT]
+            if not waiting:
+                raise InputRejected(f"line {line_id} has no restriction waiting for a review; nothing to re-open")
+            after = line_history(product.rules.restrictions, loans, business_date, [*reviews, business_date])
+            still = [r.rule.name for r in after.in_force if r.rule.lift is LiftCondition.REVIEW_AFTER_FULL_REPAYMENT]
+            if still:
+                owed = format_minor(after.outstanding_principal + sum(after.overdue.values()))
+                raise InputRejected(
+                    f"line {line_id} re-opens only after full repayment: {owed} is still owed on its loans"
+                )
+            connection.execute(
+                insert(t.line_reviews).values(
+                    line_id=line_id,
+                    reviewed_on=business_date,
+                    reviewer=self.settings.actor,
+                    note=note.strip(),
+                    recorded_at=self.clock(),
+                )
+            )
+            result = {"line": line_id, "reviewed_on": business_date.isoformat(), "lifted": waiting}
+            self._audit(connection, "line.review", f"line:{line_id}", result)
+            return result
+
+        return self._idempotent("review", key, payload, work)  # type: ignore[no-any-return]
+
     def _line_loans(self, connection: Connection, line_id: int) -> list[tuple[int, LoanTerms, list[LoanEvent]]]:
         return [
             (loan.id, loan.terms, store.loan_events(connection, loan.id))
@@ -862,7 +905,9 @@ class Services:
             for line in store.lines_of_borrower(connection, borrower_id):
                 product = parse_product(json.loads(line["product_document"]), f"line {line['id']} product snapshot")
                 loans = [(i, terms, tuple(events)) for i, terms, events in self._line_loans(connection, line["id"])]
-                lines.append(LineInput(line["id"], line["limit_minor"], product.rules.restrictions, tuple(loans)))
+                reviews = tuple(store.line_reviews_of(connection, line["id"]))
+                rules = product.rules.restrictions
+                lines.append(LineInput(line["id"], line["limit_minor"], rules, tuple(loans), reviews))
             orders = store.court_orders_of(connection, borrower_id)
         return standing(borrower_id, lines, day, lang, orders)
 

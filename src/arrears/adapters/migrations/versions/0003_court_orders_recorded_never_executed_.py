@@ -1,4 +1,5 @@
-"""Court orders, recorded never executed (arrears.court_orders); the source of money a third party pays.
+"""Court orders, recorded never executed (arrears.court_orders); the source of money a third party pays; the
+lender's reviews of closed lines (arrears.restrictions).
 
 Revision ID: 0003
 Revises: 0002
@@ -44,11 +45,28 @@ def upgrade() -> None:
     with op.batch_alter_table("court_orders", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_court_orders_borrower_id"), ["borrower_id"], unique=False)
 
+    op.create_table(
+        "line_reviews",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("line_id", sa.Integer(), nullable=False),
+        sa.Column("reviewed_on", sa.Date(), nullable=False),
+        sa.Column("reviewer", sa.String(length=128), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["line_id"], ["credit_lines.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("line_reviews", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_line_reviews_line_id"), ["line_id"], unique=False)
+
     # a plain ADD COLUMN (no table rebuild): other tables' foreign keys point at transactions
     op.add_column("transactions", sa.Column("source", sa.String(length=200), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("line_reviews", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_line_reviews_line_id"))
+    op.drop_table("line_reviews")
     with op.batch_alter_table("transactions", schema=None) as batch_op:
         batch_op.drop_column("source")
 
