@@ -29,14 +29,17 @@ from arrears.adapters.dataset import Dataset
 from arrears.config import Settings
 from arrears.dayend import DayEndPolicy, standing_through
 from arrears.errors import InputRejected
+from arrears.product import RestrictionRule, load_product
 from arrears.report import portfolio_report
+from arrears.service_layer import services as services_module
 from arrears.service_layer.datasets import generate_dataset
 from arrears.service_layer.eod import run_dataset
 from arrears.service_layer.eod_store import run_store, store_snapshots
 from arrears.service_layer.portfolio import import_portfolio
 from arrears.service_layer.services import Services
+from arrears.standing import LineInput, standing
 from arrears.terms import Component
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, SAMPLE_PRODUCT, run_cli
 from tests.test_eod import _outputs, _state
 
 AS_OF = date(2026, 10, 31)
@@ -233,8 +236,10 @@ def test_a_broken_state_row_is_rebuilt_and_bad_events_are_quarantined(
             select(t.day_end_state.c.paid_principal).where(t.day_end_state.c.loan_id == first)
         ).scalar_one()
     assert (first, "day_end_state_rebuilt") in kinds and (second, "day_end_quarantined") in kinds
-    standing, _ = standing_through(*terms_events, AS_OF + timedelta(days=1), DayEndPolicy())
-    assert paid == standing.totals.allocated[Component.PRINCIPAL]
+    standing_after, _ = standing_through(*terms_events, AS_OF + timedelta(days=1), DayEndPolicy())
+    assert paid == standing_after.totals.allocated[Component.PRINCIPAL]
+    problems = services.verify_ledger()  # the quarantined loan is reported, the rest still checked
+    assert problems == [f"loan {second}: its events cannot be replayed: " + report.quarantined[0]["message"]]
 
 
 def _eod(url: str, through: date) -> subprocess.Popen[str]:
@@ -383,3 +388,84 @@ def test_a_command_that_waits_for_a_day_end_posts_on_the_new_business_date(
     monkeypatch.setattr(des, "write_events", write_events)
     run_store(services, day=day + timedelta(days=1))
     assert services.verify_ledger() == []
+
+
+# -- found in review: each bug with its regression test --------------------------------------------------------
+
+
+def _one_loan(url: str, start: date) -> tuple[Services, int, int]:
+    product = load_product(SAMPLE_PRODUCT)
+    services = Services(make_engine(url), Settings(database_url=url, business_date=start), origin="test")
+    borrower = services.add_borrower(name="x", phone="13800138000")
+    line = services.open_line(borrower_id=borrower, product=product, limit=20_000_000)
+    return services, line, services.draw(line_id=line, amount=1_000_000, terms=5, start=start, key="d0")
+
+
+def test_a_command_on_a_closed_business_date_is_refused(new_database: Callable[[], str]) -> None:
+    """ARREARS_BUSINESS_DATE left on a day the day-end closed: its postings would fall outside every day-end."""
+    url = new_database()
+    services, _, loan = _one_loan(url, AS_OF)
+    run_store(Services(services.engine, Settings(database_url=url), origin="eod"), day=AS_OF)
+    with pytest.raises(InputRejected, match="business date 2026-10-31 is closed"):
+        services.repay(loan_id=loan, amount=1_000, value_date=AS_OF, key="late")
+    with pytest.raises(InputRejected, match="is closed"):
+        services.accrue()
+    assert services.verify_ledger() == []
+
+
+def test_reversing_the_second_of_two_equal_payments_takes_out_that_one(new_database: Callable[[], str]) -> None:
+    """With a waiver between two equal payments of one day, the reversal must drop the one reversed (by id)."""
+    services, _, loan = _one_loan(new_database(), date(2026, 1, 10))
+    day = date(2026, 3, 12)
+    services = Services(services.engine, Settings(database_url=services.settings.database_url, business_date=day))
+    services.repay(loan_id=loan, amount=100_000, value_date=day, key="p1")
+    services.waive(loan_id=loan, component=Component.INTEREST, amount=5_000, value_date=day, key="w")
+    second = services.repay(loan_id=loan, amount=100_000, value_date=day, key="p2")
+    services.reverse(transaction_id=second["transaction_id"], key="r")
+    assert services.verify_ledger() == []
+
+
+def test_a_drawdown_and_a_day_end_at_the_same_time_do_not_deadlock(
+    new_database: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The drawdown has read the day-end state (restrictions) when the day-end starts; the day-end's locks, state
+    tables first, make it wait for the drawdown instead of deadlocking with it (PostgreSQL)."""
+    url = new_database()
+    services, line, _ = _one_loan(url, AS_OF)
+    follow = Services(services.engine, Settings(database_url=url), origin="follow")
+    run_store(follow, day=AS_OF)
+    results: dict[str, Any] = {}
+    history = services_module.line_history
+
+    def slow_history(*args: Any, **kwargs: Any) -> Any:
+        out = history(*args, **kwargs)
+        thread = threading.Thread(
+            target=lambda: results.setdefault(
+                "eod",
+                run_store(Services(services.engine, Settings(database_url=url)), day=AS_OF + timedelta(days=1)).days,
+            )
+        )
+        thread.start()
+        results["thread"] = thread
+        time.sleep(1.0)  # the drawdown still open while the day-end starts
+        return out
+
+    monkeypatch.setattr(services_module, "line_history", slow_history)
+    follow.draw(line_id=line, amount=100_000, terms=5, start=AS_OF + timedelta(days=1), key="d1")
+    results["thread"].join(timeout=120)
+    assert results["eod"] == 1
+    assert follow.verify_ledger() == []
+
+
+def test_standing_counts_the_amount_to_pay_once_per_line() -> None:
+    """Two rules lifted when nothing is overdue: the option to pay says the overdue once, not twice."""
+    rules = (
+        RestrictionRule(name="a", scope="drawdown", dpd_at_least=2, lift="nothing_overdue", legal_basis="c1"),
+        RestrictionRule(name="b", scope="auto_debit", dpd_at_least=3, lift="nothing_overdue", legal_basis="c2"),
+    )
+    terms = load_product(SAMPLE_PRODUCT).loan_terms(principal=250_000, terms=5, start=date(2026, 5, 15))
+    view = standing(1, [LineInput(1, 2_000_000, rules, ((1, terms, ()),))], date(2026, 6, 25), "en-US")
+    assert [r["amount_to_lift"] for r in view["restrictions"]] == [view["overdue_total"]] * 2
+    assert (
+        view["options"][0] == f"Pay {view['overdue_total']} now: nothing overdue lifts the drawdown suspension at once"
+    )

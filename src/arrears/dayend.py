@@ -25,7 +25,10 @@ A portfolio's day-end D takes every loan as it stood after day-end D-1 (loans th
    before, one sub-ledger row per account that moved.
 
 Waivers and write-offs are part of this specification (a waiver reduces what is owed and, net, what is
-recognised: on a non-accrual loan it comes out of the suspense first; a written-off loan leaves the day-end with
+recognised: on a non-accrual loan it comes out of the suspense, which goes into debit when the waiver exceeds
+what the suspense holds, i.e. waives income recognised before the loan became non-accrual; that nets out when
+the loan returns to accrual or is written off. Capping it and reversing income instead is a policy question left
+open); a written-off loan leaves the day-end with
 its books frozen as :func:`arrears.ledger.written_off_balances` says), but not of the batch kernel, which takes
 payments only: the store's runner hands loans with such events to this reference
 (:mod:`arrears.service_layer.eod_store`).

@@ -106,10 +106,9 @@ def standing(
             overdue_total += owed
         escalation = during.next_escalation(line.rules)
         for restriction in during.in_force:
-            view = _restriction(restriction, line, during, escalation, text)
-            restrictions.append(view)
-            if restriction.rule.lift is LiftCondition.NOTHING_OVERDUE:
-                drawdown_suspended += sum(during.overdue.values())
+            restrictions.append(_restriction(restriction, line, during, escalation, text))
+        if any(r.rule.lift is LiftCondition.NOTHING_OVERDUE for r in during.in_force):  # once per line
+            drawdown_suspended += sum(during.overdue.values())
     options = [text["hardship"], text["contact"]]
     if drawdown_suspended:
         options.insert(0, text["pay"].format(amount=format_minor(drawdown_suspended)))

@@ -61,10 +61,13 @@ POSTINGS = pa.schema(
 
 
 def lock(connection: Connection) -> None:
-    """Hold off commands and other day-ends until this transaction ends. PostgreSQL: an EXCLUSIVE lock on
-    ``loans`` (commands lock their loan row FOR UPDATE, which waits; plain reads go on). SQLite: the writing
-    transaction already holds the database's write lock (``BEGIN IMMEDIATE``)."""
+    """Hold off commands and other day-ends until this transaction ends. PostgreSQL: first the state tables the
+    day-end rewrites (ACCESS EXCLUSIVE, as its TRUNCATE needs: taken up front, a command that read them finishes
+    first, rather than deadlocking by then waiting on ``loans``), then an EXCLUSIVE lock on ``loans`` (commands
+    lock their loan row FOR UPDATE or insert loans, which waits). Queries of the state wait too; plain reads of
+    the other tables go on. SQLite: the writing transaction already holds the database's write lock."""
     if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("LOCK TABLE day_end_state, day_end_installments IN ACCESS EXCLUSIVE MODE")
         connection.exec_driver_sql("LOCK TABLE loans IN EXCLUSIVE MODE")
 
 

@@ -49,6 +49,8 @@ class LoanRecord:
     posted_through: date
     last_entry_hash: str
     version: int
+    closed_through: date | None = None
+    """The store's last completed day-end, read with the row (a command must post after it)."""
     day_end: tuple[date, bool, int, int] | None = None
     """The day-end's state of the loan, read with the row: the day it was closed through, and the loan's
     non-accrual flag and suspended interest and penalty then (None when the day-end has no state for it)."""
@@ -143,14 +145,15 @@ def terms_columns(terms: LoanTerms) -> dict[str, Any]:
 # SQLite, whose writers already hold the database's write lock.
 _tx = t.transactions
 _state = t.day_end_state.c
-# The loan row with its day-end accrual status in one round trip (a command needs both); only the loan row is
-# locked (FOR UPDATE OF loans: the outer-joined state row may be missing).
+# The loan row with its day-end accrual status and the store's last day-end in one round trip (a command needs
+# all three); only the loan row is locked (FOR UPDATE OF loans: the outer-joined state row may be missing).
 _LOAN_ROWS = select(
     t.loans,
     _state.closed_through.label("day_end_closed_through"),
     _state.non_accrual.label("day_end_non_accrual"),
     _state.suspended_interest.label("day_end_suspended_interest"),
     _state.suspended_penalty.label("day_end_suspended_penalty"),
+    select(func.max(t.day_ends.c.business_date)).scalar_subquery().label("store_closed_through"),
 ).outerjoin(t.day_end_state, _state.loan_id == t.loans.c.id)
 _LOAN = _LOAN_ROWS.where(t.loans.c.id == bindparam("loan_id"))
 _LOAN_FOR_UPDATE = _LOAN.with_for_update(of=t.loans)
@@ -168,6 +171,7 @@ _LOAN_EVENTS = (
     )
     .order_by(_tx.c.value_date, _tx.c.id)
 )
+_LOAN_EVENTS_EXCEPT = _LOAN_EVENTS.where(_tx.c.id != bindparam("excluding"))
 _BOOKS = union_all(
     select(t.postings.c.account, t.postings.c.amount).where(t.postings.c.loan_id == bindparam("loan_id")),
     select(t.day_end_postings.c.account, t.day_end_postings.c.amount).where(
@@ -241,6 +245,7 @@ def _record(row: Row[Any]) -> LoanRecord:
         posted_through=values["posted_through"],
         last_entry_hash=values["last_entry_hash"],
         version=values["version"],
+        closed_through=values.get("store_closed_through"),
         day_end=None
         if values.get("day_end_closed_through") is None
         else (
@@ -333,8 +338,12 @@ def event_of(row: RowMapping) -> LoanEvent:
     raise ValueError(f"transaction kind {kind!r} is not a loan event")
 
 
-def loan_events(connection: Connection, loan_id: int) -> list[LoanEvent]:
-    """The loan's effective events in value-date, then recorded, order: reversed repayments left out."""
+def loan_events(connection: Connection, loan_id: int, *, excluding: int | None = None) -> list[LoanEvent]:
+    """The loan's effective events in value-date, then recorded, order: reversed repayments left out, and the
+    transaction ``excluding`` too (the one a reversal takes out: by id, never by equal date and amount)."""
+    if excluding is not None:
+        rows = connection.execute(_LOAN_EVENTS_EXCEPT, {"loan_id": loan_id, "excluding": excluding})
+        return [event_of(row._mapping) for row in rows]
     return [event_of(row._mapping) for row in connection.execute(_LOAN_EVENTS, {"loan_id": loan_id})]
 
 

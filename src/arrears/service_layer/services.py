@@ -224,6 +224,19 @@ class Services:
             return last + timedelta(days=1)
         return datetime.now(ZoneInfo(self.settings.timezone)).date()
 
+    def _open_day(self, business_date: date, closed: date | None) -> date:
+        """The business date a command posts on, checked against the last day-end as read under the command's
+        lock: a day-end that committed while the command waited moves it on; a date set by ARREARS_BUSINESS_DATE
+        on or before a closed day is refused (its postings would fall outside every day-end)."""
+        if closed is None or business_date > closed:
+            return business_date
+        if self.settings.business_date is None:
+            return closed + timedelta(days=1)
+        raise ValueDateRefused(
+            f"business date {business_date} is closed: the store's last day-end was {closed}; "
+            f"set ARREARS_BUSINESS_DATE after it (or unset it to follow the day-ends)"
+        )
+
     def _idempotent(self, command: str, key: str | None, payload: dict[str, Any], work: Callable[..., Any]) -> Any:
         """Run ``work(connection, business_date)`` once per key; see the module docstring.
 
@@ -411,6 +424,7 @@ class Services:
 
         def work(connection: Connection, business_date: date) -> int:
             line = store.get_line(connection, line_id, lock=True)  # serialises drawdowns racing for one limit
+            business_date = self._open_day(business_date, store.last_day_end(connection))
             if line["status"] != "open":
                 raise DrawdownRefused(f"line {line_id} is {line['status']}; drawdowns are refused (rule line.status)")
             product = parse_product(json.loads(line["product_document"]), f"line {line_id} product snapshot")
@@ -583,9 +597,7 @@ class Services:
             if order.borrower_id != loan.borrower_id:
                 raise InputRejected(f"court order {court_order} is against another borrower, not loan {loan_id}'s")
             source = f"court order {order.id} ({order.court}, case {order.case_number})"
-        if self.settings.business_date is None:
-            # a day-end that committed while this command waited for the loan's lock moved the business date on
-            business_date = self.business_date(connection)
+        business_date = self._open_day(business_date, loan.closed_through)
         if currency is not None and currency != loan.terms.currency:
             raise InputRejected(
                 f"loan {loan_id} is in {loan.terms.currency}; a {currency} amount cannot be posted to it "
@@ -637,12 +649,11 @@ class Services:
                 replayed, before.standing, balances_during(before.standing, replayed, business_date), before.day_ended
             )
         else:  # backdated, or a reversal: replay from the start with the change in place (events were read above)
-            after_events = list(events)
             if event is not None:
-                after_events.append(event)
-            else:
-                after_events.remove(Payment(reverses["value_date"], reverses["amount"]))
-            after = self.position(loan, sorted(after_events, key=lambda e: e.value_date), business_date)
+                after_events = sorted([*events, event], key=lambda e: e.value_date)  # stable: recorded order
+            else:  # the reversed repayment out by its id (another of the same date and amount stays)
+                after_events = store.loan_events(connection, loan_id, excluding=reverses["id"])
+            after = self.position(loan, after_events, business_date)
         if not (today and isinstance(event, Payment)):
             # the day-end's kernel takes only payments of the day: this loan's past changed, so the next day-end
             # rebuilds its state from its events
@@ -925,8 +936,8 @@ class Services:
         moved = 0
         for loan_id in loan_ids:
             with self.transaction() as connection:
-                business_date = self.business_date(connection)
                 loan = store.get_loan(connection, loan_id, lock=True)
+                business_date = self._open_day(self.business_date(connection), loan.closed_through)
                 if loan.posted_through >= business_date:
                     continue
                 position = self.position(loan, store.loan_events(connection, loan_id), business_date)
@@ -999,12 +1010,17 @@ class Services:
             for row in connection.execute(select(t.loans).order_by(t.loans.c.id)):
                 loan = store.get_loan(connection, row.id)
                 events = store.loan_events(connection, loan.id)
-                if loan.id in day_ended and last is not None and loan.posted_through <= last:
-                    standing, replayed = standing_through(loan.terms, events, last, self.policy)
-                    expected, as_of = standing.balances(), f"after day-end {last}"
-                else:
-                    position = self.position(loan, events, loan.posted_through)
-                    replayed, expected, as_of = position.replay, position.balances, f"as of {loan.posted_through}"
+                try:
+                    if loan.id in day_ended and last is not None and loan.posted_through <= last:
+                        standing, replayed = standing_through(loan.terms, events, last, self.policy)
+                        expected, as_of = standing.balances(), f"after day-end {last}"
+                    else:
+                        position = self.position(loan, events, loan.posted_through)
+                        replayed, expected = position.replay, position.balances
+                        as_of = f"as of {loan.posted_through}"
+                except InputRejected as error:  # inconsistent events (a quarantined loan): say so, check the rest
+                    problems.append(f"loan {loan.id}: its events cannot be replayed: {error}")
+                    continue
                 books = actual.get(loan.id, {})
                 for account in Account:
                     if books.get(account, 0) != expected.get(account, 0):
