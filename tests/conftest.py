@@ -36,6 +36,24 @@ def run_cli(*args: str, db: Path, business_date: str, **env: str) -> subprocess.
     )
 
 
+def store_with_a_loan(tmp_path: Path) -> tuple[Path, Any]:
+    """A SQLite store holding borrower 1, line 1 on the sample product and loan 1 (2,500.00 over 5 terms from
+    2026-05-15: the ageing scenario's terms), and ``arrears(*args, on=DATE)`` to run commands on it."""
+    db = tmp_path / "store.db"
+
+    def arrears(*args: str, on: str) -> subprocess.CompletedProcess[str]:
+        return run_cli(*args, db=db, business_date=on)
+
+    for step in (
+        ("borrower", "add", "--name", "张三", "--phone", "13800138000"),
+        ("line", "open", "--borrower", "1", "--product", str(SAMPLE_PRODUCT), "--limit", "20000"),
+        ("draw", "1", "--amount", "2500", "--terms", "5", "--date", "2026-05-15", "--key", "d-1"),
+    ):
+        done = arrears(*step, on="2026-05-15")
+        assert done.returncode == 0, done.stderr
+    return db, arrears
+
+
 def shared_dir() -> Path:
     """shared/ sits beside the repository (../shared) for developers and CI; ARREARS_SHARED overrides it."""
     return Path(os.environ.get("ARREARS_SHARED", ROOT.parent / "shared"))

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from arrears.money import parse_amount
-from tests.conftest import SAMPLE_PRODUCT, run_cli
+from tests.conftest import store_with_a_loan
 
 RECORD = (
     "court-order",
@@ -23,28 +23,13 @@ RECORD = (
 )
 
 
-def _store(tmp_path: Path) -> tuple[Path, Any]:
-    db = tmp_path / "store.db"
-
-    def arrears(*args: str, on: str) -> Any:
-        return run_cli(*args, db=db, business_date=on)
-
-    for step in (
-        ("borrower", "add", "--name", "张三", "--phone", "13800138000"),
-        ("line", "open", "--borrower", "1", "--product", str(SAMPLE_PRODUCT), "--limit", "20000"),
-        ("draw", "1", "--amount", "2500", "--terms", "5", "--date", "2026-05-15", "--key", "d-1"),
-    ):
-        assert arrears(*step, on="2026-05-15").returncode == 0
-    return db, arrears
-
-
 def _rows(db: Path, table: str) -> int:
     with sqlite3.connect(db) as connection:
         return int(connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
 
 def test_an_order_is_recorded_shown_and_its_transfer_posted_with_its_source(tmp_path: Path, contract: Any) -> None:
-    db, arrears = _store(tmp_path)
+    db, arrears = store_with_a_loan(tmp_path)
     done = arrears(
         *RECORD,
         "--document",
@@ -137,7 +122,7 @@ def test_an_order_is_recorded_shown_and_its_transfer_posted_with_its_source(tmp_
 
 
 def test_bad_orders_are_refused_and_nothing_is_written(tmp_path: Path) -> None:
-    db, arrears = _store(tmp_path)
+    db, arrears = store_with_a_loan(tmp_path)
     before = (_rows(db, "court_orders"), _rows(db, "audit_log"))
     cases = [
         (

@@ -12,15 +12,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from arrears.engine import LoanEvent, Payment, Waiver, replay, replay_events
+from arrears.dayend import DayEndPolicy
+from arrears.engine import LoanEvent, Payment, replay, replay_events
 from arrears.errors import InputRejected
 from arrears.explain import explain
 from arrears.money import parse_amount
 from arrears.scenario import load_scenario
-from arrears.schedule import ScheduleRefused, build_schedule
 from arrears.terms import Component, LoanTerms
-from tests.conftest import SCENARIOS, run_cli
-from tests.test_properties import loan_terms
+from tests.conftest import SCENARIOS, store_with_a_loan
+from tests.test_dayend import event_histories
 
 AGEING = SCENARIOS / "cn_ageing.json"  # 2,500.00, 5 x equal principal, d 0.0005, from 2026-05-15, never paid
 
@@ -67,35 +67,17 @@ def test_an_early_settlement_shows_the_interest_for_the_actual_days() -> None:
     assert (line["base"], line["exact"], line["charged"]) == ("2500.00", "12.5", "12.50")  # 2,500 x 0.0005 x 10
 
 
-@st.composite
-def histories(draw: st.DrawFn) -> tuple[LoanTerms, list[LoanEvent], date]:
-    terms = draw(loan_terms(max_terms=6))
-    try:
-        build_schedule(terms)
-    except ScheduleRefused:
-        terms = replace(terms, principal=terms.principal * 100)
-    events: list[LoanEvent] = []
-    day = terms.start
-    for _ in range(draw(st.integers(0, 6))):
-        day += timedelta(days=draw(st.integers(0, 50)))
-        if draw(st.booleans()):
-            events.append(Payment(day, draw(st.integers(1, max(1, terms.principal // 2)))))
-            continue
-        owed = replay_events(terms, events, day)
-        owed.begin_day(day)
-        penalty = owed.state().overdue.penalty
-        if penalty:
-            events.append(Waiver(day, Component.PENALTY, draw(st.integers(1, penalty))))
-    return terms, events, day + timedelta(days=draw(st.integers(0, 200)))
-
-
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(history=histories())
-def test_the_lines_add_up_to_what_loan_show_shows(history: tuple[LoanTerms, list[LoanEvent], date]) -> None:
-    """For random loans, payments and waivers: each installment's lines add up to its charged amount, what it
-    owes is what the engine's state shows, and across installments the charges and what was paid or waived
-    agree with the engine's own totals (an independent check: those come from allocation, not from the lines)."""
-    terms, events, as_of = history
+@given(history=event_histories(), extra=st.integers(0, 200))
+def test_the_lines_add_up_to_what_loan_show_shows(
+    history: tuple[LoanTerms, list[LoanEvent], DayEndPolicy], extra: int
+) -> None:
+    """For random loans, payments, waivers and write-offs: each installment's lines add up to its charged amount,
+    what it owes is what the engine's state shows, and across installments the charges and what was paid or
+    waived agree with the engine's own totals (an independent check: those come from allocation, not from the
+    lines)."""
+    terms, events, _ = history
+    as_of = max([terms.start, *(event.value_date for event in events)]) + timedelta(days=extra)
     view = explain(terms, events, as_of, loan="x", lang="en-US")
     state = replay(terms, events, as_of)
     loan = replay_events(terms, events, as_of)
@@ -139,23 +121,11 @@ def test_bad_input_is_refused() -> None:
 
 
 def test_the_cli_explains_a_stored_loan(tmp_path: Path) -> None:
-    db = tmp_path / "store.db"
-    steps = [
-        ("borrower", "add", "--name", "张三", "--phone", "13800138000"),
-        ("line", "open", "--borrower", "1", "--product", "products/cn-microcredit.toml", "--limit", "20000"),
-        ("draw", "1", "--amount", "2500", "--terms", "5", "--date", "2026-05-15", "--key", "d-1"),
-    ]
-    for step in steps:
-        done = run_cli(*step, db=db, business_date="2026-05-15")
-        assert done.returncode == 0, done.stderr
-    done = run_cli(
-        "explain", "1", "--date", "2026-06-20", "--json", "--lang", "en-US", db=db, business_date="2026-06-21"
-    )
+    _, arrears = store_with_a_loan(tmp_path)
+    done = arrears("explain", "1", "--date", "2026-06-20", "--json", "--lang", "en-US", on="2026-06-21")
     assert done.returncode == 0, done.stderr
     view = json.loads(done.stdout)
-    shown = json.loads(
-        run_cli("loan", "show", "1", "--as-of", "2026-06-20", "--json", db=db, business_date="2026-06-21").stdout
-    )
+    shown = json.loads(arrears("loan", "show", "1", "--as-of", "2026-06-20", "--json", on="2026-06-21").stdout)
     assert view["owed"]["penalty"] == shown["overdue"]["penalty"] != "0.00"
-    refused = run_cli("explain", "7", "--date", "2026-06-20", db=db, business_date="2026-06-21")
+    refused = arrears("explain", "7", "--date", "2026-06-20", on="2026-06-21")
     assert refused.returncode == 2 and "no loan 7" in refused.stderr

@@ -19,7 +19,7 @@ from arrears.product import LiftCondition, RestrictionRule, RestrictionScope, lo
 from arrears.restrictions import OUTSIDE_PRODUCT, RestrictionRefused, line_history, refuse_outside_product
 from arrears.scenario import load_scenario
 from arrears.standing import LineInput, standing
-from tests.conftest import SAMPLE_PRODUCT, SCENARIOS, run_cli
+from tests.conftest import SAMPLE_PRODUCT, SCENARIOS, run_cli, store_with_a_loan
 
 RULES = load_product(SAMPLE_PRODUCT).rules.restrictions
 TERMS = load_scenario(SCENARIOS / "cn_ageing.json").terms  # 2,500.00, 5 terms from 2026-05-15, first due 06-15
@@ -109,17 +109,7 @@ def _count(db: Path, table: str) -> int:
 def test_on_the_store_a_restricted_drawdown_is_refused_and_paying_lifts_it(tmp_path: Path, contract: Any) -> None:
     """A borrower 10 days late: `draw` exits 2 naming the restriction and how to lift it; `standing` (validated
     against the contract) gives the exact amount; paying it that day lifts the suspension and the drawdown goes."""
-    db = tmp_path / "store.db"
-
-    def arrears(*args: str, on: str) -> Any:
-        return run_cli(*args, db=db, business_date=on)
-
-    for step in (
-        ("borrower", "add", "--name", "张三", "--phone", "13800138000"),
-        ("line", "open", "--borrower", "1", "--product", str(SAMPLE_PRODUCT), "--limit", "20000"),
-        ("draw", "1", "--amount", "2500", "--terms", "5", "--date", "2026-05-15", "--key", "d-1"),
-    ):
-        assert arrears(*step, on="2026-05-15").returncode == 0
+    _, arrears = store_with_a_loan(tmp_path)
     refused = arrears(
         "draw", "1", "--amount", "1000", "--terms", "5", "--date", "2026-06-25", "--key", "d-2", on="2026-06-25"
     )
@@ -163,17 +153,11 @@ def test_a_closed_line_reopens_only_by_review_after_full_repayment(tmp_path: Pat
     """Never paid: the line is closed after the day-end of 09-13 (90 days). A review before full repayment is
     refused; paid in full on 09-20, the drawdown suspension lifts at once but the closure stays until the review,
     which then lifts it: the drawdown goes (within the lowered limit, 30 clean day-ends not yet passed)."""
-    db = tmp_path / "store.db"
+    _, on_the_store = store_with_a_loan(tmp_path)
 
     def arrears(*args: str, on: str = "2026-09-20") -> Any:
-        return run_cli(*args, db=db, business_date=on)
+        return on_the_store(*args, on=on)
 
-    for step in (
-        ("borrower", "add", "--name", "张三", "--phone", "13800138000"),
-        ("line", "open", "--borrower", "1", "--product", str(SAMPLE_PRODUCT), "--limit", "20000"),
-        ("draw", "1", "--amount", "2500", "--terms", "5", "--date", "2026-05-15", "--key", "d-1"),
-    ):
-        assert arrears(*step, on="2026-05-15").returncode == 0
     early = arrears("line", "review", "1", "--note", "asked by the borrower", "--key", "rv-0")
     assert early.returncode == 2 and "only after full repayment" in early.stderr
     assert arrears("repay", "1", "--amount", "10000", "--date", "2026-09-20", "--key", "r-1").returncode == 0
