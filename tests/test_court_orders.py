@@ -124,57 +124,18 @@ def test_an_order_is_recorded_shown_and_its_transfer_posted_with_its_source(tmp_
 def test_bad_orders_are_refused_and_nothing_is_written(tmp_path: Path) -> None:
     db, arrears = store_with_a_loan(tmp_path)
     before = (_rows(db, "court_orders"), _rows(db, "audit_log"))
+
+    def record(key: str, *, borrower: str = "1", court: str = "C", kind: str = "freeze", on: str = "2026-09-01") -> Any:
+        return (
+            *("court-order", "record", "--borrower", borrower, "--court", court, "--case", "X", "--document", "D"),
+            *("--kind", kind, "--date", on, "--key", key),
+        )
+
     cases = [
-        (
-            (
-                "court-order",
-                "record",
-                "--borrower",
-                "1",
-                "--court",
-                " ",
-                "--case",
-                "X1",
-                "--document",
-                "D",
-                "--kind",
-                "freeze",
-                "--date",
-                "2026-09-01",
-                "--key",
-                "k1",
-            ),
-            "needs its court",
-        ),
-        (
-            (*RECORD, "--document", "D", "--kind", "freeze_wechat", "--date", "2026-09-01", "--key", "k2"),
-            "unknown court order kind",
-        ),
-        (
-            (*RECORD, "--document", "D", "--kind", "freeze", "--date", "2026-12-01", "--key", "k3"),
-            "after the business date",
-        ),
-        (
-            (
-                "court-order",
-                "record",
-                "--borrower",
-                "9",
-                "--court",
-                "C",
-                "--case",
-                "X",
-                "--document",
-                "D",
-                "--kind",
-                "freeze",
-                "--date",
-                "2026-09-01",
-                "--key",
-                "k4",
-            ),
-            "no borrower 9",
-        ),
+        (record("k1", court=" "), "needs its court"),
+        (record("k2", kind="freeze_wechat"), "unknown court order kind"),
+        (record("k3", on="2026-12-01"), "after the business date"),
+        (record("k4", borrower="9"), "no borrower 9"),
     ]
     for args, message in cases:
         refused = arrears(*args, on="2026-09-02")

@@ -385,6 +385,7 @@ app.add_typer(portfolio_app, name="portfolio")
 app.add_typer(eod_app, name="eod")
 app.add_typer(report_app, name="report")
 KeyOption = Annotated[str, typer.Option("--key", help="Idempotency key: a retry with the same key posts once.")]
+LangOption = Annotated[str, typer.Option("--lang", help="zh-CN or en-US.")]
 
 
 def _amount(text: str, option: str) -> int:
@@ -613,7 +614,7 @@ def court_order_lift(
 def standing_command(
     borrower_id: Annotated[int, typer.Argument(help="The borrower's id.")],
     on: Annotated[str, typer.Option("--date", help="The position during this day, YYYY-MM-DD.")],
-    lang: Annotated[str, typer.Option("--lang", help="zh-CN or en-US.")] = "zh-CN",
+    lang: LangOption = "zh-CN",
     as_json: JsonFlag = False,
 ) -> None:
     """What is restricted on the borrower's lines, why, on what basis, what is NOT affected (the messaging
@@ -649,7 +650,7 @@ def restrict_command(
 def explain_command(
     loan_id: Annotated[int, typer.Argument(help="The stored loan's id.")],
     on: Annotated[str, typer.Option("--date", help="Amounts after the day-end of this date, YYYY-MM-DD.")],
-    lang: Annotated[str, typer.Option("--lang", help="zh-CN or en-US.")] = "zh-CN",
+    lang: LangOption = "zh-CN",
     as_json: JsonFlag = False,
 ) -> None:
     """Every interest, penalty and compound amount the loan owes, line by line: the balance or unpaid amount,
