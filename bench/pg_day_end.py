@@ -1,19 +1,22 @@
 """The PostgreSQL-stored day-end of bench/eod.py (line 3), beside a bare COPY out plus COPY in of the same rows.
 
 Set-up, untimed: a fresh database ``arrears_bench_eod_<pid>`` (dropped at the end), migrated; the seasoned
-portfolio's loans loaded with COPY as the store holds them after its day-end of SEASONED: ``loans`` rows (one
-borrower and one credit line hold them all: the day-end never reads those), the columnar state
-(``day_end_state``, ``day_end_installments``) as of SEASONED, that ``day_ends`` row, and the portfolio's
-repayments dated DAY as ``transactions``, as commands would have recorded them during the day (without their
-ledger entries: a day with no command postings to net, the common case for most loans). The scheduled
-``installments`` rows are not loaded: the day-end does not read them.
+portfolio's loans loaded with COPY as the store holds them after its day-end of SEASONED: ``loans`` rows, each on
+a credit line of its own on the sample product (products/cn-microcredit.toml: its restriction rules run at the
+day-end), one borrower for all; the columnar state (``day_end_state``, ``day_end_installments``) as of SEASONED,
+that ``day_ends`` row; the registry's restrictions in force after SEASONED (each rule a line's days past due
+reached, put on the day-end it reached it, as the day-ends before would have left them; no lifts pending); and
+the portfolio's repayments dated DAY as ``transactions``, as commands would have recorded them during the day
+(without their ledger entries: a day with no command postings to net, the common case for most loans). The
+scheduled ``installments`` rows are not loaded: the day-end does not read them.
 
 Timed: ``run_store(services, day=DAY)``, the code ``arrears eod run`` runs (lock, COPY state and terms out,
 repayments, checks, kernel, postings, state COPY in, events, loans whose status or outstanding principal moved,
-the day-end row), in-process on one connection. The baseline: ``COPY (SELECT * FROM day_end_state) TO STDOUT``
-and the same for ``day_end_installments`` into memory, then TRUNCATE and ``COPY ... FROM STDIN`` of those bytes
-into two scratch tables created ``LIKE`` them (with their primary keys), in one transaction; measured before
-and after the day-end, and the mean taken. Target (issue): at most 3x.
+the restrictions registry, the day-end row), in-process on one connection. The baseline:
+``COPY (SELECT * FROM day_end_state) TO STDOUT`` and the same for ``day_end_installments`` into memory, then
+TRUNCATE and ``COPY ... FROM STDIN`` of those bytes into two scratch tables created ``LIKE`` them (with their
+primary keys), in one transaction; measured before and after the day-end, and the mean taken.
+Target (issue): at most 3x.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from __future__ import annotations
 import io
 import os
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -31,11 +35,13 @@ from sqlalchemy import create_engine, text
 from arrears.adapters import bulk
 from arrears.adapters import day_end_store as des
 from arrears.adapters.database import make_engine, upgrade
-from arrears.adapters.store import GENESIS_HASH
+from arrears.adapters.store import GENESIS_HASH, product_snapshot
 from arrears.config import Settings
+from arrears.product import load_product
 from arrears.service_layer.eod_store import run_store
 from arrears.service_layer.services import Services
 
+SAMPLE_PRODUCT = Path(__file__).resolve().parents[1] / "products" / "cn-microcredit.toml"
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
@@ -57,18 +63,54 @@ def _load(url: str, state: pa.Table, payments: pa.Table, seasoned: date, day: da
             ),
             {"now": now},
         )
-        connection.execute(
-            text(
-                "INSERT INTO credit_lines (id, borrower_id, product_code, product_document, currency, limit_minor, "
-                "daily_rate, status, opened_on, version) VALUES (1, 1, 'bench', '{}', 'CNY', 9000000000000000, "
-                "'0.0005', 'open', :opened, 0)"
+        product = load_product(SAMPLE_PRODUCT)
+        snapshot = product_snapshot(product.document)
+        bulk.write(
+            connection,
+            "credit_lines",
+            pa.table(
+                {
+                    "id": ids,
+                    "borrower_id": pa.array(np.ones(count, np.int64)),
+                    "product_code": pa.array([product.code] * count),
+                    "product_document": pa.array([snapshot["product_document"]] * count),
+                    "product_digest": pa.array([snapshot["product_digest"]] * count),
+                    "currency": state.column("currency"),
+                    "limit_minor": pa.array(np.full(count, 2_000_000, np.int64)),
+                    "daily_rate": state.column("daily_rate"),
+                    "status": pa.array(["open"] * count),
+                    "opened_on": state.column("start"),
+                    "version": pa.array(np.zeros(count, np.int64)),
+                }
             ),
-            {"opened": seasoned},
         )
+        dpd = state.column("days_past_due").to_numpy()
+        for rule in product.rules.restrictions:
+            reached = np.flatnonzero(dpd >= rule.dpd_at_least)
+            since = pa.array([seasoned - timedelta(days=int(d) - rule.dpd_at_least) for d in dpd[reached]], pa.date32())
+            bulk.write(
+                connection,
+                "restrictions",
+                pa.table(
+                    {
+                        "line_id": pa.array(reached + 1),
+                        "rule": pa.array([rule.name] * len(reached)),
+                        "scope": pa.array([rule.scope.value] * len(reached)),
+                        "legal_basis": pa.array([rule.legal_basis] * len(reached)),
+                        "since": since,
+                        "days_past_due": pa.array(np.full(len(reached), rule.dpd_at_least, np.int64)),
+                        "limit_minor": pa.array(
+                            outstanding[reached] if rule.scope.value == "limit" else [None] * len(reached), pa.int64()
+                        ),
+                        "imposed_by": pa.array(["bench load"] * len(reached)),
+                        "recorded_on": since,
+                    }
+                ),
+            )
         loans = pa.table(
             {
                 "id": ids,
-                "line_id": pa.array(np.ones(count, np.int64)),
+                "line_id": ids,
                 "borrower_id": pa.array(np.ones(count, np.int64)),
                 "currency": state.column("currency"),
                 "principal": state.column("principal"),

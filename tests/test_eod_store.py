@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import select
 
 from arrears.adapters import day_end_store as des
+from arrears.adapters import restriction_store as rs
 from arrears.adapters import store
 from arrears.adapters import tables as t
 from arrears.adapters.database import make_engine
@@ -31,6 +32,7 @@ from arrears.dayend import DayEndPolicy, standing_through
 from arrears.errors import InputRejected
 from arrears.product import RestrictionRule, load_product
 from arrears.report import portfolio_report
+from arrears.restrictions import line_history
 from arrears.service_layer import services as services_module
 from arrears.service_layer.datasets import generate_dataset
 from arrears.service_layer.eod import run_dataset
@@ -169,8 +171,12 @@ def test_commands_between_day_ends_keep_the_books_equal_to_the_reference(
                 connection.execute(select(t.day_ends.c.rebuilt).where(t.day_ends.c.business_date == day)).scalar_one()
             )
         assert services.verify_ledger() == [], f"after day-end {day}"
+        assert _registry_disagreements(services, day) == [], f"after day-end {day}"
         day += timedelta(days=1)
     assert all(count >= 1 for count in rebuilt)  # the backdated loans at least
+    with services.reading() as connection:
+        kinds = set(connection.execute(select(t.restriction_events.c.kind)).scalars())
+    assert {"imposed", "lifted"} <= kinds, kinds
     with services.reading() as connection:
         in_state = {row[0] for row in connection.execute(select(t.day_end_state.c.loan_id))}
     assert loans[0] not in in_state  # written off: out of the day-end
@@ -267,7 +273,43 @@ def _everything(services: Services) -> tuple[Any, ...]:
                     t.domain_events.c.id
                 )
             ).all(),
+            # without surrogate ids: a killed PostgreSQL transaction still consumed its sequence values
+            connection.execute(
+                select(*(c for c in t.restrictions.c if c.name != "id")).order_by(t.restrictions.c.id)
+            ).all(),
+            connection.execute(
+                select(
+                    t.restrictions.c.line_id,
+                    t.restrictions.c.rule,
+                    t.restrictions.c.since,
+                    *(c for c in t.restriction_events.c if c.name not in {"id", "restriction_id", "created_at"}),
+                )
+                .join(t.restrictions, t.restrictions.c.id == t.restriction_events.c.restriction_id)
+                .order_by(t.restriction_events.c.id)
+            ).all(),
         )
+
+
+def _registry_disagreements(services: Services, day: date) -> list[str]:
+    """Lines whose recorded restrictions differ from the history their events give after day-end ``day``."""
+    wrong = []
+    with services.reading() as connection:
+        for line_id in connection.execute(select(t.credit_lines.c.id)).scalars():
+            line = store.get_line(connection, line_id)
+            rules = store.line_product(line["product_document"]).rules.restrictions
+            loans = [
+                (loan.id, loan.terms, store.loan_events(connection, loan.id))
+                for loan in store.loans_of_line(connection, line_id)
+            ]
+            derived = line_history(rules, loans, day + timedelta(days=1), store.line_reviews_of(connection, line_id))
+            expected = sorted((r.rule.name, r.since, r.days_past_due, r.limit, r.lifted_on) for r in derived.history)
+            recorded = sorted(
+                (r.rule, r.since, r.days_past_due, r.limit, r.lifted_on)
+                for r in rs.recorded_of_line(connection, line_id)
+            )
+            if recorded != expected:
+                wrong.append(f"line {line_id}: recorded {recorded}, the events give {expected}")
+    return wrong
 
 
 def test_killed_at_random_moments_a_rerun_reaches_the_same_state(

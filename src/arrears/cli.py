@@ -21,6 +21,7 @@ from rich.table import Table
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from arrears.classification import Bucket, Classification
+from arrears.cli_collections import strategy_app
 from arrears.cli_eod import eod_app
 from arrears.cli_portfolio import portfolio_app
 from arrears.cli_report import report_app
@@ -384,6 +385,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(portfolio_app, name="portfolio")
 app.add_typer(eod_app, name="eod")
 app.add_typer(report_app, name="report")
+app.add_typer(strategy_app, name="strategy")
 KeyOption = Annotated[str, typer.Option("--key", help="Idempotency key: a retry with the same key posts once.")]
 LangOption = Annotated[str, typer.Option("--lang", help="zh-CN or en-US.")]
 
@@ -683,6 +685,28 @@ def line_review(
 ) -> None:
     """The lender's review of a closed line: once everything on it is repaid, it re-opens."""
     _emit(open_services().review_line(line_id=line_id, note=note, key=key), as_json)
+
+
+@line_app.command("restrictions")
+def line_restrictions(
+    line_id: Annotated[int, typer.Argument(help="The credit line.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """The line's restrictions as recorded: what the day-ends put on and lifted, and what later corrections
+    (a backdated payment, a reversal) changed, each with the business date it was recorded on and why."""
+    view = open_services().restriction_history(line_id)
+    if as_json:
+        _print_json(view)
+        return
+    if not view["restrictions"]:
+        sys.stdout.write(f"line {line_id}: no restriction recorded\n")
+    for r in view["restrictions"]:
+        state = "withdrawn" if r["withdrawn_on"] else ("lifted " + r["lifted_on"] if r["lifted_on"] else "in force")
+        sys.stdout.write(f"{r['rule']} ({r['scope']}) since day-end {r['since']}: {state}\n")
+        for e in r["events"]:
+            sys.stdout.write(
+                f"    {e['kind']} effective {e['effective_on']}, recorded {e['recorded_on']}: {e['cause']}\n"
+            )
 
 
 @ledger_app.command("verify")

@@ -18,6 +18,14 @@ is repaid. A ``limit`` restriction lowers the limit to the principal outstanding
 **Derived from the events.** :func:`line_history` replays the line's loans day by day, so the restrictions are
 always those the events give: a backdated payment that cures a loan lifts its restrictions as of its value date,
 and the history (:class:`Restriction` with ``since`` and ``lifted_on``) shows what applied when.
+
+**Recorded as announced.** The store keeps the registry (``restrictions``, with an append-only
+``restriction_events`` log saying what changed, effective when, recorded on which business date and why):
+:func:`reconcile` turns the difference between what was recorded and what the events now give into
+:class:`Change` s (a backdated payment: ``lifted`` effective on its value date, recorded today, the imposition
+kept; a reversal: ``reinstated``; facts that never warranted it: ``withdrawn``), and :func:`day_end_changes`
+applies one day-end's rules to a line from its days past due alone, which is how the store's day-end keeps the
+registry at portfolio scale (tests/test_restriction_records.py holds it equal to :func:`line_history`).
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import StrEnum
 
 from arrears.engine import LoanEvent, LoanReplay
 from arrears.errors import InputRejected
@@ -86,6 +95,7 @@ class LineDuring:
     overdue: dict[int, int]  # loan -> what it must pay during ``day`` for nothing to be overdue
     oldest_overdue_due: date | None
     outstanding_principal: int
+    clean_day_ends: int = 0  # consecutive day-ends up to ``day`` - 1 with nothing past due
 
     @property
     def in_force(self) -> tuple[Restriction, ...]:
@@ -153,7 +163,7 @@ def line_history(
             oldest = [replays[loan_id].oldest_unpaid_due() for loan_id, amount in overdue.items() if amount]
             outstanding = sum(replays[loan_id].outstanding_principal() for loan_id in overdue)
             found = [due for due in oldest if due is not None]
-            return LineDuring(day, tuple(history), dpd, overdue, min(found, default=None), outstanding)
+            return LineDuring(day, tuple(history), dpd, overdue, min(found, default=None), outstanding, clean_day_ends)
         for loan_id, terms, _ in started:  # day-end ``current``
             if terms.start <= current:
                 replays[loan_id].close_through(current)
@@ -176,3 +186,112 @@ def line_history(
 
 def _lifted(restriction: Restriction, day: date) -> Restriction:
     return Restriction(restriction.rule, restriction.since, day, restriction.days_past_due, restriction.limit)
+
+
+class ChangeKind(StrEnum):
+    IMPOSED = "imposed"  # put on at a day-end (effective the day-end's date: in force from the next day)
+    LIFTED = "lifted"  # no longer applies from the effective date
+    REINSTATED = "reinstated"  # a lift undone (the payment that lifted it was reversed)
+    WITHDRAWN = "withdrawn"  # the events no longer give it at all (a backdated payment came before it)
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """A restriction as the registry holds it: its id, its identity (rule, since, days past due, limit) and
+    when it was lifted; ``clean_from`` is the first day-end of the line's current run of day-ends with nothing
+    past due (None: the last one was not clean), what a ``good_standing`` lift counts."""
+
+    id: int
+    rule: str
+    since: date
+    days_past_due: int
+    limit: int | None
+    lifted_on: date | None
+    clean_from: date | None = None
+
+    def same(self, restriction: Restriction) -> bool:
+        return (self.rule, self.since, self.days_past_due, self.limit) == (
+            restriction.rule.name,
+            restriction.since,
+            restriction.days_past_due,
+            restriction.limit,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change to the registry: ``restriction`` for an imposition, ``recorded`` (an id) for the others."""
+
+    kind: ChangeKind
+    effective_on: date
+    restriction: Restriction | None = None
+    recorded: int | None = None
+
+
+def reconcile(recorded: Sequence[Recorded], derived: Sequence[Restriction]) -> list[Change]:
+    """The changes that bring the registry's ``recorded`` restrictions of a line (withdrawn ones left out) to
+    the ``derived`` history (:func:`line_history`); nothing recorded is rewritten, only added to."""
+    changes: list[Change] = []
+    unmatched = list(recorded)
+    for restriction in derived:
+        match = next((r for r in unmatched if r.same(restriction)), None)
+        if match is None:
+            changes.append(Change(ChangeKind.IMPOSED, restriction.since, restriction=restriction))
+            if restriction.lifted_on is not None:
+                changes.append(Change(ChangeKind.LIFTED, restriction.lifted_on, restriction=restriction))
+            continue
+        unmatched.remove(match)
+        if match.lifted_on == restriction.lifted_on:
+            continue
+        if restriction.lifted_on is None:
+            changes.append(Change(ChangeKind.REINSTATED, restriction.since, recorded=match.id))
+        else:
+            changes.append(Change(ChangeKind.LIFTED, restriction.lifted_on, recorded=match.id))
+    changes += [Change(ChangeKind.WITHDRAWN, r.since, recorded=r.id) for r in unmatched]
+    return changes
+
+
+def clean_from(during: LineDuring) -> date | None:
+    """The first day-end of the line's current clean run (see :class:`Recorded`), from a derived history."""
+    if not during.clean_day_ends:
+        return None
+    return during.day - timedelta(days=during.clean_day_ends)
+
+
+def day_end_changes(
+    rules: Sequence[RestrictionRule],
+    active: Sequence[Recorded],
+    day: date,
+    days_past_due: int,
+    outstanding_principal: int,
+) -> tuple[list[Change], dict[int, date | None]]:
+    """Day-end ``day`` on one line from its days past due and principal outstanding after it, given the
+    restrictions in force before it: the lifts by good standing and the impositions :func:`line_history`
+    makes at that day-end, and each in-force restriction's new ``clean_from``. Exact because the other lifts
+    happen only at postings (``nothing_overdue``, reviews), which the commands record."""
+    changes: list[Change] = []
+    clean: dict[int, date | None] = {}
+    by_name = {rule.name: rule for rule in rules}
+    in_force = set()
+    for restriction in active:
+        rule = by_name.get(restriction.rule)
+        run_from = None if days_past_due else (restriction.clean_from or day)
+        lifts = (
+            rule is not None
+            and rule.lift is LiftCondition.GOOD_STANDING
+            and run_from is not None
+            and (day - run_from).days + 1 >= rule.good_standing_days
+        )
+        if lifts:
+            changes.append(Change(ChangeKind.LIFTED, day + timedelta(days=1), recorded=restriction.id))
+            continue
+        in_force.add(restriction.rule)
+        if run_from != restriction.clean_from:
+            clean[restriction.id] = run_from
+    for rule in rules:
+        if rule.name not in in_force and days_past_due >= rule.dpd_at_least:
+            limit = outstanding_principal if rule.scope is RestrictionScope.LIMIT else None
+            changes.append(
+                Change(ChangeKind.IMPOSED, day, restriction=Restriction(rule, day, None, days_past_due, limit))
+            )
+    return changes, clean

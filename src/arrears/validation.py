@@ -91,12 +91,15 @@ def _where(location: tuple[int | str, ...], tables: frozenset[str]) -> str:
     return ".".join(parts)
 
 
+def error_detail(item: Any) -> str:
+    """One of pydantic's errors (an item of ``ValidationError.errors()``) as what is wrong and the fix."""
+    detail: str = _FIXES.get(item["type"]) or item["msg"].removeprefix("Value error, ")
+    if item["type"] in {"int_type", "int_from_float", "bool_type", "string_type"}:
+        detail = f"{detail} (got {item['input']!r})"
+    return detail
+
+
 def describe_errors(error: ValidationError, source: str, tables: frozenset[str] = frozenset()) -> str:
     """A pydantic ValidationError as one line: ``source: where: what is wrong and the fix; ...``."""
-    problems = []
-    for item in error.errors():
-        detail: Any = _FIXES.get(item["type"]) or item["msg"].removeprefix("Value error, ")
-        if item["type"] in {"int_type", "int_from_float", "bool_type", "string_type"}:
-            detail = f"{detail} (got {item['input']!r})"
-        problems.append(f"{_where(item['loc'], tables)}: {detail}")
+    problems = [f"{_where(item['loc'], tables)}: {error_detail(item)}" for item in error.errors()]
     return f"{source}: " + "; ".join(problems)

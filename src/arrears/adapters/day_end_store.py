@@ -86,21 +86,27 @@ def latest_business_date(connection: Connection) -> date | None:
 
 
 def loans_in_day_end(connection: Connection, day: date) -> pa.Table:
-    """Every loan the day-end of ``day`` takes: started by then and not written off, with what the loans table
-    caches about it (status, outstanding principal, the business date its books were last posted on)."""
+    """Every loan the day-end of ``day`` takes: started by then and not written off, with its line and what the
+    loans table caches about it (status, outstanding principal, the business date its books were last posted on)."""
     query = (
-        "SELECT id, status, outstanding_principal, posted_through FROM loans "
+        "SELECT id, line_id, status, outstanding_principal, posted_through FROM loans "
         f"WHERE status <> 'written_off' AND start_date <= '{day.isoformat()}' ORDER BY id"
     )
     schema = pa.schema(
         [
             pa.field("loan_id", pa.int64()),
+            pa.field("line_id", pa.int64()),
             pa.field("status", pa.string()),
             pa.field("outstanding_principal", pa.int64()),
             pa.field("posted_through", pa.date32()),
         ]
     )
     return bulk.read(connection, query, schema)
+
+
+def lines_with_written_off_loans(connection: Connection) -> set[int]:
+    rows = connection.exec_driver_sql("SELECT DISTINCT line_id FROM loans WHERE status = 'written_off'")
+    return {row[0] for row in rows}
 
 
 def read_state(connection: Connection, closed_through: date) -> pa.Table:

@@ -24,6 +24,7 @@ from arrears.engine import LoanEvent, Payment, Waiver, WriteOff
 from arrears.errors import InputRejected
 from arrears.ledger import Account, Balances
 from arrears.money import RoundingMode
+from arrears.product import Product, parse_product
 from arrears.schedule import Schedule
 from arrears.terms import Component, InterestBasis, LoanTerms, Method, Prepayment
 
@@ -257,6 +258,39 @@ def _record(row: Row[Any]) -> LoanRecord:
     )
 
 
+def product_snapshot(document: Mapping[str, Any]) -> dict[str, str]:
+    """The columns a credit line keeps of its product: the validated document as JSON, and its digest (lines
+    on the same rules share it, so the day-end reads each set of rules once)."""
+    text = json.dumps(document, ensure_ascii=False)
+    return {"product_document": text, "product_digest": hashlib.sha256(text.encode()).hexdigest()}
+
+
+@lru_cache(maxsize=64)
+def line_product(document: str, where: str = "a line's product snapshot") -> Product:
+    """A line's product from its stored snapshot (validated again: a snapshot is data from the store)."""
+    return parse_product(json.loads(document), where)
+
+
+def product_digests(connection: Connection, line_ids: Sequence[int], chunk: int = 5000) -> dict[int, str]:
+    """Each line's product digest (see :func:`product_snapshot`)."""
+    lines = t.credit_lines
+    digests: dict[int, str] = {}
+    for start in range(0, len(line_ids), chunk):
+        statement = select(lines.c.id, lines.c.product_digest).where(lines.c.id.in_(line_ids[start : start + chunk]))
+        digests.update({row.id: row.product_digest for row in connection.execute(statement)})
+    return digests
+
+
+def product_documents(connection: Connection, digests: set[str]) -> dict[str, str]:
+    """One product snapshot for each digest."""
+    lines = t.credit_lines
+    first = (
+        select(func.min(lines.c.id)).where(lines.c.product_digest.in_(sorted(digests))).group_by(lines.c.product_digest)
+    )
+    statement = select(lines.c.product_digest, lines.c.product_document).where(lines.c.id.in_(first))
+    return {row.product_digest: row.product_document for row in connection.execute(statement)}
+
+
 def get_line(connection: Connection, line_id: int, *, lock: bool = False) -> RowMapping:
     statement = select(t.credit_lines).where(t.credit_lines.c.id == line_id)
     row = connection.execute(_for_update(connection, statement) if lock else statement).first()
@@ -315,6 +349,33 @@ def loans_of_line(connection: Connection, line_id: int) -> list[LoanRecord]:
         _record(row)
         for row in connection.execute(_LOAN_ROWS.where(t.loans.c.line_id == line_id).order_by(t.loans.c.id))
     ]
+
+
+def loans_of_lines(connection: Connection, line_ids: Sequence[int], chunk: int = 5000) -> dict[int, list[int]]:
+    """The ids of each line's loans, by line, in id order."""
+    found: dict[int, list[int]] = {}
+    for start in range(0, len(line_ids), chunk):
+        statement = (
+            select(t.loans.c.line_id, t.loans.c.id)
+            .where(t.loans.c.line_id.in_(line_ids[start : start + chunk]))
+            .order_by(t.loans.c.id)
+        )
+        for row in connection.execute(statement):
+            found.setdefault(row.line_id, []).append(row.id)
+    return found
+
+
+def line_reviews_of_lines(connection: Connection, line_ids: Sequence[int], chunk: int = 5000) -> dict[int, list[date]]:
+    """The days each line was reviewed, by line (lines never reviewed left out)."""
+    reviews = t.line_reviews
+    found: dict[int, list[date]] = {}
+    for start in range(0, len(line_ids), chunk):
+        statement = select(reviews.c.line_id, reviews.c.reviewed_on).where(
+            reviews.c.line_id.in_(line_ids[start : start + chunk])
+        )
+        for row in connection.execute(statement.order_by(reviews.c.reviewed_on)):
+            found.setdefault(row.line_id, []).append(row.reviewed_on)
+    return found
 
 
 def lines_of_borrower(connection: Connection, borrower_id: int) -> list[RowMapping]:

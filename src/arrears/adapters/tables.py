@@ -44,6 +44,7 @@ credit_lines = Table(
     Column("borrower_id", ForeignKey("borrowers.id"), nullable=False, index=True),
     Column("product_code", String(64), nullable=False),
     Column("product_document", Text, nullable=False),  # the validated product rules as JSON: a snapshot
+    Column("product_digest", String(64)),  # sha256 of product_document: lines on the same rules, read cheaply
     Column("currency", String(3), nullable=False),
     Column("limit_minor", BigInteger, nullable=False),
     Column("daily_rate", String(20), nullable=False),
@@ -223,6 +224,43 @@ line_reviews = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False),
 )
 
+# The restrictions registry (arrears/restrictions.py): each restriction a product rule put on a line, as the
+# events gave it when it was recorded. ``restriction_events`` is the append-only history: what changed, effective
+# when, recorded on which business date, and why (a day-end, a transaction, a review); a correction (a backdated
+# payment) is a new event, never an edit of an old one. ``clean_from`` is the day-end's memory for lifts by good
+# standing: the first day-end of the line's current run with nothing past due.
+restrictions = Table(
+    "restrictions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("line_id", ForeignKey("credit_lines.id"), nullable=False, index=True),
+    Column("rule", String(64), nullable=False),
+    Column("scope", String(16), nullable=False),
+    Column("legal_basis", Text, nullable=False),
+    Column("since", Date, nullable=False),  # the day-end that put it on (in force from the next day)
+    Column("days_past_due", Integer, nullable=False),
+    Column("limit_minor", BigInteger),  # a ``limit`` restriction: the limit while it lasts
+    Column("lifted_on", Date),  # the first day it no longer applies
+    Column("withdrawn_on", Date),  # the business date the events stopped giving it at all
+    Column("clean_from", Date),
+    Column("imposed_by", Text, nullable=False),
+    Column("recorded_on", Date, nullable=False),
+)
+Index("ix_restrictions_in_force", restrictions.c.lifted_on, restrictions.c.withdrawn_on)
+
+restriction_events = Table(
+    "restriction_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("restriction_id", ForeignKey("restrictions.id"), nullable=False, index=True),
+    Column("line_id", Integer, nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # imposed | lifted | reinstated | withdrawn
+    Column("effective_on", Date, nullable=False),
+    Column("recorded_on", Date, nullable=False),  # the business date it was recorded on
+    Column("cause", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 # The day-end's columnar state (arrears.batch.state.SCHEMA) after the last day-end, one row per loan in it and
 # one per installment: what the next day-end reads in bulk. Terms come from ``loans``. A command that changes a
 # loan's past (backdated, reversal, waiver, write-off) deletes its rows; the next day-end rebuilds them from the
@@ -306,5 +344,7 @@ __all__ = [
     "loans",
     "metadata",
     "postings",
+    "restriction_events",
+    "restrictions",
     "transactions",
 ]

@@ -29,7 +29,8 @@ One day D:
    what commands already posted to it during D; for a rebuilt loan, its standing's balances less its books as
    they stand (so books always end equal to the day-end's standing, whatever came before);
 6. **writes** the new state, the transition events (``domain_events``), the loans whose status or outstanding
-   principal moved, a snapshot at month-end (``day_end_snapshots``, for ``report portfolio``), and the
+   principal moved, a snapshot at month-end (``day_end_snapshots``, for ``report portfolio``), the
+   restrictions the product rules put on or lift (:mod:`arrears.service_layer.restriction_records`), and the
    ``day_ends`` row.
 """
 
@@ -53,6 +54,7 @@ from arrears.dayend import LoanDayEnds, Standing
 from arrears.engine import LoanReplay
 from arrears.errors import InputRejected
 from arrears.ledger import LedgerInvariantBroken
+from arrears.service_layer import restriction_records
 from arrears.service_layer.eod import DayEndRefused, RunReport, quarantine_mask
 from arrears.service_layer.services import Services
 
@@ -183,7 +185,10 @@ def _day_end(services: Services, connection: Connection, day: date, has_state: b
     dirty = np.setdiff1d(in_day_end.to_numpy(), clean_ids)
     rebuilt: list[tuple[str, LoanReplay, Standing]] = []
     targets: list[tuple[int, str, int]] = []
+    replayed: list[int] = []  # rebuilt loans drawn before today: their lines' restrictions are replayed too
     for loan_id, (terms, loan_events) in sorted(des.loans_to_rebuild(connection, dirty.tolist()).items()):
+        if terms.start < day:
+            replayed.append(loan_id)
         try:
             ends = LoanDayEnds(terms, loan_events, services.policy)
             ends.run_through(closed)
@@ -238,7 +243,23 @@ def _day_end(services: Services, connection: Connection, day: date, has_state: b
         },
     )
     des.write_events(connection, day, now, events)
-    des.update_loans(connection, _moved_loans(loans, final))
+    outstanding = _outstanding(final)
+    des.update_loans(connection, _moved_loans(loans, final, outstanding))
+    known, line_ids = loans.column("loan_id").to_numpy(), loans.column("line_id").to_numpy()
+
+    def lines_of(loan_ids: Any) -> set[int]:
+        return set(line_ids[np.searchsorted(known, np.asarray(loan_ids, dtype=np.int64))].tolist())
+
+    restriction_records.record_day_end(
+        connection,
+        day,
+        now,
+        lines=line_ids[np.searchsorted(known, final.column("loan_id").cast(pa.int64()).to_numpy())],
+        days_past_due=final.column("days_past_due").to_numpy(),
+        outstanding=outstanding,
+        replay_lines=lines_of(replayed) | des.lines_with_written_off_loans(connection),
+        skip_lines=lines_of([int(q["loan_id"]) for q in counts.quarantined]),
+    )
     if (day + timedelta(days=1)).day == 1:
         des.write_snapshots(connection, snapshot(from_arrow(final), today))
     return counts
@@ -283,18 +304,23 @@ def _transition_events(kernel: pa.Table) -> list[dict[str, Any]]:
     ]
 
 
-def _moved_loans(loans: pa.Table, final: pa.Table) -> list[dict[str, Any]]:
-    """Loans whose cached status or outstanding principal the day-end changed."""
-    ids = final.column("loan_id").cast(pa.int64()).to_numpy()
+def _outstanding(final: pa.Table) -> np.ndarray:
+    """Each loan's principal outstanding after the day-end (settled installments hold 0)."""
     principal = final.column("principal_due").combine_chunks()
     values = pc.list_flatten(principal).to_numpy()
     offsets = principal.offsets.to_numpy()
     counts = np.diff(offsets)
-    outstanding = np.zeros(len(ids), dtype=np.int64)
+    outstanding = np.zeros(final.num_rows, dtype=np.int64)
     if len(values):  # exact int64 sums (settled installments hold 0); every loan has an installment
         outstanding = np.where(
             counts > 0, np.add.reduceat(values, np.minimum(offsets[:-1] - offsets[0], len(values) - 1)), 0
         )
+    return outstanding
+
+
+def _moved_loans(loans: pa.Table, final: pa.Table, outstanding: np.ndarray) -> list[dict[str, Any]]:
+    """Loans whose cached status or outstanding principal the day-end changed."""
+    ids = final.column("loan_id").cast(pa.int64()).to_numpy()
     settled = final.column("settled_on").is_valid().to_numpy(zero_copy_only=False)
     known = loans.column("loan_id").to_numpy()
     position = np.searchsorted(known, ids)

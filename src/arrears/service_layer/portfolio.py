@@ -835,7 +835,7 @@ def _write(services: Services, plan: PortfolioPlan, key: str, say: Progress) -> 
             {
                 "borrower_id": borrower_ids[line.borrower],
                 "product_code": line.product.code,
-                "product_document": json.dumps(line.product.document, ensure_ascii=False),
+                **store.product_snapshot(line.product.document),
                 "currency": line.product.currency,
                 "limit_minor": line.limit,
                 "daily_rate": str(line.rate),

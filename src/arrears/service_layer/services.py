@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from arrears.adapters import store
+from arrears.adapters import restriction_store, store
 from arrears.adapters import tables as t
 from arrears.adapters.database import READ_ONLY
 from arrears.config import Settings
@@ -45,9 +45,10 @@ from arrears.errors import InputRejected
 from arrears.explain import explain
 from arrears.ledger import Account, Balances, difference
 from arrears.money import format_minor
-from arrears.product import LiftCondition, Product, RestrictionScope, parse_product
+from arrears.product import LiftCondition, Product, RestrictionScope
 from arrears.restrictions import LineDuring, Restriction, line_history
 from arrears.schedule import build_schedule
+from arrears.service_layer.restriction_records import record_line
 from arrears.standing import LineInput, standing
 from arrears.terms import Component, InterestBasis, LoanTerms, Method
 from arrears.views import state_view
@@ -386,7 +387,7 @@ class Services:
                 insert(t.credit_lines).values(
                     borrower_id=borrower_id,
                     product_code=product.code,
-                    product_document=json.dumps(product.document, ensure_ascii=False),
+                    **store.product_snapshot(product.document),
                     currency=product.currency,
                     limit_minor=limit,
                     daily_rate=str(rate),
@@ -427,7 +428,7 @@ class Services:
             business_date = self._open_day(business_date, store.last_day_end(connection))
             if line["status"] != "open":
                 raise DrawdownRefused(f"line {line_id} is {line['status']}; drawdowns are refused (rule line.status)")
-            product = parse_product(json.loads(line["product_document"]), f"line {line_id} product snapshot")
+            product = store.line_product(line["product_document"], f"line {line_id} product snapshot")
             rules = product.rules.drawdown
             limits = DrawdownLimits(rules.minimum, rules.multiple, rules.max_open_loans)
             limit = line["limit_minor"]
@@ -690,6 +691,12 @@ class Services:
             **({"source": source} if source is not None else {}),
         }
         self._audit(connection, f"loan.{kind}", f"loan:{loan_id}", result)
+        # The registry of restrictions: a posting of today can only lift what is in force; a change to the past
+        # may change any day-end since (arrears/service_layer/restriction_records.py).
+        changed_past = not today or event is None or isinstance(event, WriteOff) or loan.status == "written_off"
+        if changed_past or restriction_store.has_in_force(connection, loan.line_id):
+            cause = f"{kind} (transaction {transaction_id}, value date {value_date})"
+            record_line(connection, loan.line_id, business_date, business_date, cause, now)
         self._replays.stage(loan, business_date, after)
         if loan.status != status_before:  # domain events mark transitions; the transaction itself is its own record
             transition = {"settled": "loan_settled", "written_off": "loan_written_off"}.get(
@@ -873,7 +880,7 @@ class Services:
 
         def work(connection: Connection, business_date: date) -> dict[str, Any]:
             line = store.get_line(connection, line_id, lock=True)
-            product = parse_product(json.loads(line["product_document"]), f"line {line_id} product snapshot")
+            product = store.line_product(line["product_document"], f"line {line_id} product snapshot")
             loans = self._line_loans(connection, line_id)
             reviews = store.line_reviews_of(connection, line_id)
             before = line_history(product.rules.restrictions, loans, business_date, reviews)
@@ -896,11 +903,45 @@ class Services:
                     recorded_at=self.clock(),
                 )
             )
+            record_line(connection, line_id, business_date, business_date, f"review of line {line_id}", self.clock())
             result = {"line": line_id, "reviewed_on": business_date.isoformat(), "lifted": waiting}
             self._audit(connection, "line.review", f"line:{line_id}", result)
             return result
 
         return self._idempotent("review", key, payload, work)  # type: ignore[no-any-return]
+
+    def restriction_history(self, line_id: int) -> dict[str, Any]:
+        """The registry's record of the line's restrictions: each with every change, effective when and
+        recorded on which business date, and why (a correction is a later event, never an edit)."""
+        with self.reading() as connection:
+            store.get_line(connection, line_id)
+            rows = restriction_store.history(connection, [line_id])
+        return {
+            "line": line_id,
+            "restrictions": [
+                {
+                    "id": row["id"],
+                    "rule": row["rule"],
+                    "scope": row["scope"],
+                    "legal_basis": row["legal_basis"],
+                    "since": row["since"].isoformat(),
+                    "days_past_due": row["days_past_due"],
+                    "limit": None if row["limit_minor"] is None else format_minor(row["limit_minor"]),
+                    "lifted_on": row["lifted_on"] and row["lifted_on"].isoformat(),
+                    "withdrawn_on": row["withdrawn_on"] and row["withdrawn_on"].isoformat(),
+                    "events": [
+                        {
+                            "kind": e["kind"],
+                            "effective_on": e["effective_on"].isoformat(),
+                            "recorded_on": e["recorded_on"].isoformat(),
+                            "cause": e["cause"],
+                        }
+                        for e in row["events"]
+                    ],
+                }
+                for row in rows
+            ],
+        }
 
     def _line_loans(self, connection: Connection, line_id: int) -> list[tuple[int, LoanTerms, list[LoanEvent]]]:
         return [
@@ -914,7 +955,7 @@ class Services:
             store.get_borrower(connection, borrower_id)
             lines = []
             for line in store.lines_of_borrower(connection, borrower_id):
-                product = parse_product(json.loads(line["product_document"]), f"line {line['id']} product snapshot")
+                product = store.line_product(line["product_document"], f"line {line['id']} product snapshot")
                 loans = [(i, terms, tuple(events)) for i, terms, events in self._line_loans(connection, line["id"])]
                 reviews = tuple(store.line_reviews_of(connection, line["id"]))
                 rules = product.rules.restrictions

@@ -1,0 +1,130 @@
+"""Keeping the restrictions registry (arrears/restrictions.py) as the events give it: at commands, at day-ends.
+
+**At a command** (:func:`record_line`): a posting of today can only lift what is in force (a payment that
+leaves nothing overdue, a review), so a command reconciles its line only when something is in force there, or
+when it changed the past (a backdated payment, a reversal, a waiver or a write-off: any day-end since may now
+give other restrictions). Reconciling replays the line (:func:`arrears.restrictions.line_history`) and records
+the difference (:func:`arrears.restrictions.reconcile`) on the business date: lifted effective on the value
+date, the imposition and every earlier event kept.
+
+**At the store's day-end** (:func:`record_day_end`): the portfolio cannot be replayed line by line every
+night, so each line's days past due and principal outstanding are summed from the day-end's own state, and
+:func:`arrears.restrictions.day_end_changes` applies the rules to them. Lines it cannot take are replayed
+instead: lines with a loan the reference rebuilt (a command changed its past, or its state was missing), with a
+written-off loan (the kernel no longer carries it), or with commands already posted on a later business date.
+A line with a quarantined loan is left as it was (the loan's events are refused; ``day_end_quarantined`` says
+why). The registry is kept by the store's day-ends and the commands after them: in a store whose day-ends were
+never run it holds only what commands reconciled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+
+import numpy as np
+from sqlalchemy import Connection, select
+
+from arrears.adapters import day_end_store as des
+from arrears.adapters import restriction_store as rs
+from arrears.adapters import store
+from arrears.adapters import tables as t
+from arrears.product import RestrictionRule
+from arrears.restrictions import Change, clean_from, day_end_changes, line_history, reconcile
+
+
+def record_line(connection: Connection, line_id: int, day: date, recorded_on: date, cause: str, now: datetime) -> int:
+    """Reconcile line ``line_id``'s registry with its history during ``day`` (day-ends through ``day`` - 1,
+    the postings of ``day`` in); returns how many changes were recorded."""
+    return record_lines(connection, [line_id], day, recorded_on, cause, now)
+
+
+def record_lines(
+    connection: Connection, line_ids: Iterable[int], day: date, recorded_on: date, cause: str, now: datetime
+) -> int:
+    """:func:`record_line` for many lines, each read in bulk (rules, loans and events, reviews, the registry)."""
+    rules = _rules_of(connection, sorted(set(line_ids)))
+    lines = sorted(line_id for line_id, line_rules in rules.items() if line_rules)
+    if not lines:
+        return 0
+    members = store.loans_of_lines(connection, lines)
+    loans = des.loans_to_rebuild(connection, [loan for line in lines for loan in members.get(line, [])])
+    reviews = store.line_reviews_of_lines(connection, lines)
+    recorded = rs.recorded_of_lines(connection, lines)
+    changes: list[tuple[int, Change, str]] = []
+    clean: dict[int, date | None] = {}
+    for line_id in lines:
+        line_loans = [(loan, *loans[loan]) for loan in members.get(line_id, [])]
+        during = line_history(rules[line_id], line_loans, day, reviews.get(line_id, []))
+        changes += [(line_id, change, cause) for change in reconcile(recorded.get(line_id, []), during.history)]
+        clean[line_id] = clean_from(during)
+    written = rs.apply(connection, changes, recorded_on, now)
+    rs.start_clean_runs(connection, clean)
+    return written
+
+
+def record_day_end(
+    connection: Connection,
+    day: date,
+    now: datetime,
+    lines: Sequence[int] | np.ndarray,
+    days_past_due: Sequence[int] | np.ndarray,
+    outstanding: Sequence[int] | np.ndarray,
+    replay_lines: Iterable[int],
+    skip_lines: Iterable[int],
+) -> int:
+    """The registry after day-end ``day`` (module docstring). ``lines``, ``days_past_due`` and ``outstanding``,
+    one entry per loan the day-end carries: its line, its days past due and principal outstanding after it;
+    ``replay_lines`` are reconciled by replaying, ``skip_lines`` left alone. Returns how many changes."""
+    line_ids = np.asarray(lines, dtype=np.int64)
+    dpd = np.asarray(days_past_due, dtype=np.int64)
+    principal = np.asarray(outstanding, dtype=np.int64)
+    unique, inverse = np.unique(line_ids, return_inverse=True)
+    worst = np.zeros(len(unique), dtype=np.int64)
+    np.maximum.at(worst, inverse, dpd)
+    owed = np.zeros(len(unique), dtype=np.int64)
+    np.add.at(owed, inverse, principal)
+    active = rs.in_force(connection)
+    skip = set(skip_lines)
+    replay = (set(replay_lines) | _lines_posted_after(connection, day)) - skip
+    candidates = (set(unique[worst > 0].tolist()) | set(active)) - replay - skip
+    rules = _rules_of(connection, sorted(candidates))
+    position = {int(line_id): i for i, line_id in enumerate(unique.tolist())}
+    changes: list[tuple[int, Change, str]] = []
+    clean: dict[int, date | None] = {}
+    for line_id in sorted(candidates):
+        line_rules = rules.get(line_id, ())
+        if not line_rules:
+            continue
+        at = position.get(line_id)
+        line_dpd, line_owed = (int(worst[at]), int(owed[at])) if at is not None else (0, 0)
+        found, moved = day_end_changes(line_rules, active.get(line_id, ()), day, line_dpd, line_owed)
+        cause = f"day-end {day}: line {line_id} {line_dpd} days past due"
+        changes += [(line_id, change, cause) for change in found]
+        clean.update(moved)
+    written = rs.apply(connection, changes, day, now, clean)
+    return written + record_lines(
+        connection, replay, day + timedelta(days=1), day, f"day-end {day}: line replayed", now
+    )
+
+
+def _lines_posted_after(connection: Connection, day: date) -> set[int]:
+    """Lines with a transaction posted on a business date after ``day`` (commands ahead of the day-end)."""
+    statement = (
+        select(t.loans.c.line_id)
+        .join(t.transactions, t.transactions.c.loan_id == t.loans.c.id)
+        .where(t.transactions.c.business_date > day)
+        .distinct()
+    )
+    return {row[0] for row in connection.execute(statement)}
+
+
+def _rules_of(connection: Connection, line_ids: Sequence[int]) -> dict[int, tuple[RestrictionRule, ...]]:
+    """Each line's restriction rules, each distinct product snapshot parsed once."""
+    digests = store.product_digests(connection, line_ids)
+    documents = store.product_documents(connection, set(digests.values()))
+    rules = {
+        digest: store.line_product(document, f"product snapshot {digest[:12]}").rules.restrictions
+        for digest, document in documents.items()
+    }
+    return {line_id: tuple(rules[digest]) for line_id, digest in digests.items()}
