@@ -21,7 +21,7 @@ from rich.table import Table
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from arrears.classification import Bucket, Classification
-from arrears.cli_collections import strategy_app
+from arrears.cli_collections import collections_app, strategy_app
 from arrears.cli_eod import eod_app
 from arrears.cli_portfolio import portfolio_app
 from arrears.cli_report import report_app
@@ -386,6 +386,7 @@ app.add_typer(portfolio_app, name="portfolio")
 app.add_typer(eod_app, name="eod")
 app.add_typer(report_app, name="report")
 app.add_typer(strategy_app, name="strategy")
+app.add_typer(collections_app, name="collections")
 KeyOption = Annotated[str, typer.Option("--key", help="Idempotency key: a retry with the same key posts once.")]
 LangOption = Annotated[str, typer.Option("--lang", help="zh-CN or en-US.")]
 

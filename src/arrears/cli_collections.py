@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from arrears.cli_services import open_services
 from arrears.collections.policy import PACKS
-from arrears.collections.strategy import check_strategy
+from arrears.collections.strategy import StrategyRefused, check_strategy
 from arrears.errors import InputRejected
+from arrears.service_layer.collections import add_flag, plan_day, record_contact
+from arrears.validation import date_option
+
+collections_app = typer.Typer(help="Collections (催收): the day's plan, contacts made, flags.", no_args_is_help=True)
+DEFAULT_STRATEGY = Path(__file__).resolve().parents[2] / "strategies" / "cn-default.toml"
 
 strategy_app = typer.Typer(
     help="Collection strategies (催收策略) and the policy packs they run under.", no_args_is_help=True
@@ -64,3 +72,72 @@ def strategy_policy(
         sys.stdout.write(
             f"{r['name']}: {r['text']}\n    {r['source']}; lender: {r['lender']}, agencies: {r['agency']}\n"
         )
+
+
+@collections_app.command("plan")
+def collections_plan(
+    on: Annotated[str, typer.Option("--date", help="The day to plan, YYYY-MM-DD (after the day-end before it).")],
+    strategy: Annotated[
+        Path | None, typer.Option("--strategy", help="Strategy TOML (default: ARREARS_STRATEGY, else the sample).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print every planned action as JSON.")] = False,
+) -> None:
+    """Plan day D for every account with something overdue after the day-end of D-1: each action of the strategy,
+    allowed or refused with the rule, written with its outbox in one transaction. A day is planned once."""
+    path = strategy or Path(os.environ.get("ARREARS_STRATEGY", str(DEFAULT_STRATEGY)))
+    try:
+        view = plan_day(open_services(), date_option(on, "--date"), path)
+    except StrategyRefused as error:
+        raise InputRejected(f"{path}: the strategy is refused: {error}") from None
+    if as_json:
+        sys.stdout.write(json.dumps(view, ensure_ascii=False, indent=2) + "\n")
+        return
+    again = " (already planned: the stored plan)" if view["already_planned"] else ""
+    sys.stdout.write(
+        f"{view['day']} with {view['strategy']}{again}: {view['allowed']} actions allowed, {view['refused']} refused\n"
+    )
+    for action in view["actions"]:
+        if action["decision"] == "refused":
+            sys.stdout.write(
+                f"  refused: loan {action['loan']} {action['action']} at {action['scheduled']}: rule {action['rule']}\n"
+            )
+
+
+@collections_app.command("contact")
+def collections_contact(
+    loan_id: Annotated[int, typer.Argument(help="The loan the contact was about.")],
+    channel: Annotated[str, typer.Option(help="sms, voice_call, in_app_notice, email or letter.")],
+    at: Annotated[str, typer.Option("--at", help="When, with its offset: 2026-06-20T14:00+08:00.")],
+    agency: Annotated[str | None, typer.Option(help="The agency that made it (default: the lender).")] = None,
+    outcome: Annotated[str | None, typer.Option(help="connected, no_answer, promise, refused, ...")] = None,
+) -> None:
+    """Record a contact made (by a collector or an agency): it counts toward the caps from then on."""
+    try:
+        moment = datetime.fromisoformat(at)
+    except ValueError:
+        raise InputRejected(f"--at {at!r} is not a date-time; write it like 2026-06-20T14:00+08:00") from None
+    contact = record_contact(
+        open_services(), loan_id=loan_id, channel=channel, at=moment, agency=agency, outcome=outcome
+    )
+    sys.stdout.write(f"contact {contact} recorded\n")
+
+
+@collections_app.command("flag")
+def collections_flag(
+    borrower_id: Annotated[int, typer.Argument(help="The borrower.")],
+    kind: Annotated[str, typer.Option(help="A status (deceased, bankruptcy, ...), opted_out:CHANNEL, ...")],
+    since: Annotated[str, typer.Option(help="From this day, YYYY-MM-DD.")],
+    note: Annotated[str, typer.Option(help="Where it comes from (the letter, the call, the court).")],
+    loan: Annotated[int | None, typer.Option(help="Only this loan (default: every loan of the borrower).")] = None,
+) -> None:
+    """Record what planning must respect: a special status that stops collection, an opted-out channel,
+    consent to automated contact, a validation notice sent."""
+    flag = add_flag(
+        open_services(),
+        borrower_id=borrower_id,
+        loan_id=loan,
+        kind=kind,
+        since=date_option(since, "--since"),
+        note=note,
+    )
+    sys.stdout.write(f"flag {flag} recorded\n")

@@ -261,6 +261,81 @@ restriction_events = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# Collections (arrears/collections/). ``contacts`` is the contact history (催收记录), append-only: every contact
+# made with a borrower, by the lender or an agency, what was sent and the outcome; the caps count it across days
+# and agencies. ``account_flags``: what planning must know beyond the loans (a special status, an opted-out
+# channel, consent to automated contact, a validation notice sent), from ``since`` until ``until`` (None: still).
+# ``collection_days`` holds one row per planned day (a day is planned once); ``collection_plans`` its actions,
+# allowed or refused with the rule; ``outbox`` the allowed contacts, written with the plan, waiting for dispatch.
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("borrower_id", ForeignKey("borrowers.id"), nullable=False, index=True),
+    Column("loan_id", ForeignKey("loans.id"), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("agency", String(64)),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("local_day", Date, nullable=False, index=True),  # the day in the borrower's zone
+    Column("outcome", String(24)),
+    Column("text", Text),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+account_flags = Table(
+    "account_flags",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("borrower_id", ForeignKey("borrowers.id"), nullable=False, index=True),
+    Column("loan_id", ForeignKey("loans.id")),  # None: every loan of the borrower
+    Column("kind", String(40), nullable=False),  # a status, opted_out:<channel>, automated_consent, validation_notice
+    Column("since", Date, nullable=False),
+    Column("until", Date),
+    Column("note", Text, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+collection_days = Table(
+    "collection_days",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("strategy", String(64), nullable=False),
+    Column("planned_at", DateTime(timezone=True), nullable=False),
+)
+
+collection_plans = Table(
+    "collection_plans",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("day", Date, nullable=False, index=True),
+    Column("loan_id", Integer, nullable=False),
+    Column("borrower_id", Integer, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("channel", String(16)),
+    Column("scheduled", DateTime(timezone=True)),
+    Column("template", String(40)),
+    Column("arm", String(40)),
+    Column("strategy_rule", String(64), nullable=False),
+    Column("decision", String(8), nullable=False),  # allowed | refused
+    Column("rule", String(64)),
+    Column("reason", Text),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("plan_id", ForeignKey("collection_plans.id"), nullable=False, unique=True),
+    Column("borrower_id", Integer, nullable=False),
+    Column("loan_id", Integer, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("template", String(40)),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | sent | failed | dead
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 # The day-end's columnar state (arrears.batch.state.SCHEMA) after the last day-end, one row per loan in it and
 # one per installment: what the next day-end reads in bulk. Terms come from ``loans``. A command that changes a
 # loan's past (backdated, reversal, waiver, write-off) deletes its rows; the next day-end rebuilds them from the
@@ -327,8 +402,12 @@ day_end_snapshots = Table(
 )
 
 __all__ = [
+    "account_flags",
     "audit_log",
     "borrowers",
+    "collection_days",
+    "collection_plans",
+    "contacts",
     "court_orders",
     "credit_lines",
     "day_end_installments",
@@ -343,6 +422,7 @@ __all__ = [
     "line_reviews",
     "loans",
     "metadata",
+    "outbox",
     "postings",
     "restriction_events",
     "restrictions",

@@ -1,0 +1,399 @@
+"""Daily planning: what a strategy asks for on day D, for every delinquent account, each action allowed or refused
+by the policy pack with the rule that refuses it.
+
+**Order.** A strategy's actions are planned step by step: by their local time (actions without one first), then
+rule, then action, then attempt; within a step, account by account in loan order. A contact allowed joins the
+borrower's contact history at once, so caps hold across rules, attempts, the borrower's loans, days and
+agencies (the history holds what agencies did too). ``times_per_day`` = k plans k attempts, ``at``,
+``at`` + 2 h, ...; an attempt outside the window is refused like any other.
+
+**Two planners, one answer.** :func:`plan_accounts` is the scalar reference: it calls
+:func:`arrears.collections.policy.check_contact` for every contact. :func:`plan_batch` plans a whole portfolio
+with numpy, the same checks over arrays, for the daily run over a million accounts; tests hold the two equal
+action by action.
+
+**Champion/challenger.** An account's arm is fixed by a hash of the strategy's name and the loan id
+(:func:`arm_of`), so it never changes from day to day and both planners agree.
+
+**What stops collection.** A special status of the pack's ``stops`` (deceased, bankruptcy, fraud claim, open
+complaint, dispute, cease-communication, attorney) refuses every action of the account, contacts or not: a
+paused account is not placed with an agency or referred to court either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from arrears.collections.policy import Account, Channel, Contact, PolicyPack, PolicyRule, Status, check_contact
+from arrears.collections.strategy import CONTACTS, Action, ActionStep, Strategy, When
+
+ATTEMPT_SPACING = timedelta(hours=2)
+PROMISES = ("none", "live", "kept", "broken")
+BUCKETS = ("M0", "M1", "M2", "M3", "M4", "M5", "M6", "M7")
+STATUS_BITS = {status: 1 << i for i, status in enumerate(Status)}
+CHANNEL_CODES = {channel: i for i, channel in enumerate(Channel)}
+AUTOMATED_BY_DEFAULT = {Action.SMS}  # texts are sent by the system; calls are dialled by a collector
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One planned attempt of one action of one rule."""
+
+    rule: int
+    action: int
+    attempt: int
+    step: ActionStep
+    local: time | None  # None: an action without a time (placement, referral, restrictions)
+    when: When
+    rule_name: str
+
+    @property
+    def channel(self) -> Channel | None:
+        return CONTACTS.get(self.step.action)
+
+    @property
+    def automated(self) -> bool:
+        return self.step.action in AUTOMATED_BY_DEFAULT
+
+
+def steps_of(strategy: Strategy) -> list[Step]:
+    """Every attempt the strategy can plan in a day, in planning order (module docstring)."""
+    found = []
+    for r, rule in enumerate(strategy.rules.rules):
+        for a, step in enumerate(rule.actions):
+            attempts = step.times_per_day if CONTACTS.get(step.action) is not None else 1
+            for j in range(attempts):
+                local = None
+                if step.at is not None or CONTACTS.get(step.action) is not None:
+                    start = datetime.combine(date(2000, 1, 1), step.at or strategy.pack.window[0])
+                    moved = start + ATTEMPT_SPACING * j
+                    local = moved.time() if moved.date() == start.date() else time(23, 59)
+                found.append(Step(r, a, j, step, local, rule.when, rule.name or f"rules[{r}]"))
+    return sorted(found, key=lambda s: (s.local or time.min, s.rule, s.action, s.attempt))
+
+
+def _mix(value: int) -> int:
+    """splitmix64's finaliser: a well-spread 64-bit hash, the same in Python and numpy."""
+    mask = (1 << 64) - 1
+    value = (value + 0x9E3779B97F4A7C15) & mask
+    value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & mask
+    return value ^ (value >> 31)
+
+
+def _seed(strategy: Strategy) -> int:
+    return int.from_bytes(hashlib.sha256(strategy.rules.strategy.name.encode()).digest()[:8], "big")
+
+
+def arm_of(strategy: Strategy, loan: int) -> str | None:
+    """The loan's champion/challenger arm: fixed by a hash of the strategy's name and the loan id."""
+    arms = strategy.rules.arms
+    if not arms:
+        return None
+    slot = _mix(_seed(strategy) ^ loan) % 100
+    for arm in arms:
+        if slot < arm.share:
+            return arm.name
+        slot -= arm.share
+    raise AssertionError("arm shares add up to 100 (checked when the strategy loads)")
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    """A delinquent account as planning sees it: after day-end D-1, with what the checks need."""
+
+    loan: int
+    borrower: int
+    days_past_due: int
+    bucket: str
+    overdue: int
+    segment: str = ""
+    promise: str = "none"
+    timezone: str = "Asia/Shanghai"
+    account: Account = field(default_factory=Account)
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    loan: int
+    borrower: int
+    action: Action
+    channel: Channel | None
+    at: datetime | None  # in the borrower's zone, with its offset
+    template: str | None
+    arm: str | None
+    rule: str  # the strategy's rule that asked for it
+    refused_by: PolicyRule | None = None
+    reason: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "loan": self.loan,
+            "borrower": self.borrower,
+            "action": self.action.value,
+            "channel": self.channel.value if self.channel else None,
+            "scheduled": self.at.isoformat() if self.at else None,
+            "template": self.template,
+            "arm": self.arm,
+            "strategy_rule": self.rule,
+            "decision": "refused" if self.refused_by else "allowed",
+            "rule": self.refused_by.name if self.refused_by else None,
+            "source": self.refused_by.source if self.refused_by else None,
+            "reason": self.reason,
+        }
+
+
+def matches(when: When, account: AccountView, arm: str | None) -> bool:
+    """Whether a rule's ``when`` holds for the account (bounds inclusive; a key left out matches anything)."""
+    return (
+        (when.dpd_min is None or account.days_past_due >= when.dpd_min)
+        and (when.dpd_max is None or account.days_past_due <= when.dpd_max)
+        and (when.bucket is None or account.bucket == when.bucket)
+        and (when.min_overdue is None or account.overdue >= when.min_overdue)
+        and (when.segment is None or account.segment == when.segment)
+        and (when.promise is None or account.promise == when.promise)
+        and (when.arm is None or arm == when.arm)
+    )
+
+
+def plan_accounts(
+    strategy: Strategy, accounts: Sequence[AccountView], day: date, history: Mapping[int, Sequence[Contact]]
+) -> list[Planned]:
+    """The scalar reference planner (module docstring). ``history``: each borrower's earlier contacts, by the
+    lender and every agency, in the borrower's local time."""
+    pack = strategy.pack
+    made = {a.borrower: list(history.get(a.borrower, ())) for a in accounts}
+    arms = {a.loan: arm_of(strategy, a.loan) for a in accounts}
+    ordered = sorted(accounts, key=lambda a: a.loan)
+    planned = []
+    for step in steps_of(strategy):
+        for account in ordered:
+            if not matches(step.when, account, arms[account.loan]):
+                continue
+            channel, at = step.channel, None
+            if step.local is not None:
+                at = datetime.combine(day, step.local, tzinfo=ZoneInfo(account.timezone))
+            refusal = None
+            if channel is None:
+                refusal = _stopped(pack, account.account)
+            else:
+                assert at is not None
+                contact = Contact(channel, at.replace(tzinfo=None), account.loan, automated=step.automated)
+                refused = check_contact(pack, contact, account.account, made[account.borrower])
+                if refused is None:
+                    made[account.borrower].append(contact)
+                else:
+                    refusal = (refused.rule, refused.message)
+            planned.append(
+                Planned(
+                    account.loan,
+                    account.borrower,
+                    step.step.action,
+                    channel,
+                    at,
+                    step.step.template,
+                    arms[account.loan],
+                    step.rule_name,
+                    refusal[0] if refusal else None,
+                    refusal[1] if refusal else None,
+                )
+            )
+    return planned
+
+
+def _stopped(pack: PolicyPack, account: Account) -> tuple[PolicyRule, str] | None:
+    for status in sorted(account.statuses & set(pack.stops)):
+        return pack.stops[status], f"the account is marked {status}: {pack.stops[status].text}"
+    return None
+
+
+# -- the columnar planner --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """Delinquent accounts as arrays, sorted by loan (one entry per loan). Days are ordinals (``date.toordinal``),
+    -1 for none; ``statuses`` and ``opted_out`` are bit sets (:data:`STATUS_BITS`, bit ``CHANNEL_CODES[c]``)."""
+
+    loan: np.ndarray
+    borrower: np.ndarray
+    days_past_due: np.ndarray
+    bucket: np.ndarray  # index into BUCKETS
+    overdue: np.ndarray
+    segment: np.ndarray  # index into ``segments``
+    segments: tuple[str, ...]
+    promise: np.ndarray  # index into PROMISES
+    statuses: np.ndarray
+    opted_out: np.ndarray
+    automated_consent: np.ndarray
+    first_contact: np.ndarray
+    validation_notice_sent: np.ndarray
+
+
+@dataclass(frozen=True)
+class History:
+    """Contacts made, by the lender and every agency: borrower, loan, channel code, local day (ordinal)."""
+
+    borrower: np.ndarray
+    loan: np.ndarray
+    channel: np.ndarray
+    day: np.ndarray
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The day's plan as arrays, one entry per planned action in planning order: the step (index into
+    :attr:`steps`), the account (index into the accounts), and the refusing rule (index into :attr:`rules`, -1:
+    allowed)."""
+
+    steps: list[Step]
+    rules: list[PolicyRule]
+    step: np.ndarray
+    account: np.ndarray
+    refused: np.ndarray
+
+    def allowed(self) -> int:
+        return int(np.count_nonzero(self.refused < 0))
+
+
+def arms_batch(strategy: Strategy, loans: np.ndarray) -> np.ndarray:
+    """:func:`arm_of` for many loans: the arm's index in ``strategy.rules.arms`` (-1: no arms)."""
+    arms = strategy.rules.arms
+    if not arms:
+        return np.full(len(loans), -1, np.int8)
+    with np.errstate(over="ignore"):
+        value = loans.astype(np.uint64) ^ np.uint64(_seed(strategy))
+        value = value + np.uint64(0x9E3779B97F4A7C15)
+        value = (value ^ (value >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        value = (value ^ (value >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        value = value ^ (value >> np.uint64(31))
+    slot = (value % np.uint64(100)).astype(np.int64)
+    bounds = np.cumsum([arm.share for arm in arms])
+    return np.searchsorted(bounds, slot, side="right").astype(np.int8)
+
+
+def _matching(when: When, accounts: Accounts, arm: np.ndarray, strategy: Strategy) -> np.ndarray:
+    mask = np.ones(len(accounts.loan), dtype=bool)
+    if when.dpd_min is not None:
+        mask &= accounts.days_past_due >= when.dpd_min
+    if when.dpd_max is not None:
+        mask &= accounts.days_past_due <= when.dpd_max
+    if when.bucket is not None:
+        mask &= accounts.bucket == BUCKETS.index(when.bucket)
+    if when.min_overdue is not None:
+        mask &= accounts.overdue >= when.min_overdue
+    if when.segment is not None:
+        code = accounts.segments.index(when.segment) if when.segment in accounts.segments else -2
+        mask &= accounts.segment == code
+    if when.promise is not None:
+        mask &= accounts.promise == PROMISES.index(when.promise)
+    if when.arm is not None:
+        mask &= arm == [a.name for a in strategy.rules.arms].index(when.arm)
+    return mask
+
+
+def plan_batch(strategy: Strategy, accounts: Accounts, day: date, history: History) -> Plan:
+    """:func:`plan_accounts` over arrays (module docstring); equal to it action by action."""
+    pack = strategy.pack
+    for channel in pack.daily_caps:
+        if channel in pack.rolling_caps:  # both on one channel would make the two caps' orders interact
+            raise NotImplementedError(f"{pack.jurisdiction}: a daily and a rolling cap on {channel}")
+    steps = steps_of(strategy)
+    rules: list[PolicyRule] = []
+    code: dict[str, int] = {}
+
+    def rule_code(rule: PolicyRule) -> int:
+        if rule.name not in code:
+            code[rule.name] = len(rules)
+            rules.append(rule)
+        return code[rule.name]
+
+    today = day.toordinal()
+    count = len(accounts.loan)
+    if not count:
+        return Plan(steps, [], np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.int16))
+    arm = arms_batch(strategy, accounts.loan)
+    borrowers, borrower_of = np.unique(accounts.borrower, return_inverse=True)
+    # stops: the first status in the pack's sorted order
+    stop = np.full(count, -1, np.int16)
+    for status in sorted(set(pack.stops), reverse=True):
+        stop = np.where(accounts.statuses & STATUS_BITS[status], rule_code(pack.stops[status]), stop)
+    # counts of today's contacts by borrower (daily caps) and of the rolling window by loan, per channel
+    used_day: dict[Channel, np.ndarray] = {}
+    used_roll: dict[Channel, np.ndarray] = {}
+    for channel in pack.daily_caps:
+        mine = (history.channel == CHANNEL_CODES[channel]) & (history.day == today)
+        at = np.searchsorted(borrowers, history.borrower[mine])
+        known = (at < len(borrowers)) & (borrowers[np.minimum(at, len(borrowers) - 1)] == history.borrower[mine])
+        used_day[channel] = np.bincount(at[known], minlength=len(borrowers)).astype(np.int64)
+    for channel, (_, days, _) in pack.rolling_caps.items():
+        mine = (history.channel == CHANNEL_CODES[channel]) & (history.day > today - days) & (history.day <= today)
+        at = np.searchsorted(accounts.loan, history.loan[mine])
+        known = (at < count) & (accounts.loan[np.minimum(at, count - 1)] == history.loan[mine])
+        used_roll[channel] = np.bincount(at[known], minlength=count).astype(np.int64)
+    late = (accounts.first_contact >= 0) & (today > accounts.first_contact + 5) & (accounts.validation_notice_sent < 0)
+    matches_of = [_matching(rule.when, accounts, arm, strategy) for rule in strategy.rules.rules]
+    out_step, out_account, out_refused = [], [], []
+    start, end = pack.window
+    for index, step in enumerate(steps):
+        who = np.flatnonzero(matches_of[step.rule])
+        refused = stop[who].astype(np.int16)
+        via = step.channel
+        if via is not None and len(who):
+            assert step.local is not None
+            open_ = refused < 0
+            if not start <= step.local <= end:
+                refused[open_] = rule_code(pack.window_rule)
+            else:
+                bit = 1 << CHANNEL_CODES[via]
+                if pack.opt_out is not None:
+                    refused[open_ & ((accounts.opted_out[who] & bit) != 0)] = rule_code(pack.opt_out)
+                    open_ = refused < 0
+                if step.automated and via in (Channel.SMS, Channel.VOICE_CALL) and pack.automated_consent:
+                    refused[open_ & ~accounts.automated_consent[who]] = rule_code(pack.automated_consent)
+                    open_ = refused < 0
+                if pack.validation_notice is not None:
+                    refused[open_ & late[who]] = rule_code(pack.validation_notice)
+                    open_ = refused < 0
+                if via in pack.daily_caps:
+                    cap, cap_rule = pack.daily_caps[via]
+                    group = borrower_of[who]
+                    rank = _rank_within(group, open_)
+                    over = open_ & (used_day[via][group] + rank >= cap)
+                    refused[over] = rule_code(cap_rule)
+                    open_ = refused < 0
+                    np.add.at(used_day[via], group[open_], 1)
+                if via in pack.rolling_caps:
+                    cap, _, cap_rule = pack.rolling_caps[via]
+                    over = open_ & (used_roll[via][who] >= cap)
+                    refused[over] = rule_code(cap_rule)
+                    open_ = refused < 0
+                    used_roll[via][who[open_]] += 1
+        out_step.append(np.full(len(who), index, np.int32))
+        out_account.append(who.astype(np.int32))
+        out_refused.append(refused)
+    return Plan(
+        steps,
+        rules,
+        np.concatenate(out_step) if out_step else np.zeros(0, np.int32),
+        np.concatenate(out_account) if out_account else np.zeros(0, np.int32),
+        np.concatenate(out_refused) if out_refused else np.zeros(0, np.int16),
+    )
+
+
+def _rank_within(group: np.ndarray, counted: np.ndarray) -> np.ndarray:
+    """For each entry, how many earlier entries (in order) of the same group are ``counted``."""
+    order = np.argsort(group, kind="stable")
+    sorted_group, sorted_counted = group[order], counted[order].astype(np.int64)
+    running = np.cumsum(sorted_counted) - sorted_counted  # counted entries before, in the whole sorted array
+    first = np.r_[True, sorted_group[1:] != sorted_group[:-1]]
+    base = np.maximum.accumulate(np.where(first, running, 0))
+    rank = np.empty_like(running)
+    rank[order] = running - base
+    return rank

@@ -1,0 +1,94 @@
+"""Planning a day of collections over the store (SQLite and PostgreSQL): the accounts overdue after the day-end,
+caps that count the agencies' contacts, flags that stop collection, the plan and its outbox written once."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from arrears.adapters import tables as t
+from arrears.adapters.database import make_engine
+from arrears.config import Settings
+from arrears.errors import InputRejected
+from arrears.product import load_product
+from arrears.service_layer.collections import add_flag, plan_day, record_contact
+from arrears.service_layer.eod_store import run_store
+from arrears.service_layer.services import Services
+from tests.conftest import ROOT, SAMPLE_PRODUCT, store_with_a_loan
+
+STRATEGY = ROOT / "strategies" / "cn-default.toml"
+START = date(2026, 5, 15)  # first due 2026-06-15
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _store(url: str) -> tuple[Services, int, int]:
+    """A borrower with two loans on one line (cn-microcredit), day-ended through 2026-06-24."""
+    setup = Services(make_engine(url), Settings(database_url=url, business_date=START), origin="test")
+    borrower = setup.add_borrower(name="张三", phone="13800138000")
+    line = setup.open_line(borrower_id=borrower, product=load_product(SAMPLE_PRODUCT), limit=2_000_000)
+    first = setup.draw(line_id=line, amount=250_000, terms=5, start=START, key="d1")
+    setup.draw(line_id=line, amount=100_000, terms=5, start=START, key="d2")
+    setup.engine.dispose()
+    services = Services(make_engine(url), Settings(database_url=url), origin="test")
+    run_store(services, through=date(2026, 6, 24))
+    return services, borrower, first
+
+
+def test_a_day_is_planned_once_with_its_outbox_and_caps_that_count_the_agencies(
+    new_database: Callable[[], str],
+) -> None:
+    """After the day-end of 06-24 both loans are 9 days past due: the strategy's "mid" rule asks for a text, an
+    e-mail and two calls a loan at 15:00 and 17:00. An agency already called twice on 06-25, so of the four
+    calls the borrower's two loans ask for, one is allowed (3 a day) and three are refused by the cap."""
+    services, _borrower, first = _store(new_database())
+    day = date(2026, 6, 25)
+    for hour in (9, 11):
+        at = datetime(2026, 6, 25, hour, tzinfo=SHANGHAI)
+        record_contact(services, loan_id=first, channel="voice_call", at=at, agency="agency-a", outcome="no_answer")
+    plan = plan_day(services, day, STRATEGY)
+    assert plan["already_planned"] is False
+    calls = [
+        (a["loan"], a["scheduled"], a["decision"], a["rule"]) for a in plan["actions"] if a["action"] == "voice_call"
+    ]
+    assert [decision for _, _, decision, _ in calls] == ["allowed", "refused", "refused", "refused"]
+    assert {rule for _, _, _, rule in calls[1:]} == {"cn.voice_calls_per_day"}
+    assert calls[0][1] == "2026-06-25T15:00:00+08:00"  # the borrower's local time, with its offset
+    assert {a["action"] for a in plan["actions"]} >= {"sms", "email", "voice_call"}
+    with services.reading() as connection:
+        planned = connection.execute(select(func.count()).select_from(t.collection_plans)).scalar_one()
+        outbox = connection.execute(select(func.count()).select_from(t.outbox)).scalar_one()
+    assert planned == len(plan["actions"]) and outbox == plan["allowed"]
+    again = plan_day(services, day, STRATEGY)
+    assert again["already_planned"] is True and again["actions"] == plan["actions"]
+    with services.reading() as connection:
+        assert connection.execute(select(func.count()).select_from(t.outbox)).scalar_one() == outbox
+
+
+def test_a_special_status_stops_everything_and_a_day_needs_its_day_end(new_database: Callable[[], str]) -> None:
+    services, borrower, first = _store(new_database())
+    with pytest.raises(InputRejected, match="needs the day-end of 2026-06-25"):
+        plan_day(services, date(2026, 6, 26), STRATEGY)
+    add_flag(services, borrower_id=borrower, loan_id=None, kind="open_complaint", since=date(2026, 6, 25), note="call")
+    plan = plan_day(services, date(2026, 6, 25), STRATEGY)
+    assert plan["allowed"] == 0 and {a["rule"] for a in plan["actions"]} == {"cn.open_complaint"}
+    with pytest.raises(InputRejected, match="unknown flag"):
+        add_flag(services, borrower_id=borrower, loan_id=None, kind="frozen_wechat", since=date(2026, 6, 25), note="x")
+    with pytest.raises(InputRejected, match="with its offset"):
+        record_contact(services, loan_id=first, channel="sms", at=datetime(2026, 6, 25, 9), agency=None, outcome=None)
+
+
+def test_the_cli_plans_the_day(tmp_path: Path) -> None:
+    _, arrears = store_with_a_loan(tmp_path)
+    assert arrears("eod", "run", "--through", "2026-06-24", on="2026-06-25").returncode == 0
+    done = arrears("collections", "plan", "--date", "2026-06-25", "--json", on="2026-06-25")
+    assert done.returncode == 0, done.stderr
+    view = json.loads(done.stdout)
+    assert view["day"] == "2026-06-25" and view["allowed"] >= 3
+    early = arrears("collections", "plan", "--date", "2026-06-27", on="2026-06-25")
+    assert early.returncode == 2 and "run arrears eod run --through 2026-06-26" in early.stderr

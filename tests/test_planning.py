@@ -1,0 +1,216 @@
+"""Daily collection planning: the columnar planner equals the scalar reference action by action; caps hold across
+rules, attempts, a borrower's loans and the agencies' contacts; stops and opt-outs refuse with their rule."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date, datetime, time, timedelta
+
+import numpy as np
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+from arrears.collections.planning import (
+    BUCKETS,
+    CHANNEL_CODES,
+    PROMISES,
+    STATUS_BITS,
+    Accounts,
+    AccountView,
+    History,
+    arm_of,
+    arms_batch,
+    plan_accounts,
+    plan_batch,
+)
+from arrears.collections.policy import Account, Channel, Contact, Status
+from arrears.collections.strategy import Strategy, check_document, load_strategy
+from tests.conftest import ROOT
+
+DAY = date(2026, 6, 20)
+CN = load_strategy(ROOT / "strategies" / "cn-default.toml")
+US = load_strategy(ROOT / "strategies" / "us-default.toml")
+
+
+def strategy_of(text: str) -> Strategy:
+    loaded, violations = check_document(tomllib.loads(text), "test strategy")
+    assert loaded is not None, violations
+    return loaded
+
+
+# as many calls as the cn cap allows, from two rules that overlap
+CROWDED = strategy_of(
+    '[strategy]\nname = "crowded"\njurisdiction = "cn"\n\n'
+    '[[rules]]\nwhen = { dpd_min = 1 }\nactions = [ { action = "voice_call", at = "09:00", times_per_day = 2 } ]\n\n'
+    "[[rules]]\nwhen = { dpd_min = 3 }\n"
+    'actions = [ { action = "voice_call", at = "10:00", times_per_day = 2 },\n'
+    '            { action = "sms", template = "reminder", at = "20:30" } ]\n'
+)
+# texts (automated: TCPA consent) and three calls on one day, against Reg F's 7 in 7 days
+TIGHT = strategy_of(
+    '[strategy]\nname = "tight"\njurisdiction = "us"\n\n'
+    '[[rules]]\nwhen = { dpd_min = 0 }\nactions = [ { action = "sms", template = "reminder", at = "08:00" } ]\n\n'
+    "[[rules]]\nwhen = { dpd_min = 5, dpd_max = 5 }\n"
+    'actions = [ { action = "voice_call", at = "16:00", times_per_day = 3 } ]\n'
+)
+
+
+def arrays(views: list[AccountView]) -> Accounts:
+    views = sorted(views, key=lambda v: v.loan)
+    segments = tuple(sorted({v.segment for v in views}))
+
+    def days(value: date | None) -> int:
+        return value.toordinal() if value else -1
+
+    return Accounts(
+        loan=np.array([v.loan for v in views], np.int64),
+        borrower=np.array([v.borrower for v in views], np.int64),
+        days_past_due=np.array([v.days_past_due for v in views], np.int32),
+        bucket=np.array([BUCKETS.index(v.bucket) for v in views], np.int8),
+        overdue=np.array([v.overdue for v in views], np.int64),
+        segment=np.array([segments.index(v.segment) for v in views], np.int32),
+        segments=segments,
+        promise=np.array([PROMISES.index(v.promise) for v in views], np.int8),
+        statuses=np.array([sum(STATUS_BITS[s] for s in v.account.statuses) for v in views], np.int32),
+        opted_out=np.array([sum(1 << CHANNEL_CODES[c] for c in v.account.opted_out) for v in views], np.int32),
+        automated_consent=np.array([v.account.automated_consent for v in views], bool),
+        first_contact=np.array([days(v.account.first_contact) for v in views], np.int32),
+        validation_notice_sent=np.array([days(v.account.validation_notice_sent) for v in views], np.int32),
+    )
+
+
+def history_arrays(history: dict[int, list[Contact]]) -> History:
+    rows = [(b, c.loan, CHANNEL_CODES[c.channel], c.at.date().toordinal()) for b, cs in history.items() for c in cs]
+    columns = list(zip(*rows, strict=True)) if rows else [(), (), (), ()]
+    return History(*(np.array(column, np.int64) for column in columns))
+
+
+def same(strategy: object, views: list[AccountView], history: dict[int, list[Contact]]) -> list[tuple]:
+    """Both planners on the same input; asserts they agree and returns the plan as tuples."""
+    reference = plan_accounts(strategy, views, DAY, history)  # type: ignore[arg-type]
+    accounts = arrays(views)
+    batch = plan_batch(strategy, accounts, DAY, history_arrays(history))  # type: ignore[arg-type]
+    rows = [
+        (
+            int(accounts.loan[a]),
+            batch.steps[s].step.action.value,
+            batch.steps[s].local,
+            batch.rules[r].name if r >= 0 else None,
+        )
+        for s, a, r in zip(batch.step.tolist(), batch.account.tolist(), batch.refused.tolist(), strict=True)
+    ]
+    expected = [
+        (p.loan, p.action.value, p.at.time() if p.at else None, p.refused_by.name if p.refused_by else None)
+        for p in reference
+    ]
+    assert rows == expected
+    return expected
+
+
+accounts_strategy = st.lists(
+    st.builds(
+        lambda loan, borrower, dpd, overdue, segment, promise, statuses, opted, consent, first, sent: AccountView(
+            loan=loan,
+            borrower=borrower,
+            days_past_due=dpd,
+            bucket=BUCKETS[min(7, (dpd + 29) // 30)],
+            overdue=overdue,
+            segment=segment,
+            promise=promise,
+            account=Account(
+                statuses=frozenset(statuses),
+                opted_out=frozenset(opted),
+                automated_consent=consent,
+                first_contact=DAY - timedelta(days=first) if first is not None else None,
+                validation_notice_sent=DAY - timedelta(days=sent) if sent is not None else None,
+            ),
+        ),
+        st.integers(1, 10_000),
+        st.integers(1, 4),
+        st.integers(0, 120),
+        st.integers(0, 500_000),
+        st.sampled_from(["", "young", "salaried"]),
+        st.sampled_from(PROMISES),
+        st.sets(st.sampled_from(list(Status)), max_size=1),
+        st.sets(st.sampled_from([Channel.SMS, Channel.EMAIL]), max_size=1),
+        st.booleans(),
+        st.one_of(st.none(), st.integers(0, 20)),
+        st.one_of(st.none(), st.integers(0, 20)),
+    ),
+    max_size=12,
+    unique_by=lambda v: v.loan,
+)
+histories = st.lists(
+    st.tuples(st.integers(1, 4), st.integers(0, 9), st.sampled_from([Channel.VOICE_CALL, Channel.SMS])),
+    max_size=40,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(views=accounts_strategy, made=histories, strategy=st.sampled_from([CN, US, CROWDED, TIGHT]))
+def test_the_columnar_planner_equals_the_reference(
+    views: list[AccountView], made: list[tuple[int, int, Channel]], strategy: Strategy
+) -> None:
+    """Any accounts (several loans per borrower, every status, opt-outs, consent, validation notices) and any
+    recent history (today's and the last days' calls by borrower): the same actions, decisions and rules."""
+    loans_of: dict[int, list[int]] = {}
+    for view in views:
+        loans_of.setdefault(view.borrower, []).append(view.loan)
+    history: dict[int, list[Contact]] = {}
+    for borrower, back, channel in made:
+        loan = loans_of.get(borrower, [99_999])[back % len(loans_of.get(borrower, [0]))]
+        at = datetime.combine(DAY - timedelta(days=back % 8), time(9 + back))
+        history.setdefault(borrower, []).append(Contact(channel, at, loan, agency="A" if back % 2 else None))
+    for rule in {rule for *_, rule in same(strategy, views, history)}:
+        event(f"decision: {rule or 'allowed'}")
+
+
+def test_the_cn_cap_holds_across_rules_attempts_loans_and_agencies() -> None:
+    """A borrower with two loans, one agency call already today: the crowded strategy asks for 2 + 2 calls per
+    loan; only 2 more are allowed in all (3 a day, the agency's counting), the rest refused by the cap."""
+    strategy = CROWDED
+    views = [AccountView(1, 7, 5, "M1", 50_000), AccountView(2, 7, 5, "M1", 50_000)]
+    history = {7: [Contact(Channel.VOICE_CALL, datetime.combine(DAY, time(8, 30)), 1, agency="A")]}
+    plan = same(strategy, views, history)
+    calls = [(loan, at, rule) for loan, action, at, rule in plan if action == "voice_call"]
+    assert [rule for _, _, rule in calls].count(None) == 2
+    assert calls[:2] == [(1, time(9), None), (2, time(9), None)]  # the first step, both loans
+    assert {rule for _, _, rule in calls[2:]} == {"cn.voice_calls_per_day"}
+    texts = [rule for _, action, _, rule in plan if action == "sms"]
+    assert texts == [None, None]  # texts are not calls: no cap
+
+
+def test_stops_and_opt_outs_refuse_with_their_rule() -> None:
+    views = [
+        AccountView(1, 1, 5, "M1", 50_000, account=Account(statuses=frozenset({Status.OPEN_COMPLAINT}))),
+        AccountView(2, 2, 5, "M1", 50_000, account=Account(opted_out=frozenset({Channel.EMAIL}))),
+        AccountView(3, 3, 100, "M4", 200_000, account=Account(statuses=frozenset({Status.BANKRUPTCY}))),
+    ]
+    plan = same(US, views, {})
+    assert {rule for loan, _, _, rule in plan if loan == 1} == {"us.open_complaint"}
+    assert ("email", "us.reg_f.opt_out") in {(action, rule) for loan, action, _, rule in plan if loan == 2}
+    assert {rule for loan, _, _, rule in plan if loan == 3} == {"us.bankruptcy.automatic_stay"}  # placement too
+
+
+def test_arms_are_fixed_by_the_loan_and_split_by_share() -> None:
+    loans = np.arange(1, 20_001, dtype=np.int64)
+    batch = arms_batch(CN, loans)
+    names = [arm.name for arm in CN.rules.arms]
+    assert [names[i] for i in batch[:50]] == [arm_of(CN, int(loan)) for loan in loans[:50]]
+    share = np.count_nonzero(batch == names.index("challenger")) / len(loans)
+    assert 0.18 < share < 0.22  # 20% declared
+
+
+def test_reg_f_counts_seven_days_per_debt_with_the_days_plan() -> None:
+    """Five calls on loan 1 in the last six days: TIGHT's three calls today allow two (7 in 7 days), the third
+    is refused; loan 2 of the same borrower has its own count."""
+    views = [
+        AccountView(1, 1, 5, "M1", 50_000, account=Account(automated_consent=True)),
+        AccountView(2, 1, 5, "M1", 50_000, account=Account(automated_consent=True)),
+    ]
+    history = {
+        1: [Contact(Channel.VOICE_CALL, datetime.combine(DAY - timedelta(days=d), time(12)), 1) for d in range(1, 6)]
+    }
+    plan = same(TIGHT, views, history)
+    calls = [(loan, rule) for loan, action, _, rule in plan if action == "voice_call"]
+    assert calls == [(1, None), (2, None), (1, None), (2, None), (1, "us.reg_f.call_frequency"), (2, None)]
