@@ -70,7 +70,9 @@ def delinquent_accounts(work: Path, loans: int, accounts: int, rng: np.random.Ge
     owed = np.zeros(len(pc.list_flatten(due)), np.int64)
     for name in ("principal_due", "interest_due", "penalty_due", "compound_due"):
         owed += pc.list_flatten(state.column(name).combine_chunks()).to_numpy()
-    past = pc.list_flatten(due).to_numpy(zero_copy_only=False).astype("datetime64[D]").astype(np.int64) <= day_number(eod.SEASONED)
+    past = pc.list_flatten(due).to_numpy(zero_copy_only=False).astype("datetime64[D]").astype(np.int64) <= day_number(
+        eod.SEASONED
+    )
     summed = np.add.reduceat(np.where(past, owed, 0), offsets[:-1] - offsets[0])
     pick = late[np.arange(accounts) % len(late)]
     loan = np.arange(1, accounts + 1, dtype=np.int64)
