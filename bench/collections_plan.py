@@ -1,6 +1,9 @@
 """Benchmark: planning one day of collections for a million delinquent accounts, beside the day-end pipeline.
 
-    .venv/bin/python bench/collections.py [--accounts 1000000] [--loans 1000000] [--work DIR] [--sample 3000]
+(The issue calls it bench/collections.py; a script named so would shadow the standard library's ``collections``
+for every script in this folder, bench/eod.py included, so it is named for what it measures.)
+
+    .venv/bin/python bench/collections_plan.py [--accounts 1000000] [--loans 1000000] [--work DIR] [--sample 3000]
 
 Set-up, untimed: the seasoned synthetic portfolio of bench/eod.py (``--loans`` loans seasoned through 2026-11-28,
 generated once into ``--work`` and reused); its delinquent loans (days past due above 0 after that day-end) tiled
@@ -23,14 +26,6 @@ Target (issue): the plan at most 10 s.
 """
 
 from __future__ import annotations
-
-import sys
-
-# This file's name is the issue's (bench/collections.py) and shadows the standard library's ``collections`` for a
-# script run from here: take this folder off the front of the path before anything imports it, put it at the end.
-BENCH = sys.path.pop(0) if sys.path and sys.path[0].rstrip("/").endswith("bench") else None
-if BENCH is not None:
-    sys.path.append(BENCH)
 
 import argparse
 import time
@@ -140,7 +135,7 @@ def main() -> None:
     options = parser.parse_args()
     rng = np.random.default_rng(11)
     strategy = load_strategy(ROOT / "strategies" / "cn-default.toml")
-    print(f"collections plan for {DAY} (bench/collections.py: strategies cn-default and us-default)")
+    print(f"collections plan for {DAY} (bench/collections_plan.py: strategies cn-default and us-default)")
     accounts = delinquent_accounts(options.work, options.loans, options.accounts, rng)
     history = contact_history(accounts, rng)
     print(f"  {len(accounts.loan):,} delinquent accounts, {len(history.loan):,} contacts in the last 30 days")
