@@ -152,6 +152,10 @@ def test_demo_runs_small_and_persists(tmp_path: Path) -> None:
     assert "every loan equal to the reference engine" in result.stdout  # the day-end over a dataset, checked
     assert "--lang zh-CN" in result.stdout and "--lang en-US" in result.stdout  # standings in both languages
     assert "WeChat or QQ account" in result.stdout and "微信或QQ账号" in result.stdout  # what is NOT affected
+    printed = " ".join(result.stdout.split())  # the console wraps long lines
+    assert "arrears collections plan --date" in printed  # a day of collections planned on the store
+    assert "refused: a strategy asking to freeze the WeChat account" in printed  # and the article refused
+    assert "(rule restriction.outside_product)" in printed
     report = tmp_path / "portfolio" / "report.html"
     assert f"portfolio report: {report}" in result.stdout
     assert "<svg" in report.read_text(encoding="utf-8")
