@@ -92,3 +92,23 @@ def test_the_cli_plans_the_day(tmp_path: Path) -> None:
     assert view["day"] == "2026-06-25" and view["allowed"] >= 3
     early = arrears("collections", "plan", "--date", "2026-06-27", on="2026-06-25")
     assert early.returncode == 2 and "run arrears eod run --through 2026-06-26" in early.stderr
+
+
+def test_a_loan_changed_in_the_past_today_is_still_planned_and_a_replaced_day_is_refused(
+    new_database: Callable[[], str],
+) -> None:
+    """A backdated payment posted on 06-25 forgets loan 2's day-end state (the next day-end rebuilds it): the
+    plan of 06-25 still takes it, from its events. Once the day-end of 06-25 has run, 06-25 can no longer be
+    planned (its state is gone): refused, nothing written."""
+    url = new_database()
+    services, _, first = _store(url)
+    today = Services(make_engine(url), Settings(database_url=url, business_date=date(2026, 6, 25)), origin="test")
+    today.repay(loan_id=first + 1, amount=100, value_date=date(2026, 6, 20), key="late")
+    plan = plan_day(services, date(2026, 6, 25), STRATEGY)
+    assert sorted({a["loan"] for a in plan["actions"]}) == [first, first + 1]
+    run_store(services, through=date(2026, 6, 26))
+    with pytest.raises(InputRejected, match="can no longer be planned"):
+        plan_day(services, date(2026, 6, 26), STRATEGY)
+    with services.reading() as connection:
+        days = connection.execute(select(t.collection_days.c.day)).scalars().all()
+    assert days == [date(2026, 6, 25)]

@@ -234,3 +234,20 @@ def test_the_store_records_what_day_ends_and_corrections_did(tmp_path: Path) -> 
     assert [(e["kind"], e["recorded_on"]) for e in suspended["events"]][-1] == ("reinstated", "2026-06-26")
     unknown = arrears("line", "restrictions", "9", on="2026-06-26")
     assert unknown.returncode == 2 and "no credit line 9" in unknown.stderr
+
+
+def test_commands_ahead_of_the_day_end_are_never_taken_back_by_it(tmp_path: Path) -> None:
+    """Day-ends through 06-16 only; a payment of everything due, dated 06-19, posted on business date 06-22: the
+    command records what it knows (suspended from the day-end of 06-17, lifted 06-19). The day-ends catching up
+    to 06-22 then record nothing new: no withdrawal, no reinstatement, no date recorded before the command's."""
+    _, arrears = store_with_a_loan(tmp_path)
+    assert arrears("eod", "run", "--through", "2026-06-16", on="2026-06-17").returncode == 0
+    sample = load_product(SAMPLE_PRODUCT).rules.restrictions
+    owed = line_history(sample, [(1, TERMS, [])], date(2026, 6, 19)).overdue[1]
+    paid = arrears("repay", "1", "--amount", format_minor(owed), "--date", "2026-06-19", "--key", "p", on="2026-06-22")
+    assert paid.returncode == 0, paid.stderr
+    assert arrears("eod", "run", "--through", "2026-06-22", on="2026-06-22").returncode == 0
+    shown = arrears("line", "restrictions", "1", "--json", on="2026-06-23")
+    [suspended] = json.loads(shown.stdout)["restrictions"]
+    events = [(e["kind"], e["effective_on"], e["recorded_on"]) for e in suspended["events"]]
+    assert events == [("imposed", "2026-06-17", "2026-06-22"), ("lifted", "2026-06-19", "2026-06-22")]

@@ -141,6 +141,17 @@ def test_malformed_strategies_say_where_and_how_to_fix(tmp_path: Path) -> None:
         head=HEAD.replace("[[rules]]", '[[arms]]\nname = "red"\nshare = 60\n\n[[rules]]'),
     )
     assert violations(arms) == [("schema", "arms"), ("schema", "rules[0].when.arm")]
+    # a rule's name that is not a string, a rule without when, [rules] written as one table: said, not crashed
+    named = strategy(tmp_path, 'name = 5\nwhen = { dpd_min = 1 }\nactions = [ { action = "legal_referral" } ]\n')
+    assert violations(named) == [("schema", "rules[0].name")]
+    whenless = strategy(tmp_path, 'actions = [ { action = "legal_referral" } ]\n')
+    assert violations(whenless) == [("schema", "rules[0].when")]
+    single = strategy(
+        tmp_path,
+        'when = { dpd_min = 1 }\nactions = [ { action = "legal_referral" } ]\n',
+        head=HEAD.replace("[[rules]]", "[rules]"),
+    )
+    assert violations(single) == [("schema", "rules")]
 
 
 def test_the_cli_prints_every_violation_as_the_contract_says(tmp_path: Path, contract: Any) -> None:
@@ -205,6 +216,8 @@ def test_windows_opt_outs_consent_validation_and_stops() -> None:
         for status in (Status.DECEASED, Status.BANKRUPTCY, Status.OPEN_COMPLAINT, Status.DISPUTED):
             refusal = check_contact(pack, call(10), Account(statuses=frozenset({status})), [])
             assert refusal is not None and refusal.rule is pack.stops[status]
+    notice = Contact(Channel.LETTER, datetime(2026, 6, 10, 10), 1, template="validation_notice")
+    assert check_contact(US, notice, late, []) is None  # the notice itself is never held back by its own rule
     attorney = check_contact(US, call(10), Account(statuses=frozenset({Status.REPRESENTED_BY_ATTORNEY})), [])
     assert attorney is not None and attorney.rule.name == "us.fdcpa.attorney"
     assert time(8) == CN.window[0] and time(21) == US.window[1]

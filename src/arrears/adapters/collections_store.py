@@ -45,6 +45,18 @@ def delinquent(connection: Connection, closed: date) -> pa.Table:
     return bulk.read(connection, query, _ACCOUNTS)
 
 
+def forgotten(connection: Connection, closed: date) -> list[tuple[int, int, str]]:
+    """Open loans started by ``closed`` without a day-end state as of it (a command changed their past and the
+    next day-end rebuilds them): (loan, borrower, the borrower's zone)."""
+    day = closed.isoformat()
+    rows = connection.exec_driver_sql(
+        "SELECT l.id, l.borrower_id, b.timezone FROM loans l JOIN borrowers b ON b.id = l.borrower_id "
+        f"LEFT JOIN day_end_state s ON s.loan_id = l.id AND s.closed_through = '{day}' "
+        f"WHERE s.loan_id IS NULL AND l.status = 'open' AND l.start_date <= '{day}' ORDER BY l.id"
+    )
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
 def accounts_of(connection: Connection, table: pa.Table, day: date) -> Accounts:
     """The planner's arrays for ``table``'s accounts, with the flags in force during ``day``."""
     count = table.num_rows

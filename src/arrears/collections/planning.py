@@ -30,7 +30,16 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from arrears.collections.policy import Account, Channel, Contact, PolicyPack, PolicyRule, Status, check_contact
+from arrears.collections.policy import (
+    VALIDATION_NOTICE,
+    Account,
+    Channel,
+    Contact,
+    PolicyPack,
+    PolicyRule,
+    Status,
+    check_contact,
+)
 from arrears.collections.strategy import CONTACTS, Action, ActionStep, Strategy, When
 
 ATTEMPT_SPACING = timedelta(hours=2)
@@ -184,7 +193,9 @@ def plan_accounts(
                 refusal = _stopped(pack, account.account)
             else:
                 assert at is not None
-                contact = Contact(channel, at.replace(tzinfo=None), account.loan, automated=step.automated)
+                local = at.replace(tzinfo=None)
+                template = step.step.template
+                contact = Contact(channel, local, account.loan, automated=step.automated, template=template)
                 refused = check_contact(pack, contact, account.account, made[account.borrower])
                 if refused is None:
                     made[account.borrower].append(contact)
@@ -358,7 +369,7 @@ def plan_batch(strategy: Strategy, accounts: Accounts, day: date, history: Histo
                 if step.automated and via in (Channel.SMS, Channel.VOICE_CALL) and pack.automated_consent:
                     refused[open_ & ~accounts.automated_consent[who]] = rule_code(pack.automated_consent)
                     open_ = refused < 0
-                if pack.validation_notice is not None:
+                if pack.validation_notice is not None and step.step.template != VALIDATION_NOTICE:
                     refused[open_ & late[who]] = rule_code(pack.validation_notice)
                     open_ = refused < 0
                 if via in pack.daily_caps:

@@ -104,6 +104,7 @@ class PolicyPack:
 
 
 L, P = Binding.LAW, Binding.POLICY
+VALIDATION_NOTICE = "validation_notice"  # the template that sends it
 
 OUTSIDE_PRODUCT_RULE = PolicyRule(
     OUTSIDE_PRODUCT,
@@ -326,6 +327,7 @@ class Contact:
     loan: int
     agency: str | None = None
     automated: bool = False
+    template: str | None = None  # what it sends (the validation notice itself is never held back by its rule)
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,7 +365,8 @@ def check_contact(pack: PolicyPack, contact: Contact, account: Account, history:
         return Refusal(pack.automated_consent, "no prior express consent to automated calls or texts")
     first = account.first_contact
     late = first is not None and contact.at.date() > first + timedelta(days=5)
-    if pack.validation_notice is not None and late and account.validation_notice_sent is None:
+    sends_it = contact.template == VALIDATION_NOTICE
+    if pack.validation_notice is not None and late and account.validation_notice_sent is None and not sends_it:
         return Refusal(pack.validation_notice, "no validation notice sent within 5 days of the first contact")
     if contact.channel in pack.daily_caps:
         cap, rule = pack.daily_caps[contact.channel]

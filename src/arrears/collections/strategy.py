@@ -222,9 +222,9 @@ def check_document(document: dict[str, Any], source: str) -> tuple[Strategy | No
     if info is not None and pack is None:
         known = ", ".join(sorted(PACKS))
         schema("[strategy].jurisdiction", f"unknown jurisdiction {info.jurisdiction!r}; use one of {known}")
-    arms = [validated(Arm, arm, f"arms[{a}]") for a, arm in enumerate(_list(document, "arms"))]
-    raw_rules = _list(document, "rules")
-    if not raw_rules:
+    arms = [validated(Arm, arm, f"arms[{a}]") for a, arm in enumerate(_list(document, "arms", schema))]
+    raw_rules = _list(document, "rules", schema)
+    if not raw_rules and isinstance(document.get("rules", []), list):
         schema("rules", "a strategy needs at least one [[rules]] table with when and actions")
     placed: list[_Placed] = []  # every rule's when and well-formed actions, by their places in the file
     for r, raw in enumerate(raw_rules):
@@ -233,6 +233,12 @@ def check_document(document: dict[str, Any], source: str) -> tuple[Strategy | No
             continue
         for key in sorted(set(raw) - {"name", "when", "actions"}):
             schema(f"rules[{r}].{key}", "is not a part of a rule; a rule has name, when and actions")
+        name = raw.get("name")
+        if name is not None and not isinstance(name, str):
+            schema(f"rules[{r}].name", f"must be a string in quotes (got {name!r})")
+            name = None
+        if "when" not in raw:
+            schema(f"rules[{r}].when", "is missing; say which accounts the rule is for, e.g. when = { dpd_min = 1 }")
         when = validated(When, raw.get("when", {}), f"rules[{r}].when")
         steps = raw.get("actions")
         if not isinstance(steps, list) or not steps:
@@ -245,7 +251,7 @@ def check_document(document: dict[str, Any], source: str) -> tuple[Strategy | No
             action = None if refused else validated(ActionStep, step, f"rules[{r}].actions[{a}]")
             if action is not None:
                 checked.append((a, action))
-        placed.append(_Placed(r, raw.get("name"), when, checked))
+        placed.append(_Placed(r, name, when, checked))
     declared = None if any(arm is None for arm in arms) else [arm for arm in arms if arm is not None]
     if pack is not None:
         violations += _policy_violations(placed, declared, source, pack)
@@ -271,9 +277,13 @@ def load_strategy(path: str | Path) -> Strategy:
     return strategy
 
 
-def _list(document: dict[str, Any], key: str) -> list[Any]:
+def _list(document: dict[str, Any], key: str, schema: Any) -> list[Any]:
+    """``[[key]]``: a list of tables; anything else is a violation (a single ``[key]`` table too)."""
     value = document.get(key, [])
-    return value if isinstance(value, list) else [value]
+    if isinstance(value, list):
+        return value
+    schema(key, f"must be a list of tables: write [[{key}]] (two brackets) before each one")
+    return []
 
 
 def _forbidden(step: Any, pack: PolicyPack | None, source: str, where: str) -> list[Violation]:

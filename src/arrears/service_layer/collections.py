@@ -19,12 +19,16 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pyarrow as pa
+
 from arrears.adapters import collections_store as cs
 from arrears.adapters import day_end_store as des
 from arrears.adapters import store
+from arrears.classification import Bucket, bucket_for
 from arrears.collections.planning import arms_batch, plan_batch
 from arrears.collections.policy import Channel, Status
 from arrears.collections.strategy import load_strategy
+from arrears.dayend import LoanDayEnds
 from arrears.errors import InputRejected
 from arrears.service_layer.services import Services
 
@@ -41,13 +45,18 @@ def plan_day(services: Services, day: date, strategy_path: Path) -> dict[str, An
         already = cs.planned(connection, day)
         if already is not None:
             return _view(day, already, cs.plan_of(connection, day), again=True)
+        closed = day - timedelta(days=1)
         last, _ = des.last_day_end(connection)
-        if last is None or last < day - timedelta(days=1):
+        if last is None or last < closed:
             raise PlanRefused(
-                f"planning {day} needs the day-end of {day - timedelta(days=1)}; the store's last day-end is "
-                f"{last or 'none'}: run arrears eod run --through {day - timedelta(days=1)} first"
+                f"planning {day} needs the day-end of {closed}; the store's last day-end is "
+                f"{last or 'none'}: run arrears eod run --through {closed} first"
             )
-        table = cs.delinquent(connection, day - timedelta(days=1))
+        if last > closed:  # the state is kept for the last day-end only
+            raise PlanRefused(f"{day} can no longer be planned: the store has run the day-end of {last} since")
+        table = _overdue_accounts(services, connection, closed)
+        if des.last_day_end(connection)[0] != last:  # a day-end committed while this read: the read may mix days
+            raise PlanRefused(f"the day-end of {day} ran while planning it; plan {day + timedelta(days=1)} instead")
         accounts = cs.accounts_of(connection, table, day)
         plan = plan_batch(strategy, accounts, day, cs.history(connection, day))
         zones = table.column("timezone").to_pylist()
@@ -76,6 +85,32 @@ def plan_day(services: Services, day: date, strategy_path: Path) -> dict[str, An
             )
         cs.write_plan(connection, day, name, rows, services.clock())
         return _view(day, name, rows, again=False)
+
+
+def _overdue_accounts(services: Services, connection: Any, closed: date) -> pa.Table:
+    """Every account with something overdue after the day-end of ``closed``: from the day-end's state, and, for
+    the few loans a command changed the past of since (their state is forgotten until the next day-end), from
+    their events by the reference."""
+    table = cs.delinquent(connection, closed)
+    extra = []
+    missing = cs.forgotten(connection, closed)
+    events = des.loans_to_rebuild(connection, [loan for loan, _, _ in missing])
+    for loan, borrower, zone in missing:
+        terms, loan_events = events[loan]
+        try:
+            ends = LoanDayEnds(terms, loan_events, services.policy)
+            ends.run_through(closed)
+        except InputRejected:  # the day-end quarantines it, with the reason; it is not planned either
+            continue
+        overdue = ends.replay.due_total(closed)
+        if overdue > 0:
+            dpd = ends.replay.days_past_due()
+            row = (loan, borrower, dpd, list(Bucket).index(bucket_for(dpd)), overdue, zone)
+            extra.append(dict(zip(table.column_names, row, strict=True)))
+    if not extra:
+        return table
+    merged = pa.concat_tables([table, pa.Table.from_pylist(extra, table.schema)])
+    return merged.sort_by("loan_id")
 
 
 def _view(day: date, strategy: str, rows: Sequence[dict[str, Any]], again: bool) -> dict[str, Any]:

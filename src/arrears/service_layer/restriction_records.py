@@ -11,8 +11,9 @@ date, the imposition and every earlier event kept.
 night, so each line's days past due and principal outstanding are summed from the day-end's own state, and
 :func:`arrears.restrictions.day_end_changes` applies the rules to them. Lines it cannot take are replayed
 instead: lines with a loan the reference rebuilt (a command changed its past, or its state was missing), with a
-written-off loan (the kernel no longer carries it), or with commands already posted on a later business date.
-A line with a quarantined loan is left as it was (the loan's events are refused; ``day_end_quarantined`` says
+written-off loan (the kernel no longer carries it), or with commands already posted on a later business date B
+(replayed as of B and recorded on B: what a command already recorded is never taken back by a day-end catching
+up to it). A line with a quarantined loan is left as it was (the loan's events are refused; ``day_end_quarantined`` says
 why). The registry is kept by the store's day-ends and the commands after them: in a store whose day-ends were
 never run it holds only what commands reconciled.
 """
@@ -23,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 
 import numpy as np
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from arrears.adapters import day_end_store as des
 from arrears.adapters import restriction_store as rs
@@ -86,8 +87,9 @@ def record_day_end(
     np.add.at(owed, inverse, principal)
     active = rs.in_force(connection)
     skip = set(skip_lines)
-    replay = (set(replay_lines) | _lines_posted_after(connection, day)) - skip
-    candidates = (set(unique[worst > 0].tolist()) | set(active)) - replay - skip
+    ahead = {line: last for line, last in _lines_posted_after(connection, day).items() if line not in skip}
+    replay = set(replay_lines) - skip - set(ahead)
+    candidates = (set(unique[worst > 0].tolist()) | set(active)) - replay - skip - set(ahead)
     rules = _rules_of(connection, sorted(candidates))
     position = {int(line_id): i for i, line_id in enumerate(unique.tolist())}
     changes: list[tuple[int, Change, str]] = []
@@ -103,20 +105,39 @@ def record_day_end(
         changes += [(line_id, change, cause) for change in found]
         clean.update(moved)
     written = rs.apply(connection, changes, day, now, clean)
-    return written + record_lines(
-        connection, replay, day + timedelta(days=1), day, f"day-end {day}: line replayed", now
-    )
+    written += record_lines(connection, replay, day + timedelta(days=1), day, f"day-end {day}: line replayed", now)
+    # A line with commands already posted on a later business date B is known as of B: the command recorded
+    # what it knew then, and replaying it as of this earlier day-end would take back what is already known (and
+    # record it on an earlier date). Replayed as of B instead, recorded on B: nothing new unless the command did
+    # not reconcile it (nothing was in force then); the day-end of B takes it back by the rules.
+    by_date: dict[date, list[int]] = {}
+    for line_id, last in ahead.items():
+        by_date.setdefault(last, []).append(line_id)
+    for last, ahead_lines in sorted(by_date.items()):
+        written += record_lines(connection, ahead_lines, last, last, f"day-end {day}: line replayed as of {last}", now)
+    return written
 
 
-def _lines_posted_after(connection: Connection, day: date) -> set[int]:
-    """Lines with a transaction posted on a business date after ``day`` (commands ahead of the day-end)."""
-    statement = (
-        select(t.loans.c.line_id)
-        .join(t.transactions, t.transactions.c.loan_id == t.loans.c.id)
-        .where(t.transactions.c.business_date > day)
-        .distinct()
+def _lines_posted_after(connection: Connection, day: date) -> dict[int, date]:
+    """Lines with a transaction or a review posted on a business date after ``day`` (commands ahead of the
+    day-end), with the latest such date."""
+    tx = t.transactions
+    posted = (
+        select(t.loans.c.line_id, func.max(tx.c.business_date))
+        .join(tx, tx.c.loan_id == t.loans.c.id)
+        .where(tx.c.business_date > day)
+        .group_by(t.loans.c.line_id)
     )
-    return {row[0] for row in connection.execute(statement)}
+    reviews = t.line_reviews
+    reviewed = (
+        select(reviews.c.line_id, func.max(reviews.c.reviewed_on))
+        .where(reviews.c.reviewed_on > day)
+        .group_by(reviews.c.line_id)
+    )
+    found: dict[int, date] = {}
+    for line_id, last in [*connection.execute(posted), *connection.execute(reviewed)]:
+        found[line_id] = max(found.get(line_id, last), last)
+    return found
 
 
 def _rules_of(connection: Connection, line_ids: Sequence[int]) -> dict[int, tuple[RestrictionRule, ...]]:
