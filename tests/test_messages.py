@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from arrears.collections.messages import OPT_OUT, MessageFacts, render
-from arrears.collections.policy import CN, US, Channel
+from arrears.collections.policy import CN, US, Channel, PolicyPack
 from arrears.errors import InputRejected
 
 FACTS = MessageFacts(
@@ -26,9 +26,9 @@ FACTS = MessageFacts(
 
 @pytest.mark.parametrize("pack", [CN, US], ids=["cn", "us"])
 @pytest.mark.parametrize("language", ["zh-CN", "en-US"])
-def test_every_template_renders_with_exact_amounts_and_dates(pack: object, language: str) -> None:
-    for template in sorted(pack.templates):  # type: ignore[attr-defined]
-        text = render(template, language, Channel.LETTER, pack, FACTS)  # type: ignore[arg-type]
+def test_every_template_renders_with_exact_amounts_and_dates(pack: PolicyPack, language: str) -> None:
+    for template in sorted(pack.templates):
+        text = render(template, language, Channel.LETTER, pack, FACTS)
         assert "23" in text and "张三" in text
         assert "1,390.93" in text  # the amount, formatted once for the language
         if template in {"reminder", "pre_notice", "promise_confirmation"}:

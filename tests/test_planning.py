@@ -85,11 +85,11 @@ def history_arrays(history: dict[int, list[Contact]]) -> History:
     return History(*(np.array(column, np.int64) for column in columns))
 
 
-def same(strategy: object, views: list[AccountView], history: dict[int, list[Contact]]) -> list[tuple]:
+def same(strategy: Strategy, views: list[AccountView], history: dict[int, list[Contact]]) -> list[tuple]:
     """Both planners on the same input; asserts they agree and returns the plan as tuples."""
-    reference = plan_accounts(strategy, views, DAY, history)  # type: ignore[arg-type]
+    reference = plan_accounts(strategy, views, DAY, history)
     accounts = arrays(views)
-    batch = plan_batch(strategy, accounts, DAY, history_arrays(history))  # type: ignore[arg-type]
+    batch = plan_batch(strategy, accounts, DAY, history_arrays(history))
     rows = [
         (
             int(accounts.loan[a]),

@@ -50,7 +50,7 @@ class RestrictionRefused(InputRejected):
 
 
 OUTSIDE_PRODUCT = "restriction.outside_product"
-_OUTSIDE_SOURCE = (
+OUTSIDE_PRODUCT_SOURCE = (
     "shared/RULES.md: the messaging account belongs to another company and is not frozen (S); contact only the "
     "borrower, never disclose the debt to contacts (PIPL arts. 23, 25: V); freezing or seizing money is a court "
     "measure run through the bank or payment institution (民事诉讼法 art. 253: V)"
@@ -66,7 +66,7 @@ def refuse_outside_product(scope: str) -> RestrictionScope:
         raise RestrictionRefused(
             OUTSIDE_PRODUCT,
             f"{scope!r} is not the lender's own product; a lender may restrict only {allowed} on its own line",
-            _OUTSIDE_SOURCE,
+            OUTSIDE_PRODUCT_SOURCE,
         ) from None
 
 

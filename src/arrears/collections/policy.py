@@ -23,8 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
-from arrears.restrictions import _OUTSIDE_SOURCE as OUTSIDE_PRODUCT_SOURCE
-from arrears.restrictions import OUTSIDE_PRODUCT
+from arrears.restrictions import OUTSIDE_PRODUCT, OUTSIDE_PRODUCT_SOURCE
 
 
 class Binding(StrEnum):
