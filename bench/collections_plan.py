@@ -87,6 +87,12 @@ def delinquent_accounts(work: Path, loans: int, accounts: int, rng: np.random.Ge
         automated_consent=rng.random(accounts) < 0.9,
         first_contact=np.full(accounts, -1, np.int32),
         validation_notice_sent=np.full(accounts, -1, np.int32),
+        # a third of the accounts 61+ days past due are with an agency, placed up to 40 days ago
+        placed_on=np.where(
+            (dpd[pick] >= 61) & (rng.random(accounts) < 0.33), DAY.toordinal() - rng.integers(0, 41, accounts), -1
+        ).astype(np.int32),
+        # the limitation period runs from up to four years ago: some debts are time-barred
+        limitation_from=(DAY.toordinal() - rng.integers(0, 4 * 365, accounts)).astype(np.int32),
     )
 
 
@@ -114,7 +120,14 @@ def views(accounts: Accounts, rows: np.ndarray) -> list[AccountView]:
                 int(accounts.overdue[i]),
                 SEGMENTS[int(accounts.segment[i])],
                 PROMISES[int(accounts.promise[i])],
-                account=Account(statuses, opted, bool(accounts.automated_consent[i])),
+                account=Account(
+                    statuses,
+                    opted,
+                    bool(accounts.automated_consent[i]),
+                    limitation_from=date.fromordinal(int(accounts.limitation_from[i])),
+                ),
+                placed_with="agency" if accounts.placed_on[i] >= 0 else None,
+                placed_on=date.fromordinal(int(accounts.placed_on[i])) if accounts.placed_on[i] >= 0 else None,
             )
         )
     return found

@@ -17,7 +17,7 @@ from arrears.adapters.database import make_engine
 from arrears.config import Settings
 from arrears.errors import InputRejected
 from arrears.product import load_product
-from arrears.service_layer.collections import add_flag, plan_day, record_contact
+from arrears.service_layer.collections import add_flag, open_complaint, plan_day, record_contact
 from arrears.service_layer.eod_store import run_store
 from arrears.service_layer.services import Services
 from tests.conftest import ROOT, SAMPLE_PRODUCT, store_with_a_loan
@@ -74,7 +74,11 @@ def test_a_special_status_stops_everything_and_a_day_needs_its_day_end(new_datab
     services, borrower, first = _store(new_database())
     with pytest.raises(InputRejected, match="needs the day-end of 2026-06-25"):
         plan_day(services, date(2026, 6, 26), STRATEGY)
-    add_flag(services, borrower_id=borrower, loan_id=None, kind="open_complaint", since=date(2026, 6, 25), note="call")
+    with pytest.raises(InputRejected, match="complaint open"):
+        add_flag(services, borrower_id=borrower, loan_id=None, kind="open_complaint", since=date(2026, 6, 25), note="x")
+    open_complaint(
+        services, borrower_id=borrower, loan_id=None, received_on=date(2026, 6, 25), category="conduct", summary="rude"
+    )
     plan = plan_day(services, date(2026, 6, 25), STRATEGY)
     assert plan["allowed"] == 0 and {a["rule"] for a in plan["actions"]} == {"cn.open_complaint"}
     with pytest.raises(InputRejected, match="unknown flag"):

@@ -22,7 +22,7 @@ from rich.table import Table
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from arrears.classification import Bucket, Classification
-from arrears.cli_collections import collections_app, strategy_app
+from arrears.cli_collections import collections_app, outbox_app, strategy_app
 from arrears.cli_eod import eod_app
 from arrears.cli_portfolio import portfolio_app
 from arrears.cli_report import report_app
@@ -278,7 +278,7 @@ def _demo_collections(console: Console, day: date) -> None:
     from arrears.adapters import collections_store
     from arrears.cli_collections import DEFAULT_STRATEGY
     from arrears.collections.strategy import check_document
-    from arrears.service_layer.collections import add_flag, plan_day, record_contact
+    from arrears.service_layer.collections import open_complaint, plan_day, record_contact
     from arrears.service_layer.eod_store import run_store
 
     services = open_services()
@@ -295,8 +295,13 @@ def _demo_collections(console: Console, day: date) -> None:
             record_contact(
                 services, loan_id=called["loan_id"], channel="voice_call", at=at, agency="agency-a", outcome="no_answer"
             )
-        add_flag(
-            services, borrower_id=complained["borrower_id"], loan_id=None, kind="open_complaint", since=day, note="demo"
+        open_complaint(
+            services,
+            borrower_id=complained["borrower_id"],
+            loan_id=None,
+            received_on=day,
+            category="contact_frequency",
+            summary="demo: too many calls",
         )
         console.print(
             f"\nagency-a called loan {called['loan_id']} twice this morning; borrower {complained['borrower_id']} "
@@ -442,6 +447,7 @@ app.add_typer(eod_app, name="eod")
 app.add_typer(report_app, name="report")
 app.add_typer(strategy_app, name="strategy")
 app.add_typer(collections_app, name="collections")
+app.add_typer(outbox_app, name="outbox")
 KeyOption = Annotated[str, typer.Option("--key", help="Idempotency key: a retry with the same key posts once.")]
 LangOption = Annotated[str, typer.Option("--lang", help="zh-CN or en-US.")]
 

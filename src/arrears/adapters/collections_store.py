@@ -4,17 +4,19 @@ columnar planner's arrays, and the plan with its outbox written back (tables.py 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select, update
 
 from arrears.adapters import bulk
 from arrears.adapters import tables as t
 from arrears.collections.planning import CHANNEL_CODES, PROMISES, STATUS_BITS, Accounts, History
 from arrears.collections.policy import Channel, Status
+from arrears.collections.promises import judge
 
 _ACCOUNTS = pa.schema(
     [
@@ -24,21 +26,27 @@ _ACCOUNTS = pa.schema(
         pa.field("bucket", pa.int8()),
         pa.field("overdue", pa.int64()),
         pa.field("timezone", pa.string()),
+        pa.field("last_due", pa.date32()),
+        pa.field("last_paid", pa.date32()),
     ]
 )
 
 
 def delinquent(connection: Connection, closed: date) -> pa.Table:
     """Every account with something overdue after day-end ``closed`` (unpaid on installments due by then, less
-    held credit), by loan: its borrower, days past due, bucket code, amount overdue and the borrower's zone."""
+    held credit), by loan: its borrower, days past due, bucket code, amount overdue, the borrower's zone, the
+    last installment's due date and the last repayment's value date (the limitation period runs from the
+    later, arrears.collections.policy.time_barred_on)."""
     day = closed.isoformat()
-    owed = "i.principal_due + i.interest_due + i.penalty_due + i.compound_due"
+    owed = f"CASE WHEN i.due <= '{day}' THEN i.principal_due + i.interest_due + i.penalty_due + i.compound_due END"
     query = (
         "SELECT s.loan_id, l.borrower_id, s.days_past_due, s.bucket, "
-        f"SUM({owed}) - s.unapplied AS overdue, b.timezone "
+        f"SUM({owed}) - s.unapplied AS overdue, b.timezone, MAX(i.due) AS last_due, "
+        "(SELECT MAX(x.value_date) FROM transactions x WHERE x.loan_id = s.loan_id AND x.kind = 'repayment') "
+        "AS last_paid "
         "FROM day_end_state s JOIN loans l ON l.id = s.loan_id JOIN borrowers b ON b.id = l.borrower_id "
-        f"JOIN day_end_installments i ON i.loan_id = s.loan_id AND i.due <= '{day}' "
-        f"WHERE s.closed_through = '{day}' "
+        "JOIN day_end_installments i ON i.loan_id = s.loan_id "
+        f"WHERE s.closed_through = '{day}' "  # nothing due yet: the SUM is NULL and HAVING leaves the loan out
         "GROUP BY s.loan_id, l.borrower_id, s.days_past_due, s.bucket, s.unapplied, b.timezone "
         f"HAVING SUM({owed}) - s.unapplied > 0 ORDER BY s.loan_id"
     )
@@ -57,8 +65,37 @@ def forgotten(connection: Connection, closed: date) -> list[tuple[int, int, str]
     return [(row[0], row[1], row[2]) for row in rows]
 
 
-def accounts_of(connection: Connection, table: pa.Table, day: date) -> Accounts:
-    """The planner's arrays for ``table``'s accounts, with the flags in force during ``day``."""
+@dataclass(frozen=True, slots=True)
+class Placement:
+    id: int
+    agency: str
+    placed_on: date
+
+
+def open_placements(connection: Connection) -> dict[int, Placement]:
+    """Accounts placed with an agency and not recalled: by loan."""
+    p = t.placements.c
+    rows = connection.execute(select(p.id, p.loan_id, p.agency, p.placed_on).where(p.recalled_on.is_(None)))
+    return {row.loan_id: Placement(row.id, row.agency, row.placed_on) for row in rows}
+
+
+def promise_states(connection: Connection, day: date, days: int = 30) -> dict[int, str]:
+    """Each loan's latest promise to pay made in the ``days`` days before ``day``: its status as the last
+    day-end judged it (live, kept, broken); a loan without one is "none"."""
+    p = t.promises.c
+    rows = connection.execute(
+        select(p.loan_id, p.status)
+        .where(p.made_on < day, p.made_on >= day - timedelta(days=days))
+        .order_by(p.loan_id, p.made_on, p.id)
+    )
+    return {row.loan_id: row.status for row in rows}  # the last one per loan wins
+
+
+def accounts_of(
+    connection: Connection, table: pa.Table, day: date, placed: dict[int, Placement] | None = None
+) -> Accounts:
+    """The planner's arrays for ``table``'s accounts, with the flags and complaints in force during ``day``,
+    promises to pay as the last day-end judged them, and agency placements (``placed``; read if not given)."""
     count = table.num_rows
     loans = table.column("loan_id").to_numpy()
     borrowers = table.column("borrower_id").to_numpy()
@@ -75,6 +112,16 @@ def accounts_of(connection: Connection, table: pa.Table, day: date) -> Accounts:
     by_borrower: dict[int, list[Any]] = {}
     for row in rows:
         by_borrower.setdefault(row.borrower_id, []).append(row)
+    c = t.complaints.c
+    complaints = connection.execute(
+        select(c.borrower_id, c.loan_id, c.received_on.label("since")).where(
+            c.received_on <= day, (c.resolved_on.is_(None)) | (c.resolved_on > day)
+        )
+    )
+    for complaint in complaints:  # an open complaint is a status the pack pauses collection under
+        by_borrower.setdefault(complaint.borrower_id, []).append(
+            _Flag(complaint.loan_id, Status.OPEN_COMPLAINT.value, complaint.since)
+        )
     for i in np.flatnonzero(np.isin(borrowers, list(by_borrower))):
         for flag in by_borrower[int(borrowers[i])]:
             if flag.loan_id is not None and flag.loan_id != int(loans[i]):
@@ -89,6 +136,9 @@ def accounts_of(connection: Connection, table: pa.Table, day: date) -> Accounts:
             elif kind == "validation_notice":
                 validation[i] = flag.since.toordinal()
     first = _first_contacts(connection, loans)
+    placed = open_placements(connection) if placed is None else placed
+    promises = promise_states(connection, day)
+    limitation = np.maximum(_ordinals(table.column("last_due")), _ordinals(table.column("last_paid")))
     return Accounts(
         loan=loans.astype(np.int64),
         borrower=borrowers.astype(np.int64),
@@ -97,13 +147,33 @@ def accounts_of(connection: Connection, table: pa.Table, day: date) -> Accounts:
         overdue=table.column("overdue").to_numpy().astype(np.int64),
         segment=np.zeros(count, np.int32),  # segments are not modelled in the store yet: every account in ""
         segments=("",),
-        promise=np.full(count, PROMISES.index("none"), np.int8),  # promises to pay: not built yet
+        promise=np.array([PROMISES.index(promises.get(int(loan), "none")) for loan in loans], np.int8),
         statuses=statuses,
         opted_out=opted_out,
         automated_consent=consent,
         first_contact=first,
         validation_notice_sent=validation,
+        placed_on=np.array(
+            [placed[loan].placed_on.toordinal() if loan in placed else -1 for loan in loans.tolist()], np.int32
+        ),
+        limitation_from=limitation.astype(np.int32),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Flag:
+    loan_id: int | None
+    kind: str
+    since: date
+
+
+def _ordinals(column: pa.ChunkedArray) -> np.ndarray:
+    """Date32 days as ordinals (``date.toordinal``), -1 for none."""
+    days: np.ndarray = column.cast(pa.int32()).fill_null(-1 - _EPOCH).to_numpy(zero_copy_only=False)
+    return days.astype(np.int64) + _EPOCH
+
+
+_EPOCH = date(1970, 1, 1).toordinal()
 
 
 def _first_contacts(connection: Connection, loans: np.ndarray) -> np.ndarray:
@@ -142,15 +212,76 @@ def planned(connection: Connection, day: date) -> str | None:
     return None if row is None else str(row.strategy)
 
 
-def write_plan(connection: Connection, day: date, strategy: str, rows: Sequence[dict[str, Any]], now: datetime) -> None:
-    """The day's plan and, for each allowed contact, an outbox row: one transaction with the day's mark."""
-    connection.execute(insert(t.collection_days).values(day=day, strategy=strategy, planned_at=now))
+def limitation_dates(connection: Connection, loans: Sequence[int]) -> dict[int, tuple[date | None, date | None]]:
+    """For a few loans: the last installment's due date and the last repayment's value date."""
+    if not loans:
+        return {}
+    i, x = t.installments.c, t.transactions.c
+    due = dict(
+        connection.execute(
+            select(i.loan_id, func.max(i.due_date)).where(i.loan_id.in_(loans)).group_by(i.loan_id)
+        ).all()
+    )
+    paid = dict(
+        connection.execute(
+            select(x.loan_id, func.max(x.value_date))
+            .where(x.loan_id.in_(loans), x.kind == "repayment")
+            .group_by(x.loan_id)
+        ).all()
+    )
+    return {loan: (due.get(loan), paid.get(loan)) for loan in loans}
+
+
+def write_plan(
+    connection: Connection,
+    day: date,
+    strategy: str,
+    rows: Sequence[dict[str, Any]],
+    now: datetime,
+    *,
+    jurisdiction: str,
+    commissions: dict[str, int],
+    placed: dict[int, Placement],
+    cured: Sequence[int],
+) -> None:
+    """The day's plan in one transaction with the day's mark: every action; an outbox row for each allowed
+    contact; a placement for each allowed ``agency_placement`` (at the agency's ``commissions`` rate, basis
+    points); the recall of each allowed ``agency_recall`` and of each placed loan in ``cured`` (nothing
+    overdue any more)."""
+    mark = {"day": day, "strategy": strategy, "planned_at": now, "jurisdiction": jurisdiction}
+    connection.execute(insert(t.collection_days).values(**mark))
+    p = t.placements
+    for loan in cured:
+        recall = update(p).where(p.c.id == placed[loan].id).values(recalled_on=day, recall_reason="cured")
+        connection.execute(recall)
     if not rows:
         return
-    ids = connection.execute(
-        insert(t.collection_plans).returning(t.collection_plans.c.id, sort_by_parameter_order=True),
-        [{"day": day, **{k: v for k, v in row.items() if k != "timezone"}} for row in rows],
-    ).scalars()
+    ids = list(
+        connection.execute(
+            insert(t.collection_plans).returning(t.collection_plans.c.id, sort_by_parameter_order=True),
+            [{"day": day, **{k: v for k, v in row.items() if k != "timezone"}} for row in rows],
+        ).scalars()
+    )
+    placements = []
+    for plan_id, row in zip(ids, rows, strict=True):
+        if row["decision"] != "allowed":
+            continue
+        if row["action"] == "agency_placement":
+            placements.append(
+                {
+                    "loan_id": row["loan_id"],
+                    "borrower_id": row["borrower_id"],
+                    "agency": row["agency"],
+                    "commission_bp": commissions[row["agency"]],
+                    "placed_on": day,
+                    "plan_id": plan_id,
+                }
+            )
+        elif row["action"] == "agency_recall":
+            placement = placed[row["loan_id"]].id
+            connection.execute(update(p).where(p.c.id == placement).values(recalled_on=day, recall_reason="strategy"))
+    if placements:
+        connection.execute(insert(p), placements)
     outbox = [
         {
             "plan_id": plan_id,
@@ -188,3 +319,77 @@ def record_contact(connection: Connection, values: dict[str, Any]) -> int:
 
 def add_flag(connection: Connection, values: dict[str, Any]) -> int:
     return int(connection.execute(insert(t.account_flags).values(**values)).inserted_primary_key[0])  # type: ignore[index]
+
+
+def judge_promises(connection: Connection, day: date) -> int:
+    """After the day-end of ``day``: judge every live promise, and every broken one whose days a late-posted
+    payment may have reached (arrears.collections.promises.judge); returns how many changed status."""
+    p, x = t.promises.c, t.transactions
+    open_ = connection.execute(
+        select(p.id, p.loan_id, p.amount, p.made_on, p.due, p.status, p.paid).where(
+            (p.status == "live") | ((p.status == "broken") & (p.due >= day - timedelta(days=PROMISE_LOOKBACK)))
+        )
+    ).all()
+    if not open_:
+        return 0
+    reversal = x.alias("reversal")
+    changed = 0
+    for promise in open_:
+        received = connection.execute(
+            select(func.coalesce(func.sum(x.c.amount), 0))
+            .select_from(x.outerjoin(reversal, reversal.c.reverses_id == x.c.id))
+            .where(
+                x.c.loan_id == promise.loan_id,
+                x.c.kind == "repayment",
+                x.c.value_date >= promise.made_on,
+                x.c.value_date <= min(promise.due, day),
+                reversal.c.id.is_(None),
+            )
+        ).scalar_one()
+        status = judge(amount=promise.amount, due=promise.due, paid=int(received), day=day)
+        if status != promise.status or int(received) != promise.paid:
+            connection.execute(
+                update(t.promises)
+                .where(p.id == promise.id)
+                .values(status=status.value, paid=int(received), judged_on=day)
+            )
+            changed += status != promise.status
+    return changed
+
+
+PROMISE_LOOKBACK = 30
+"""Days after its date a broken promise is still re-judged (a payment posted late, with a value date inside it)."""
+
+
+def record_promise(connection: Connection, values: dict[str, Any]) -> int:
+    return int(connection.execute(insert(t.promises).values(**values)).inserted_primary_key[0])  # type: ignore[index]
+
+
+def record_complaint(connection: Connection, values: dict[str, Any]) -> int:
+    return int(connection.execute(insert(t.complaints).values(**values)).inserted_primary_key[0])  # type: ignore[index]
+
+
+def planned_jurisdiction(connection: Connection, day: date) -> str | None:
+    """The policy pack the day was planned under, if it was planned (days planned before it was kept: cn)."""
+    row = connection.execute(select(t.collection_days.c.jurisdiction).where(t.collection_days.c.day == day)).first()
+    return None if row is None else str(row.jurisdiction or "cn")
+
+
+def placed_on_day(connection: Connection, day: date) -> dict[int, str]:
+    """The agency each loan is placed with during ``day`` (placed by then, not recalled by then)."""
+    p = t.placements.c
+    rows = connection.execute(
+        select(p.loan_id, p.agency).where(p.placed_on <= day, (p.recalled_on.is_(None)) | (p.recalled_on > day))
+    )
+    return {row.loan_id: row.agency for row in rows}
+
+
+def calls_on(connection: Connection, day: date) -> dict[int, int]:
+    """Voice calls each borrower had on local ``day``, from the lender and every agency."""
+    c = t.contacts.c
+    rows = connection.execute(
+        select(c.borrower_id, func.count())
+        .where(c.local_day == day, c.channel == Channel.VOICE_CALL.value)
+        .group_by(c.borrower_id)
+    )
+    return {row[0]: int(row[1]) for row in rows}

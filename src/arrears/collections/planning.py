@@ -15,6 +15,14 @@ action by action.
 **Champion/challenger.** An account's arm is fixed by a hash of the strategy's name and the loan id
 (:func:`arm_of`), so it never changes from day to day and both planners agree.
 
+**What is not planned.** A placement for an account already placed, a recall for one not placed or placed
+fewer than ``after_days`` ago, and (``[strategy] promise_pauses``) what a live promise to pay holds back: the
+strategy does not ask for them, so they are not in the plan at all. A legal referral of a time-barred debt is
+planned and refused with the pack's rule (:func:`arrears.collections.policy.time_barred_on`).
+
+**Agencies.** A placement goes to the agency the action names, or with ``agency = "any"`` to one of the
+strategy's ``[[agencies]]`` by a hash of the loan (:func:`agency_of`), by their shares, like the arms.
+
 **What stops collection.** A special status of the pack's ``stops`` (deceased, bankruptcy, fraud claim, open
 complaint, dispute, cease-communication, attorney) refuses every action of the account, contacts or not: a
 paused account is not placed with an agency or referred to court either.
@@ -39,8 +47,9 @@ from arrears.collections.policy import (
     PolicyRule,
     Status,
     check_contact,
+    time_barred_on,
 )
-from arrears.collections.strategy import CONTACTS, Action, ActionStep, Strategy, When
+from arrears.collections.strategy import ANY_AGENCY, CONTACTS, Action, ActionStep, Strategy, When
 
 ATTEMPT_SPACING = timedelta(hours=2)
 PROMISES = ("none", "live", "kept", "broken")
@@ -100,6 +109,22 @@ def _seed(strategy: Strategy) -> int:
     return int.from_bytes(hashlib.sha256(strategy.rules.strategy.name.encode()).digest()[:8], "big")
 
 
+def _agency_seed(strategy: Strategy) -> int:
+    return int.from_bytes(hashlib.sha256(f"{strategy.rules.strategy.name}/agencies".encode()).digest()[:8], "big")
+
+
+def agency_of(strategy: Strategy, step: ActionStep, loan: int) -> str:
+    """The agency a placement of ``loan`` goes to: the one the action names, else allocated by share."""
+    if step.agency is not None and step.agency != ANY_AGENCY:
+        return step.agency
+    slot = _mix(_agency_seed(strategy) ^ loan) % 100
+    for agency in strategy.rules.agencies:
+        if slot < agency.share:
+            return agency.name
+        slot -= agency.share
+    raise AssertionError("agency shares add up to 100 (checked when the strategy loads)")
+
+
 def arm_of(strategy: Strategy, loan: int) -> str | None:
     """The loan's champion/challenger arm: fixed by a hash of the strategy's name and the loan id."""
     arms = strategy.rules.arms
@@ -126,6 +151,8 @@ class AccountView:
     promise: str = "none"
     timezone: str = "Asia/Shanghai"
     account: Account = field(default_factory=Account)
+    placed_with: str | None = None  # the agency the account is placed with
+    placed_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +167,7 @@ class Planned:
     rule: str  # the strategy's rule that asked for it
     refused_by: PolicyRule | None = None
     reason: str | None = None
+    agency: str | None = None  # placements and recalls: the agency
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -155,6 +183,7 @@ class Planned:
             "rule": self.refused_by.name if self.refused_by else None,
             "source": self.refused_by.source if self.refused_by else None,
             "reason": self.reason,
+            "agency": self.agency,
         }
 
 
@@ -171,6 +200,18 @@ def matches(when: When, account: AccountView, arm: str | None) -> bool:
     )
 
 
+def wanted(strategy: Strategy, step: ActionStep, account: AccountView, day: date) -> bool:
+    """Whether the strategy asks for this action for this account today beyond its rule's ``when`` (module
+    docstring: placements, recalls, a live promise's pauses)."""
+    if account.promise == "live" and step.action in strategy.rules.strategy.promise_pauses:
+        return False
+    if step.action is Action.AGENCY_PLACEMENT:
+        return account.placed_on is None
+    if step.action is Action.AGENCY_RECALL:
+        return account.placed_on is not None and day >= account.placed_on + timedelta(days=step.after_days or 0)
+    return True
+
+
 def plan_accounts(
     strategy: Strategy, accounts: Sequence[AccountView], day: date, history: Mapping[int, Sequence[Contact]]
 ) -> list[Planned]:
@@ -183,14 +224,21 @@ def plan_accounts(
     planned = []
     for step in steps_of(strategy):
         for account in ordered:
-            if not matches(step.when, account, arms[account.loan]):
+            if not matches(step.when, account, arms[account.loan]) or not wanted(strategy, step.step, account, day):
                 continue
             channel, at = step.channel, None
             if step.local is not None:
                 at = datetime.combine(day, step.local, tzinfo=ZoneInfo(account.timezone))
             refusal = None
+            agency = None
+            if step.step.action is Action.AGENCY_PLACEMENT:
+                agency = agency_of(strategy, step.step, account.loan)
+            elif step.step.action is Action.AGENCY_RECALL:
+                agency = account.placed_with
             if channel is None:
                 refusal = _stopped(pack, account.account)
+                if refusal is None and step.step.action is Action.LEGAL_REFERRAL:
+                    refusal = _time_barred(pack, account.account, day)
             else:
                 assert at is not None
                 local = at.replace(tzinfo=None)
@@ -213,9 +261,19 @@ def plan_accounts(
                     step.rule_name,
                     refusal[0] if refusal else None,
                     refusal[1] if refusal else None,
+                    agency,
                 )
             )
     return planned
+
+
+def _time_barred(pack: PolicyPack, account: Account, day: date) -> tuple[PolicyRule, str] | None:
+    if pack.time_barred is None or account.limitation_from is None:
+        return None
+    barred = time_barred_on(pack, account.limitation_from)
+    if day < barred:
+        return None
+    return pack.time_barred, f"time-barred since {barred}: {pack.time_barred.text}"
 
 
 def _stopped(pack: PolicyPack, account: Account) -> tuple[PolicyRule, str] | None:
@@ -245,6 +303,8 @@ class Accounts:
     automated_consent: np.ndarray
     first_contact: np.ndarray
     validation_notice_sent: np.ndarray
+    placed_on: np.ndarray  # -1: not placed with an agency
+    limitation_from: np.ndarray  # -1: unknown (never time-barred)
 
 
 @dataclass(frozen=True)
@@ -278,15 +338,41 @@ def arms_batch(strategy: Strategy, loans: np.ndarray) -> np.ndarray:
     arms = strategy.rules.arms
     if not arms:
         return np.full(len(loans), -1, np.int8)
+    slot = _mixed(loans, _seed(strategy))
+    bounds = np.cumsum([arm.share for arm in arms])
+    return np.searchsorted(bounds, slot, side="right").astype(np.int8)
+
+
+def agencies_batch(strategy: Strategy, loans: np.ndarray) -> np.ndarray:
+    """:func:`agency_of` for ``agency = "any"`` over many loans: the index in ``strategy.rules.agencies``."""
+    agencies = strategy.rules.agencies
+    if not agencies:
+        return np.full(len(loans), -1, np.int16)
+    slot = _mixed(loans, _agency_seed(strategy))
+    return np.searchsorted(np.cumsum([a.share for a in agencies]), slot, side="right").astype(np.int16)
+
+
+def _mixed(loans: np.ndarray, seed: int) -> np.ndarray:
+    """:func:`_mix` of ``seed ^ loan`` modulo 100, over arrays."""
     with np.errstate(over="ignore"):
-        value = loans.astype(np.uint64) ^ np.uint64(_seed(strategy))
+        value = loans.astype(np.uint64) ^ np.uint64(seed)
         value = value + np.uint64(0x9E3779B97F4A7C15)
         value = (value ^ (value >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         value = (value ^ (value >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         value = value ^ (value >> np.uint64(31))
-    slot = (value % np.uint64(100)).astype(np.int64)
-    bounds = np.cumsum([arm.share for arm in arms])
-    return np.searchsorted(bounds, slot, side="right").astype(np.int8)
+    return (value % np.uint64(100)).astype(np.int64)
+
+
+def _wanted(strategy: Strategy, step: ActionStep, accounts: Accounts, today: int) -> np.ndarray:
+    """:func:`wanted` over arrays."""
+    mask = np.ones(len(accounts.loan), dtype=bool)
+    if step.action in strategy.rules.strategy.promise_pauses:
+        mask &= accounts.promise != PROMISES.index("live")
+    if step.action is Action.AGENCY_PLACEMENT:
+        mask &= accounts.placed_on < 0
+    elif step.action is Action.AGENCY_RECALL:
+        mask &= (accounts.placed_on >= 0) & (today >= accounts.placed_on + (step.after_days or 0))
+    return mask
 
 
 def _matching(when: When, accounts: Accounts, arm: np.ndarray, strategy: Strategy) -> np.ndarray:
@@ -350,11 +436,19 @@ def plan_batch(strategy: Strategy, accounts: Accounts, day: date, history: Histo
         used_roll[channel] = np.bincount(at[known], minlength=count).astype(np.int64)
     late = (accounts.first_contact >= 0) & (today > accounts.first_contact + 5) & (accounts.validation_notice_sent < 0)
     matches_of = [_matching(rule.when, accounts, arm, strategy) for rule in strategy.rules.rules]
+    barred = np.zeros(count, dtype=bool)
+    if pack.time_barred is not None:
+        known = accounts.limitation_from >= 0
+        starts, at = np.unique(accounts.limitation_from[known], return_inverse=True)  # few distinct days
+        ends = np.array([time_barred_on(pack, date.fromordinal(int(d))).toordinal() for d in starts], np.int64)
+        barred[known] = today >= ends[at]
     out_step, out_account, out_refused = [], [], []
     start, end = pack.window
     for index, step in enumerate(steps):
-        who = np.flatnonzero(matches_of[step.rule])
+        who = np.flatnonzero(matches_of[step.rule] & _wanted(strategy, step.step, accounts, today))
         refused = stop[who].astype(np.int16)
+        if step.step.action is Action.LEGAL_REFERRAL and pack.time_barred is not None:
+            refused[(refused < 0) & barred[who]] = rule_code(pack.time_barred)
         via = step.channel
         if via is not None and len(who):
             assert step.local is not None

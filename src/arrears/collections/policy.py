@@ -88,6 +88,7 @@ class PolicyPack:
     validation_notice: PolicyRule | None = None  # a validation notice before collecting
     pre_notice: PolicyRule | None = None  # notice before the first negative credit report
     time_barred: PolicyRule | None = None  # never referred to court once the limitation period has run
+    limitation_years: int = 3  # the limitation period, counted from Account.limitation_from
     rules: tuple[PolicyRule, ...] = field(default=())
 
     def all_rules(self) -> list[PolicyRule]:
@@ -308,6 +309,7 @@ US = PolicyPack(
         P,
         L,
     ),
+    limitation_years=3,  # state law sets it (3 to 6 years for written contracts): configure per state; 3 refuses first
 )
 
 PACKS: dict[str, PolicyPack] = {"cn": CN, "us": US}
@@ -338,6 +340,22 @@ class Account:
     automated_consent: bool = False
     validation_notice_sent: date | None = None
     first_contact: date | None = None
+    limitation_from: date | None = None  # the last installment's due date or the last payment, the later
+
+
+def time_barred_on(pack: PolicyPack, limitation_from: date) -> date:
+    """The first day a debt is time-barred: ``limitation_years`` after ``limitation_from`` (the later of the
+    last installment's due date, 民法典 art. 189, and the last payment, which interrupts it, art. 195). A 29
+    February start ends on 28 February.
+
+    >>> time_barred_on(CN, date(2024, 2, 29))
+    datetime.date(2027, 2, 28)
+    """
+    year = limitation_from.year + pack.limitation_years
+    try:
+        return limitation_from.replace(year=year)
+    except ValueError:
+        return date(year, 2, 28)
 
 
 @dataclass(frozen=True, slots=True)

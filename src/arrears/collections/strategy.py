@@ -28,6 +28,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from datetime import time
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -44,7 +45,7 @@ from pydantic import (
 )
 
 from arrears.collections.policy import OUTSIDE_PRODUCT_RULE, PACKS, Channel, PolicyPack, PolicyRule
-from arrears.validation import Amount, error_detail
+from arrears.validation import Amount, Rate, error_detail
 
 
 class Action(StrEnum):
@@ -68,6 +69,8 @@ class Action(StrEnum):
 
 CONTACTS = {a: Channel(a.value) for a in Action if a.value in set(Channel)}
 """The actions that contact the borrower, and their channel."""
+ANY_AGENCY = "any"
+"""``agency_placement`` without a named agency: allocated across ``[[agencies]]`` by their shares."""
 NEEDS_TEMPLATE = {Action.SMS, Action.EMAIL, Action.LETTER, Action.IN_APP_NOTICE, Action.CREDIT_REPORT_PRE_NOTICE}
 
 # Action names that reach outside the lender's product or past the borrower: refused by name, whatever the
@@ -145,11 +148,34 @@ class Arm(BaseModel):
     share: StrictInt = Field(ge=1, le=100)
 
 
+class Agency(BaseModel):
+    """A collection agency accounts may be placed with: its share of placements (percent, adding up to 100)
+    and its commission on what is recovered while an account is placed (a rate such as "0.18")."""
+
+    model_config = _STRICT
+    name: StrictStr = Field(min_length=1, max_length=64)
+    share: StrictInt = Field(ge=1, le=100)
+    commission: Rate
+
+    @field_validator("commission")
+    @classmethod
+    def _basis_points(cls, value: Decimal) -> Decimal:
+        if value > 1 or value != value.quantize(Decimal("0.0001")):
+            raise ValueError(f"commission {value} must be a rate from 0 to 1 in whole basis points, such as 0.18")
+        return value
+
+    @property
+    def commission_bp(self) -> int:
+        """The commission in basis points (exact: rates are checked to at most 4 decimal places)."""
+        return int(self.commission * 10_000)
+
+
 class StrategyInfo(BaseModel):
     model_config = _STRICT
     name: StrictStr = Field(min_length=1)
     jurisdiction: StrictStr
     description: StrictStr = ""
+    promise_pauses: tuple[Action, ...] = ()  # actions a live promise to pay holds back
 
 
 class Rule(BaseModel):
@@ -163,6 +189,7 @@ class StrategyFile(BaseModel):
     model_config = _STRICT
     strategy: StrategyInfo
     arms: tuple[Arm, ...] = ()
+    agencies: tuple[Agency, ...] = ()
     rules: tuple[Rule, ...] = Field(min_length=1)
 
 
@@ -214,15 +241,17 @@ def check_document(document: dict[str, Any], source: str) -> tuple[Strategy | No
                 schema(f"{where}{at}", message)
             return None
 
-    unknown = sorted(set(document) - {"strategy", "arms", "rules"})
+    unknown = sorted(set(document) - {"strategy", "arms", "agencies", "rules"})
     for key in unknown:
-        schema(key, "is not a part of a strategy; use [strategy], [[arms]] and [[rules]]")
+        schema(key, "is not a part of a strategy; use [strategy], [[arms]], [[agencies]] and [[rules]]")
     info = validated(StrategyInfo, document.get("strategy"), "[strategy]")
     pack = PACKS.get(info.jurisdiction) if info is not None else None
     if info is not None and pack is None:
         known = ", ".join(sorted(PACKS))
         schema("[strategy].jurisdiction", f"unknown jurisdiction {info.jurisdiction!r}; use one of {known}")
     arms = [validated(Arm, arm, f"arms[{a}]") for a, arm in enumerate(_list(document, "arms", schema))]
+    raw_agencies = enumerate(_list(document, "agencies", schema))
+    agencies = [validated(Agency, agency, f"agencies[{a}]") for a, agency in raw_agencies]
     raw_rules = _list(document, "rules", schema)
     if not raw_rules and isinstance(document.get("rules", []), list):
         schema("rules", "a strategy needs at least one [[rules]] table with when and actions")
@@ -253,12 +282,16 @@ def check_document(document: dict[str, Any], source: str) -> tuple[Strategy | No
                 checked.append((a, action))
         placed.append(_Placed(r, name, when, checked))
     declared = None if any(arm is None for arm in arms) else [arm for arm in arms if arm is not None]
+    firms = None if any(agency is None for agency in agencies) else [a for a in agencies if a is not None]
     if pack is not None:
         violations += _policy_violations(placed, declared, source, pack)
-    if violations or info is None or pack is None or declared is None:
+    if firms is not None:
+        violations += _agency_violations(placed, firms, source)
+    if violations or info is None or pack is None or declared is None or firms is None:
         return None, violations
     rules = tuple(Rule(name=p.name, when=p.when, actions=tuple(a for _, a in p.actions)) for p in placed if p.when)
-    return Strategy(source, StrategyFile(strategy=info, arms=tuple(declared), rules=rules), pack), []
+    file = StrategyFile(strategy=info, arms=tuple(declared), agencies=tuple(firms), rules=rules)
+    return Strategy(source, file, pack), []
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,4 +399,30 @@ def _policy_violations(
                     )
             if step.action is Action.AGENCY_RECALL and step.after_days is None:
                 add("schema", _SCHEMA_SOURCE, f"{where}.after_days", "agency_recall needs after_days (days placed)")
+    return violations
+
+
+def _agency_violations(placed: list[_Placed], agencies: list[Agency], source: str) -> list[Violation]:
+    """Placements need agencies to go to: ``agency = "any"`` (or none named) allocates across the declared
+    agencies by share, a named agency must be declared; shares add up to 100 and names are unique."""
+    violations: list[Violation] = []
+    names = [agency.name for agency in agencies]
+    if agencies and sum(agency.share for agency in agencies) != 100:
+        shares = sum(agency.share for agency in agencies)
+        violations.append(Violation("schema", _SCHEMA_SOURCE, f"{source}: agencies", f"shares add up to {shares}"))
+    if len(set(names)) != len(names):
+        violations.append(Violation("schema", _SCHEMA_SOURCE, f"{source}: agencies", "two agencies share a name"))
+    for rule in placed:
+        for a, step in rule.actions:
+            if step.action is not Action.AGENCY_PLACEMENT:
+                continue
+            where = f"{source}: rules[{rule.index}].actions[{a}].agency"
+            wanted = step.agency or ANY_AGENCY
+            if wanted == ANY_AGENCY and not agencies:
+                message = "agency_placement needs [[agencies]] (name, share, commission) to allocate across"
+                violations.append(Violation("schema", _SCHEMA_SOURCE, where, message))
+            elif wanted != ANY_AGENCY and wanted not in names:
+                known = ", ".join(names) or "none declared"
+                message = f"agency {wanted!r} is not declared in [[agencies]] ({known})"
+                violations.append(Violation("schema", _SCHEMA_SOURCE, where, message))
     return violations

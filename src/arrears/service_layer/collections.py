@@ -7,8 +7,9 @@ one transaction, the day's mark, every planned action (allowed or refused, with 
 each allowed contact. A day is planned once: planning it again returns the stored plan and writes nothing; two
 planners racing for a day cannot both write it (the day is the mark's primary key).
 
-Not built yet (issue 6): dispatching the outbox through channels, templates, promises to pay, agencies'
-placements, segments.
+Placements and recalls are written with the plan (arrears.adapters.collections_store.write_plan); promises
+to pay and complaints are recorded here; the outbox is sent by :mod:`arrears.service_layer.dispatch`.
+Segments are not modelled in the store yet: every account is in segment "".
 """
 
 from __future__ import annotations
@@ -20,16 +21,20 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
+from sqlalchemy import select, update
 
 from arrears.adapters import collections_store as cs
 from arrears.adapters import day_end_store as des
 from arrears.adapters import store
+from arrears.adapters import tables as t
 from arrears.classification import Bucket, bucket_for
-from arrears.collections.planning import arms_batch, plan_batch
-from arrears.collections.policy import Channel, Status
-from arrears.collections.strategy import load_strategy
+from arrears.collections.planning import agencies_batch, arms_batch, plan_batch
+from arrears.collections.policy import PACKS, Channel, Status
+from arrears.collections.promises import MAX_PROMISE_DAYS, PromiseStatus, check_promise
+from arrears.collections.strategy import ANY_AGENCY, Action, load_strategy
 from arrears.dayend import LoanDayEnds
 from arrears.errors import InputRejected
+from arrears.money import format_minor
 from arrears.service_layer.services import Services
 
 
@@ -57,16 +62,27 @@ def plan_day(services: Services, day: date, strategy_path: Path) -> dict[str, An
         table = _overdue_accounts(services, connection, closed)
         if des.last_day_end(connection)[0] != last:  # a day-end committed while this read: the read may mix days
             raise PlanRefused(f"the day-end of {day} ran while planning it; plan {day + timedelta(days=1)} instead")
-        accounts = cs.accounts_of(connection, table, day)
+        placed = cs.open_placements(connection)
+        accounts = cs.accounts_of(connection, table, day, placed)
         plan = plan_batch(strategy, accounts, day, cs.history(connection, day))
         zones = table.column("timezone").to_pylist()
         arm_names = [arm.name for arm in strategy.rules.arms]
         arms = arms_batch(strategy, accounts.loan).tolist()
+        firms = [agency.name for agency in strategy.rules.agencies]
+        allocated = agencies_batch(strategy, accounts.loan).tolist()
+        dpd, overdue = accounts.days_past_due.tolist(), accounts.overdue.tolist()
         rows = []
         for s, a, r in zip(plan.step.tolist(), plan.account.tolist(), plan.refused.tolist(), strict=True):
             step = plan.steps[s]
             at = None if step.local is None else datetime.combine(day, step.local, tzinfo=ZoneInfo(zones[a]))
             rule = plan.rules[r] if r >= 0 else None
+            loan = int(accounts.loan[a])
+            agency = None
+            if step.step.action is Action.AGENCY_PLACEMENT:
+                named = step.step.agency not in (None, ANY_AGENCY)
+                agency = step.step.agency if named else firms[allocated[a]]
+            elif step.step.action is Action.AGENCY_RECALL:
+                agency = placed[loan].agency
             rows.append(
                 {
                     "timezone": zones[a],
@@ -81,9 +97,25 @@ def plan_day(services: Services, day: date, strategy_path: Path) -> dict[str, An
                     "decision": "refused" if rule else "allowed",
                     "rule": rule.name if rule else None,
                     "reason": rule.text if rule else None,
+                    "days_past_due": dpd[a],
+                    "overdue": overdue[a],
+                    "agency": agency,
                 }
             )
-        cs.write_plan(connection, day, name, rows, services.clock())
+        delinquent = set(accounts.loan.tolist())
+        cured = sorted(loan for loan in placed if loan not in delinquent)
+        commissions = {agency.name: agency.commission_bp for agency in strategy.rules.agencies}
+        cs.write_plan(
+            connection,
+            day,
+            name,
+            rows,
+            services.clock(),
+            jurisdiction=strategy.pack.jurisdiction,
+            commissions=commissions,
+            placed=placed,
+            cured=cured,
+        )
         return _view(day, name, rows, again=False)
 
 
@@ -95,6 +127,7 @@ def _overdue_accounts(services: Services, connection: Any, closed: date) -> pa.T
     extra = []
     missing = cs.forgotten(connection, closed)
     events = des.loans_to_rebuild(connection, [loan for loan, _, _ in missing])
+    limitation = cs.limitation_dates(connection, [loan for loan, _, _ in missing])
     for loan, borrower, zone in missing:
         terms, loan_events = events[loan]
         try:
@@ -105,7 +138,8 @@ def _overdue_accounts(services: Services, connection: Any, closed: date) -> pa.T
         overdue = ends.replay.due_total(closed)
         if overdue > 0:
             dpd = ends.replay.days_past_due()
-            row = (loan, borrower, dpd, list(Bucket).index(bucket_for(dpd)), overdue, zone)
+            last_due, last_paid = limitation[loan]
+            row = (loan, borrower, dpd, list(Bucket).index(bucket_for(dpd)), overdue, zone, last_due, last_paid)
             extra.append(dict(zip(table.column_names, row, strict=True)))
     if not extra:
         return table
@@ -127,6 +161,7 @@ def _view(day: date, strategy: str, rows: Sequence[dict[str, Any]], again: bool)
             "decision": row["decision"],
             "rule": row["rule"],
             "reason": row["reason"],
+            "agency": row["agency"],
         }
         for row in rows
     ]
@@ -185,7 +220,7 @@ def record_contact(
 
 
 FLAG_KINDS = (
-    *(s.value for s in Status),
+    *(s.value for s in Status if s is not Status.OPEN_COMPLAINT),  # complaints have their own record
     *(f"opted_out:{c.value}" for c in Channel),
     "automated_consent",
     "validation_notice",
@@ -194,6 +229,10 @@ FLAG_KINDS = (
 
 def add_flag(services: Services, *, borrower_id: int, loan_id: int | None, kind: str, since: date, note: str) -> int:
     """A flag planning must respect (a special status, an opt-out, consent, a validation notice sent)."""
+    if kind == Status.OPEN_COMPLAINT:
+        raise InputRejected(
+            "record a complaint with arrears collections complaint open: it pauses collection until resolved"
+        )
     if kind not in FLAG_KINDS:
         raise InputRejected(f"unknown flag {kind!r}; use one of {', '.join(FLAG_KINDS)}")
     if not note.strip():
@@ -213,3 +252,125 @@ def add_flag(services: Services, *, borrower_id: int, loan_id: int | None, kind:
                 "recorded_at": services.clock(),
             },
         )
+
+
+def record_promise(
+    services: Services,
+    *,
+    loan_id: int,
+    amount: int,
+    due: date,
+    made_on: date,
+    agency: str | None,
+    max_days: int = MAX_PROMISE_DAYS,
+) -> int:
+    """A borrower's promise to pay ``amount`` by ``due``, made on ``made_on`` to the lender or an agency; the
+    day-end judges it (arrears.collections.promises). Only an open loan with something overdue takes one."""
+    check_promise(amount=amount, made_on=made_on, due=due, max_days=max_days)
+    with services.transaction() as connection:
+        loan = store.get_loan(connection, loan_id)
+        if loan.status != "open":
+            raise InputRejected(f"loan {loan_id} is {loan.status}: there is nothing to promise")
+        return cs.record_promise(
+            connection,
+            {
+                "borrower_id": loan.borrower_id,
+                "loan_id": loan_id,
+                "amount": amount,
+                "made_on": made_on,
+                "due": due,
+                "agency": agency,
+                "status": PromiseStatus.LIVE.value,
+                "paid": 0,
+                "recorded_at": services.clock(),
+            },
+        )
+
+
+COMPLAINT_CATEGORIES = ("conduct", "contact_frequency", "third_party_contact", "amount", "privacy", "other")
+"""Complaint categories: how the collector behaved, how often, anyone but the borrower contacted, the amount
+claimed, personal data, anything else (the report counts complaints per contact by arm)."""
+
+
+def open_complaint(
+    services: Services, *, borrower_id: int, loan_id: int | None, received_on: date, category: str, summary: str
+) -> int:
+    """A complaint received: collection pauses for the borrower (or the one loan) from ``received_on`` until it
+    is resolved, as the pack's ``open_complaint`` rule says."""
+    if category not in COMPLAINT_CATEGORIES:
+        raise InputRejected(f"unknown category {category!r}; use one of {', '.join(COMPLAINT_CATEGORIES)}")
+    if not summary.strip():
+        raise InputRejected("a complaint needs a summary of what the borrower said")
+    with services.transaction() as connection:
+        store.get_borrower(connection, borrower_id)
+        if loan_id is not None and store.get_loan(connection, loan_id).borrower_id != borrower_id:
+            raise InputRejected(f"loan {loan_id} is not borrower {borrower_id}'s")
+        return cs.record_complaint(
+            connection,
+            {
+                "borrower_id": borrower_id,
+                "loan_id": loan_id,
+                "received_on": received_on,
+                "category": category,
+                "summary": summary.strip(),
+                "recorded_at": services.clock(),
+            },
+        )
+
+
+def resolve_complaint(services: Services, *, complaint_id: int, on: date, resolution: str) -> None:
+    """Close a complaint with what was done: collection resumes from ``on``."""
+    if not resolution.strip():
+        raise InputRejected("say how the complaint was resolved (--resolution)")
+    c = t.complaints
+    with services.transaction() as connection:
+        row = connection.execute(select(c).where(c.c.id == complaint_id)).first()
+        if row is None:
+            raise InputRejected(f"no complaint {complaint_id}")
+        if row.resolved_on is not None:
+            raise InputRejected(f"complaint {complaint_id} was already resolved on {row.resolved_on}")
+        if on < row.received_on:
+            raise InputRejected(f"complaint {complaint_id} was received on {row.received_on}, after {on}")
+        connection.execute(update(c).where(c.c.id == complaint_id).values(resolved_on=on, resolution=resolution))
+
+
+def work_queue(services: Services, day: date, agency: str | None) -> dict[str, Any]:
+    """The planned day's accounts and their allowed actions. With ``agency``: only the accounts placed with it
+    that day, and for each how many calls the borrower has had that day from everyone (the caps are shared:
+    the agency's calls and the lender's count together), never another agency's accounts or the lender's plan."""
+    with services.reading() as connection:
+        jurisdiction = cs.planned_jurisdiction(connection, day)
+        if jurisdiction is None:
+            raise InputRejected(f"{day} is not planned; run arrears collections plan --date {day} first")
+        pack = PACKS[jurisdiction]
+        placed = cs.placed_on_day(connection, day)
+        plan = cs.plan_of(connection, day)
+        calls = cs.calls_on(connection, day)
+    accounts: dict[int, dict[str, Any]] = {}
+    for row in plan:
+        loan = row["loan_id"]
+        if agency is not None and placed.get(loan) != agency:
+            continue
+        account = accounts.setdefault(
+            loan,
+            {
+                "loan": loan,
+                "borrower": row["borrower_id"],
+                "days_past_due": row["days_past_due"],
+                "overdue": format_minor(row["overdue"] or 0),
+                "agency": placed.get(loan),
+                "calls_today": calls.get(row["borrower_id"], 0),
+                "call_cap": pack.daily_caps[Channel.VOICE_CALL][0] if Channel.VOICE_CALL in pack.daily_caps else None,
+                "actions": [],
+            },
+        )
+        if agency is None and row["decision"] == "allowed":
+            account["actions"].append(
+                {
+                    "action": row["action"],
+                    "channel": row["channel"],
+                    "scheduled": _local(row["scheduled"], row["timezone"]),
+                    "template": row["template"],
+                }
+            )
+    return {"day": day.isoformat(), "agency": agency, "accounts": list(accounts.values())}

@@ -30,7 +30,8 @@ One day D:
    they stand (so books always end equal to the day-end's standing, whatever came before);
 6. **writes** the new state, the transition events (``domain_events``), the loans whose status or outstanding
    principal moved, a snapshot at month-end (``day_end_snapshots``, for ``report portfolio``), the
-   restrictions the product rules put on or lift (:mod:`arrears.service_layer.restriction_records`), and the
+   restrictions the product rules put on or lift (:mod:`arrears.service_layer.restriction_records`), the
+   promises to pay the day's repayments kept or its end broke (:mod:`arrears.collections.promises`), and the
    ``day_ends`` row.
 """
 
@@ -47,6 +48,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Connection
 
+from arrears.adapters import collections_store
 from arrears.adapters import day_end_store as des
 from arrears.batch.pipeline import day_end
 from arrears.batch.state import SCHEMA, day_number, from_arrow, reference_state, snapshot, to_arrow
@@ -260,6 +262,7 @@ def _day_end(services: Services, connection: Connection, day: date, has_state: b
         replay_lines=lines_of(replayed) | des.lines_with_written_off_loans(connection),
         skip_lines=lines_of([int(q["loan_id"]) for q in counts.quarantined]),
     )
+    collections_store.judge_promises(connection, day)  # kept or broken, from the day's repayments
     if (day + timedelta(days=1)).day == 1:
         des.write_snapshots(connection, snapshot(from_arrow(final), today))
     return counts

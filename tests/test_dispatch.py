@@ -1,0 +1,165 @@
+"""The outbox dispatched over the store (SQLite and PostgreSQL): sent once on its day inside the window, kept in the
+contact history with its text, retried with backoff through a real signed webhook, dead-lettered, expired when
+its day has passed, cancelled by a complaint since the plan, and never doubled by a crash."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from arrears.adapters import outbox_store
+from arrears.adapters import tables as t
+from arrears.adapters.channels import JsonLinesSender, WebhookSender, verify_signature
+from arrears.service_layer.collections import open_complaint, plan_day
+from arrears.service_layer.dispatch import dispatch
+from arrears.service_layer.services import Services
+from tests.test_channels import SECRET, Answer, Provider
+from tests.test_channels import provider as provider  # the fixture: a real HTTP server on 127.0.0.1
+from tests.test_collections_store import STRATEGY, _store
+
+DAY = date(2026, 6, 25)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def at(hour: int, minute: int = 0, day: date = DAY) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=SHANGHAI)
+
+
+def _planned(url: str) -> tuple[Services, int, int]:
+    services, borrower, first = _store(url)
+    plan_day(services, DAY, STRATEGY)
+    return services, borrower, first
+
+
+def _outbox(services: Services) -> list[dict]:
+    with services.reading() as connection:
+        rows = connection.execute(select(t.outbox).order_by(t.outbox.c.id))
+        return [dict(row._mapping) for row in rows]
+
+
+def _contacts(services: Services) -> list[dict]:
+    with services.reading() as connection:
+        rows = connection.execute(select(t.contacts).order_by(t.contacts.c.id))
+        return [dict(row._mapping) for row in rows]
+
+
+def test_messages_go_out_on_their_day_once_and_join_the_contact_history(
+    new_database: Callable[[], str], tmp_path: Path
+) -> None:
+    """Both loans are 9 days past due on 06-25: at 10:00 each gets a text (final_notice), at 10:30 an e-mail
+    (hardship_offer); calls at 15:00 and 17:00 (the cap allows three). Dispatching at 10:05 sends the texts
+    only; again at 10:05, nothing; at 21:30 the rest has expired (the window closed at 21:00), never sent."""
+    services, _, first = _planned(new_database())
+    sender = JsonLinesSender(tmp_path / "out.jsonl")
+    done = dispatch(services, sender, now=at(10, 5))
+    assert (done.sent, done.retried, done.dead, done.expired) == (2, 0, 0, 0)
+    lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(m["channel"], m["loan"], m["template"]) for m in lines] == [
+        ("sms", first, "final_notice"),
+        ("sms", first + 1, "final_notice"),
+    ]
+    assert "张三" in lines[0]["text"] and "逾期9天" in lines[0]["text"]
+    assert lines[0]["scheduled"] == "2026-06-25T10:00:00+08:00"
+    contacts = _contacts(services)
+    assert [(c["loan_id"], c["channel"], c["local_day"], c["text"]) for c in contacts] == [
+        (m["loan"], "sms", DAY, m["text"]) for m in lines
+    ]
+    sent = [row for row in _outbox(services) if row["status"] == "sent"]
+    assert [row["receipt"] for row in sent] == [m["key"] for m in lines] and {r["sender"] for r in sent} == {"jsonl"}
+    assert dispatch(services, sender, now=at(10, 5)).sent == 0  # nothing twice
+    late = dispatch(services, sender, now=at(21, 30))
+    assert late.sent == 0 and late.expired == len(_outbox(services)) - 2
+    reasons = {row["last_error"] for row in _outbox(services) if row["status"] == "expired"}
+    assert reasons == {"the contact window closed at 21:00 on 2026-06-25 (borrower local time)"}
+
+
+def test_a_complaint_since_the_plan_cancels_what_has_not_gone_out(new_database: Callable[[], str]) -> None:
+    services, borrower, _ = _planned(new_database())
+    open_complaint(services, borrower_id=borrower, loan_id=None, received_on=DAY, category="conduct", summary="rude")
+    done = dispatch(services, JsonLinesSender(Path("/dev/null")), now=at(10, 5))
+    assert done.sent == 0 and done.cancelled == 2
+    assert {row["last_error"] for row in _outbox(services) if row["status"] == "cancelled"} == {
+        "marked open_complaint since it was planned: cn.open_complaint (lender policy (2018 公约 S))"
+    }
+    assert _contacts(services) == []
+
+
+def test_the_webhook_is_signed_retried_with_backoff_and_dead_lettered(
+    new_database: Callable[[], str], provider: Provider
+) -> None:
+    """503: retried one minute later under the same key; then 202 with the provider's id as the receipt. A
+    message the provider refuses (400) is dead at once; one that keeps failing is dead after its attempts."""
+    services, _, first = _planned(new_database())
+    with WebhookSender(provider.url, SECRET, timeout=5.0) as webhook:
+        provider.answer = Answer(status=503, body=b"busy")
+        done = dispatch(services, webhook, now=at(10, 5), limit=1)
+        assert (done.sent, done.retried) == (0, 1)
+        row = _outbox(services)[0]
+        assert row["status"] == "pending" and row["attempts"] == 1 and "503" in row["last_error"]
+        provider.answer = Answer(status=202, body=b'{"id": "prov-1"}')
+        before = dispatch(services, webhook, now=at(10, 5) + timedelta(seconds=59))  # its retry is not due yet
+        assert [line["id"] for line in before.lines] == [row["id"] + 1]
+        done = dispatch(services, webhook, now=at(10, 6))
+        assert [line["id"] for line in done.lines] == [row["id"]] and done.sent == 1
+        assert _outbox(services)[0]["receipt"] == "prov-1"
+    first_try, *_, retry = [r for r in provider.received if json.loads(r.body)["key"] == f"outbox-{row['id']}"]
+    assert first_try.headers["idempotency-key"] == retry.headers["idempotency-key"] == f"outbox-{row['id']}"
+    assert json.loads(first_try.body) == json.loads(retry.body)
+    stamp, signature = retry.headers["x-arrears-timestamp"], retry.headers["x-arrears-signature"]
+    assert verify_signature(SECRET, retry.body, stamp, signature, now=int(stamp))
+    assert json.loads(retry.body)["loan"] in (first, first + 1)
+
+
+def test_refused_and_exhausted_messages_are_dead(new_database: Callable[[], str], provider: Provider) -> None:
+    services, _, _ = _planned(new_database())
+    with WebhookSender(provider.url, SECRET, timeout=5.0) as webhook:
+        provider.answer = Answer(status=400, body=b"unknown borrower")
+        done = dispatch(services, webhook, now=at(10, 5), limit=1)
+        assert done.dead == 1 and "unknown borrower" in _outbox(services)[0]["last_error"]
+        provider.answer = Answer(status=500, body=b"down")
+        moment = at(10, 5)
+        for attempt in range(1, 4):
+            done = dispatch(services, webhook, now=moment, limit=1, max_attempts=3)
+            moment += timedelta(minutes=2 ** (attempt - 1))  # the backoff: 1, 2, 4 minutes
+        assert done.dead == 1
+    second = _outbox(services)[1]
+    assert second["status"] == "dead" and second["attempts"] == 3 and second["last_error"].startswith("3 attempts")
+    assert _contacts(services) == []
+
+
+def test_a_crash_after_claiming_neither_loses_nor_doubles_a_message(
+    new_database: Callable[[], str], tmp_path: Path
+) -> None:
+    """A dispatcher claims the 10:00 texts and dies before sending. Another run at 10:06 leaves them (the claim
+    is fresh); at 10:16 the lease has run out and they go out once each, under their keys."""
+    services, _, _ = _planned(new_database())
+    with services.transaction() as connection:
+        assert len(outbox_store.claim(connection, at(10, 5), 10)) == 2
+    sender = JsonLinesSender(tmp_path / "out.jsonl")
+    assert dispatch(services, sender, now=at(10, 6)).sent == 0
+    done = dispatch(services, sender, now=at(10, 16))
+    assert done.sent == 2
+    assert len(_contacts(services)) == 2 and {r["attempts"] for r in _outbox(services) if r["status"] == "sent"} == {2}
+
+
+def test_a_letter_goes_out_as_a_pdf(new_database: Callable[[], str], tmp_path: Path) -> None:
+    """The cn strategy writes a final notice letter to accounts 61..90 days past due."""
+    url = new_database()
+    services, _, _ = _store(url)
+    from arrears.service_layer.eod_store import run_store
+
+    run_store(services, through=date(2026, 8, 15))  # 61 days past due
+    plan = plan_day(services, date(2026, 8, 16), STRATEGY)
+    assert any(a["action"] == "letter" and a["decision"] == "allowed" for a in plan["actions"])
+    done = dispatch(services, JsonLinesSender(tmp_path / "out.jsonl"), now=at(9, 0, date(2026, 8, 16)))
+    letters = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    letters = [m for m in letters if m["channel"] == "letter"]
+    assert done.sent >= 2 and len(letters) == 2
+    pdf = PdfReader(tmp_path / letters[0]["attachment_pdf"])
+    assert "张三" in pdf.pages[0].extract_text()
