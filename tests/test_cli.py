@@ -154,12 +154,17 @@ def test_demo_runs_small_and_persists(tmp_path: Path) -> None:
     assert "WeChat or QQ account" in result.stdout and "微信或QQ账号" in result.stdout  # what is NOT affected
     printed = " ".join(result.stdout.split())  # the console wraps long lines
     assert "arrears collections plan --date" in printed  # a day of collections planned on the store
+    assert "collections, day by day" in printed and "arrears report collections --from" in printed
+    outbox = [json.loads(line) for line in (tmp_path / "portfolio" / "collections" / "outbox.jsonl").open()]
+    assert outbox and {m["channel"] for m in outbox} >= {"sms", "voice_call"}  # five days of messages sent
+    assert "<svg" in (tmp_path / "portfolio" / "collections" / "collections.html").read_text(encoding="utf-8")
     assert "refused: a strategy asking to freeze the WeChat account" in printed  # and the article refused
     assert "(rule restriction.outside_product)" in printed
     report = tmp_path / "portfolio" / "report.html"
     assert f"portfolio report: {report}" in result.stdout
     assert "<svg" in report.read_text(encoding="utf-8")
     assert sorted(p.name for p in (tmp_path / "portfolio").iterdir()) == [
+        "collections",
         "dataset",
         "lines.csv",
         "loans.csv",

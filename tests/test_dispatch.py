@@ -19,6 +19,7 @@ from arrears.adapters.channels import JsonLinesSender, WebhookSender, verify_sig
 from arrears.service_layer.collections import open_complaint, plan_day
 from arrears.service_layer.dispatch import dispatch
 from arrears.service_layer.services import Services
+from tests.conftest import store_with_a_loan
 from tests.test_channels import SECRET, Answer, Provider
 from tests.test_channels import provider as provider  # the fixture: a real HTTP server on 127.0.0.1
 from tests.test_collections_store import STRATEGY, _store
@@ -163,3 +164,47 @@ def test_a_letter_goes_out_as_a_pdf(new_database: Callable[[], str], tmp_path: P
     assert done.sent >= 2 and len(letters) == 2
     pdf = PdfReader(tmp_path / letters[0]["attachment_pdf"])
     assert "张三" in pdf.pages[0].extract_text()
+
+
+def test_the_cli_dispatches_records_promises_and_complaints(tmp_path: Path) -> None:
+    """The commands as an operator types them: plan, dispatch (JSON to stdout while the console channel writes
+    elsewhere), a promise, a complaint opened and resolved, the lender's queue; bad input is refused, nothing
+    written."""
+    _, arrears = store_with_a_loan(tmp_path)
+    assert arrears("eod", "run", "--through", "2026-06-24", on="2026-06-25").returncode == 0
+    assert arrears("collections", "plan", "--date", "2026-06-25", on="2026-06-25").returncode == 0
+    sent = arrears("outbox", "dispatch", "--now", "2026-06-25T10:05+08:00", "--json", on="2026-06-25")
+    assert sent.returncode == 0, sent.stderr
+    view = json.loads(sent.stdout)
+    assert view["sent"] == 1 and view["messages"][0]["outcome"] == "sent"
+    assert "sms" in sent.stderr and "outbox-" in sent.stderr  # the console channel's line, kept off the JSON
+    again = arrears("outbox", "dispatch", "--now", "2026-06-25T10:05+08:00", on="2026-06-25")
+    assert again.returncode == 0 and "sent 0," in again.stdout
+    naive = arrears("outbox", "dispatch", "--now", "2026-06-25T10:05", on="2026-06-25")
+    assert naive.returncode == 2 and "offset" in naive.stderr
+    unknown = arrears("outbox", "dispatch", "--via", "carrier-pigeon", on="2026-06-25")
+    assert unknown.returncode == 2 and "jsonl:PATH" in " ".join(unknown.stderr.split())
+    promise = arrears(
+        "collections", "promise", "1", "--amount", "300.00", "--by", "2026-06-28", "--made-on", "2026-06-25",
+        on="2026-06-25",
+    )  # fmt: skip
+    assert promise.returncode == 0 and "promise 1 recorded" in promise.stdout
+    bad = arrears(
+        "collections", "promise", "1", "--amount", "300.001", "--by", "2026-06-28", "--made-on", "2026-06-25",
+        on="2026-06-25",
+    )  # fmt: skip
+    assert bad.returncode == 2
+    opened = arrears(
+        "collections", "complaint", "open", "1", "--category", "conduct", "--received", "2026-06-25",
+        "--summary", "rude caller", on="2026-06-25",
+    )  # fmt: skip
+    assert opened.returncode == 0 and "complaint 1 opened" in opened.stdout
+    resolved = arrears(
+        "collections", "complaint", "resolve", "1", "--on", "2026-06-26", "--resolution", "apologised",
+        on="2026-06-26",
+    )  # fmt: skip
+    assert resolved.returncode == 0
+    queue = arrears("collections", "queue", "--date", "2026-06-25", "--json", on="2026-06-25")
+    assert queue.returncode == 0 and json.loads(queue.stdout)["accounts"][0]["loan"] == 1
+    unplanned = arrears("collections", "queue", "--date", "2026-06-26", on="2026-06-26")
+    assert unplanned.returncode == 2 and "is not planned" in unplanned.stderr

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -206,7 +205,7 @@ def demo(
     if persist:
         _persist_demo(console, result, product_file, out)
         _demo_standing(console, result.end + timedelta(days=1))
-        _demo_collections(console, result.end + timedelta(days=2))
+        _demo_collections(console, result.end + timedelta(days=2), out, seed)
         _demo_day_end(console, result, out)
 
 
@@ -271,55 +270,25 @@ def _demo_standing(console: Console, day: date) -> None:
                 console.print(f"  ... {len(penalty['lines']) - 3} more lines")
 
 
-def _demo_collections(console: Console, day: date) -> None:
-    """The store's day-end of the day before, then one day of collections planned with the sample strategy:
-    what is allowed, what is refused and by which rule; and a strategy asking for the seed article's measures,
-    refused when it is loaded."""
-    from arrears.adapters import collections_store
+def _demo_collections(console: Console, day: date, out: Path, seed: int) -> None:
+    """Five business days of collections on the store (arrears.demo_collections): each day's plan, borrowers'
+    promises and payments, the outbox sent, then the arms compared; one refused action of the first day for each
+    rule that refused any; and a strategy asking for the seed article's measures, refused when it is loaded."""
     from arrears.cli_collections import DEFAULT_STRATEGY
     from arrears.collections.strategy import check_document
-    from arrears.service_layer.collections import open_complaint, plan_day, record_contact
-    from arrears.service_layer.eod_store import run_store
+    from arrears.demo_collections import run_days
+    from arrears.service_layer.collections import plan_day
 
-    services = open_services()
-    run_store(services, through=day - timedelta(days=1))
-    with services.reading() as connection:
-        fresh = collections_store.planned(connection, day) is None
-        accounts = collections_store.delinquent(connection, day - timedelta(days=1)).to_pylist()
-    late = sorted((a for a in accounts if a["days_past_due"] >= 8), key=lambda a: a["loan_id"])
-    if fresh and len(late) >= 2:  # an agency called one account twice this morning; another complained
-        called, complained = late[0], late[1]
-        zone = ZoneInfo(called["timezone"])
-        for hour in (9, 11):
-            at = datetime.combine(day, time(hour), tzinfo=zone)
-            record_contact(
-                services, loan_id=called["loan_id"], channel="voice_call", at=at, agency="agency-a", outcome="no_answer"
-            )
-        open_complaint(
-            services,
-            borrower_id=complained["borrower_id"],
-            loan_id=None,
-            received_on=day,
-            category="contact_frequency",
-            summary="demo: too many calls",
-        )
-        console.print(
-            f"\nagency-a called loan {called['loan_id']} twice this morning; borrower {complained['borrower_id']} "
-            "has an open complaint"
-        )
-    plan = plan_day(services, day, DEFAULT_STRATEGY)
-    console.print(
-        f"\n[bold]arrears collections plan --date {day}[/] ({plan['strategy']}): {plan['allowed']} actions allowed, "
-        f"{plan['refused']} refused"
-    )
-    by_rule: dict[str, dict[str, Any]] = {}  # one refused action for each rule that refused any
+    run_days(console, day, 5, DEFAULT_STRATEGY, out / "collections", seed)
+    plan = plan_day(open_services(), day, DEFAULT_STRATEGY)  # the stored plan of the first day
+    by_rule: dict[str, dict[str, Any]] = {}
     for action in plan["actions"]:
         if action["rule"]:
             by_rule.setdefault(action["rule"], action)
-    contacts = [a for a in plan["actions"] if a["decision"] == "allowed" and a["scheduled"]]
-    for action in contacts[:3] + list(by_rule.values()):
-        why = f"refused by {action['rule']}" if action["rule"] else "allowed"
-        console.print(f"  loan {action['loan']}: {action['action']} at {action['scheduled']}: {why}")
+    console.print(f"\n[bold]arrears collections plan --date {day}[/]: each rule that refused an action, once")
+    for action in by_rule.values():
+        where = f"loan {action['loan']}: {action['action']} at {action['scheduled']}"
+        console.print(f"  {where}: refused by {action['rule']}")
     unlawful = {
         "strategy": {"name": "seed-article", "jurisdiction": "cn"},
         "rules": [{"when": {"dpd_min": 30}, "actions": [{"action": "freeze_messaging_account"}]}],

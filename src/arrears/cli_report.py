@@ -9,15 +9,20 @@ from typing import Annotated
 
 import typer
 
+from arrears.adapters import collections_store
 from arrears.adapters.dataset import Dataset
 from arrears.cli_services import open_services
+from arrears.collections.report import collections_report
 from arrears.errors import InputRejected
 from arrears.report import portfolio_report
-from arrears.report_html import LABELS, render
+from arrears.report_html import COLLECTIONS_LABELS, LABELS, render, render_collections
 from arrears.service_layer.eod_store import store_snapshots
 from arrears.validation import date_option
 
-report_app = typer.Typer(help="Portfolio analytics: bucket mix, roll rates, vintages, as charts.", no_args_is_help=True)
+report_app = typer.Typer(
+    help="Reports as charts: the portfolio (bucket mix, roll rates, vintages) and collections (arms, agencies).",
+    no_args_is_help=True,
+)
 
 
 @report_app.command("portfolio")
@@ -45,6 +50,33 @@ def portfolio_command(
     report = portfolio_report(snapshots.to_pylist(), start, end)
     if out is not None:
         out.write_text(render(report, lang), encoding="utf-8")
+        sys.stderr.write(f"wrote {out}\n")
+    if as_json:
+        sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+
+
+@report_app.command("collections")
+def collections_command(
+    first: Annotated[str, typer.Option("--from", help="First planned day, YYYY-MM-DD.")],
+    last: Annotated[str, typer.Option("--to", help="Last planned day, YYYY-MM-DD.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Write the HTML report here.")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="zh or en.")] = "zh",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Champion/challenger arms compared (cure rate, roll rate, amount recovered, contacts per cure, refusals per
+    planned action, complaints per contact) and each agency's recoveries and commission, as charts and/or JSON."""
+    if lang not in COLLECTIONS_LABELS:
+        raise InputRejected(f"--lang must be one of {', '.join(COLLECTIONS_LABELS)}, got {lang!r}")
+    if out is None and not as_json:
+        raise InputRejected("say where the report goes: --out collections.html, or --json for the figures")
+    start, end = date_option(first, "--from"), date_option(last, "--to")
+    if end < start:
+        raise InputRejected(f"--to {end} is before --from {start}; swap them")
+    with open_services().reading() as connection:
+        inputs = collections_store.report_inputs(connection, start, end)
+    report = collections_report(start, end, **inputs)
+    if out is not None:
+        out.write_text(render_collections(report, lang), encoding="utf-8")
         sys.stderr.write(f"wrote {out}\n")
     if as_json:
         sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")

@@ -1,5 +1,5 @@
-"""The portfolio report as one self-contained HTML file: inline SVG charts, inline styles, no script, nothing
-fetched from the network (it opens in a browser offline). Chinese or English labels."""
+"""The portfolio and collections reports as self-contained HTML files: inline SVG charts, inline styles, no
+script, nothing fetched from the network (they open in a browser offline). Chinese or English labels."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from arrears.money import format_minor
 from arrears.report import BUCKETS, CLASSES, REPAID
 
 PALETTE = ["#2f9e44", "#f2c94c", "#f2994a", "#eb5757", "#c2255c", "#862e9c", "#5f3dc4", "#212529"]
@@ -155,3 +156,67 @@ def render(report: dict[str, Any], lang: str = "zh") -> str:
         targets=[*BUCKETS, REPAID],
         heat=_heat,
     )
+
+
+COLLECTIONS_LABELS = {
+    "en": {
+        "title": "Collections: champion / challenger",
+        "period": "Period",
+        "arm": "Arm",
+        "accounts": "Accounts",
+        "cure_rate": "Cure rate %",
+        "roll_rate": "Roll rate %",
+        "recovered": "Recovered",
+        "contacts": "Contacts",
+        "contacts_per_cure": "Contacts per cure",
+        "refusals": "Refusals per planned action %",
+        "complaints": "Complaints per contact %",
+        "agencies": "Agencies",
+        "agency": "Agency",
+        "commission": "Commission",
+        "note": "Arms are fixed by a hash of the loan. Cured: nothing past due at the last day-end, or repaid.",
+    },
+    "zh": {
+        "title": "催收策略对比（冠军 / 挑战者）",
+        "period": "期间",
+        "arm": "组别",
+        "accounts": "账户数",
+        "cure_rate": "回收率 %",
+        "roll_rate": "迁徙率（恶化）%",
+        "recovered": "回收金额",
+        "contacts": "联系次数",
+        "contacts_per_cure": "每个回收账户的联系次数",
+        "refusals": "被拒动作占计划动作 %",
+        "complaints": "投诉占联系次数 %",
+        "agencies": "委外机构",
+        "agency": "机构",
+        "commission": "佣金",
+        "note": "组别按贷款哈希固定。回收：最近一次日终时无逾期，或已结清。",
+    },
+}
+
+
+def _hundredths(percent: str) -> int:
+    """A report percentage ("12.34", or "-" for none) as an integer bar height."""
+    return 0 if percent == "-" else int(percent.replace(".", ""))
+
+
+def render_collections(report: dict[str, Any], lang: str = "zh") -> str:
+    """``arrears report collections`` as one offline HTML file (inline SVG bars, one per arm)."""
+    environment = Environment(loader=PackageLoader("arrears", "templates"), autoescape=select_autoescape())
+    arms = list(report["arms"])
+    t = COLLECTIONS_LABELS[lang]
+
+    def bars(label: str, values: list[int]) -> Markup:
+        return stacked_bars(arms, {label: values})
+
+    figures = report["arms"].values()
+    charts = {
+        "cure_rate": bars(t["cure_rate"], [_hundredths(a["cure_rate"]["percent"]) for a in figures]),
+        "roll_rate": bars(t["roll_rate"], [_hundredths(a["roll_rate"]["percent"]) for a in figures]),
+        "recovered": bars(t["recovered"], [a["recovered"] for a in figures]),
+        "refusals": bars(t["refusals"], [_hundredths(a["refusals_per_planned_action"]["percent"]) for a in figures]),
+        "complaints": bars(t["complaints"], [_hundredths(a["complaints_per_contact"]["percent"]) for a in figures]),
+    }
+    template = environment.get_template("collections.html.j2")
+    return template.render(r=report, t=t, lang=lang, charts=charts, money=format_minor)

@@ -10,13 +10,14 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, case, func, insert, select, update
 
 from arrears.adapters import bulk
 from arrears.adapters import tables as t
 from arrears.collections.planning import CHANNEL_CODES, PROMISES, STATUS_BITS, Accounts, History
 from arrears.collections.policy import Channel, Status
 from arrears.collections.promises import judge
+from arrears.collections.report import Outcome, Placed, PlannedAccount
 
 _ACCOUNTS = pa.schema(
     [
@@ -393,3 +394,85 @@ def calls_on(connection: Connection, day: date) -> dict[int, int]:
         .group_by(c.borrower_id)
     )
     return {row[0]: int(row[1]) for row in rows}
+
+
+def report_inputs(connection: Connection, first: date, last: date) -> dict[str, Any]:
+    """What ``arrears report collections`` computes from (arrears.collections.report): the accounts planned from
+    ``first`` to ``last``, where each is at the store's last day-end, repayments (reversals netted), contacts and
+    complaints in the period, and agency placements with what was repaid while placed."""
+    p = t.collection_plans.c
+    in_period = p.day.between(first, last)
+    refused = func.sum(case((p.decision == "refused", 1), else_=0))
+    grouped = connection.execute(
+        select(p.loan_id, func.min(p.borrower_id), func.min(p.arm), func.min(p.day), func.count(), refused)
+        .where(in_period)
+        .group_by(p.loan_id)
+    ).all()
+    first_days = {row[0]: row[3] for row in grouped}
+    first_dpd: dict[int, int] = {}
+    for row in connection.execute(select(p.loan_id, p.day, p.days_past_due).where(in_period)):
+        if row.day == first_days[row.loan_id]:
+            first_dpd[row.loan_id] = max(first_dpd.get(row.loan_id, 0), row.days_past_due or 0)
+    accounts = [
+        PlannedAccount(loan, borrower, arm or "", first_dpd.get(loan, 0), int(planned), int(refusals or 0))
+        for loan, borrower, arm, _, planned, refusals in grouped
+    ]
+    loans = t.loans.c
+    state = t.day_end_state.c
+    outcomes = {
+        row.id: Outcome(int(row.days_past_due or 0), row.status)
+        for row in connection.execute(
+            select(loans.id, loans.status, state.days_past_due)
+            .select_from(t.loans.outerjoin(t.day_end_state, state.loan_id == loans.id))
+            .where(loans.id.in_(select(p.loan_id).where(in_period)))
+        )
+    }
+    x, reversal = t.transactions, t.transactions.alias("reversal")
+    paid = (
+        select(x.c.loan_id, x.c.value_date, x.c.amount)
+        .select_from(x.outerjoin(reversal, reversal.c.reverses_id == x.c.id))
+        .where(x.c.kind == "repayment", reversal.c.id.is_(None), x.c.value_date.between(first, last))
+    )
+    repayments = connection.execute(paid).all()
+    recovered: dict[int, int] = {}
+    for row in repayments:
+        recovered[row.loan_id] = recovered.get(row.loan_id, 0) + int(row.amount)
+    c = t.contacts.c
+    contacts = {
+        row[0]: int(row[1])
+        for row in connection.execute(
+            select(c.loan_id, func.count()).where(c.local_day.between(first, last)).group_by(c.loan_id)
+        )
+    }
+    k = t.complaints.c
+    complaints = {
+        row[0]: int(row[1])
+        for row in connection.execute(
+            select(k.borrower_id, func.count()).where(k.received_on.between(first, last)).group_by(k.borrower_id)
+        )
+    }
+    pl = t.placements.c
+    by_loan: dict[int, list[Any]] = {}
+    for row in repayments:
+        by_loan.setdefault(row.loan_id, []).append(row)
+    placements = []
+    for placement in connection.execute(
+        select(pl.agency, pl.loan_id, pl.commission_bp, pl.placed_on, pl.recalled_on)
+        .where(pl.placed_on <= last, (pl.recalled_on.is_(None)) | (pl.recalled_on > first))
+        .order_by(pl.id)
+    ):
+        end = placement.recalled_on  # the first day no longer placed
+        while_placed = sum(
+            int(r.amount)
+            for r in by_loan.get(placement.loan_id, ())
+            if r.value_date >= placement.placed_on and (end is None or r.value_date < end)
+        )
+        placements.append(Placed(placement.agency, placement.loan_id, placement.commission_bp, while_placed))
+    return {
+        "accounts": accounts,
+        "outcomes": outcomes,
+        "recovered": recovered,
+        "contacts": contacts,
+        "complaints": complaints,
+        "placements": placements,
+    }
