@@ -93,6 +93,7 @@ def delinquent_accounts(work: Path, loans: int, accounts: int, rng: np.random.Ge
         ).astype(np.int32),
         # the limitation period runs from up to four years ago: some debts are time-barred
         limitation_from=(DAY.toordinal() - rng.integers(0, 4 * 365, accounts)).astype(np.int32),
+        recalled=rng.random(accounts) < 0.05,
     )
 
 
@@ -128,6 +129,7 @@ def views(accounts: Accounts, rows: np.ndarray) -> list[AccountView]:
                 ),
                 placed_with="agency" if accounts.placed_on[i] >= 0 else None,
                 placed_on=date.fromordinal(int(accounts.placed_on[i])) if accounts.placed_on[i] >= 0 else None,
+                recalled=bool(accounts.recalled[i]),
             )
         )
     return found

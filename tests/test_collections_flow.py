@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from arrears.adapters import collections_store
 from arrears.adapters import tables as t
 from arrears.adapters.database import make_engine
 from arrears.config import Settings
@@ -91,7 +92,7 @@ def test_agencies_place_once_see_only_their_accounts_and_recall(new_database: Ca
         mine = {account["loan"] for account in view["accounts"]}
         assert loan in mine and mine == {k for k, v in placements.items() if v == agency}
         assert all(account["actions"] == [] for account in view["accounts"])  # the lender's plan is not theirs
-        assert view["accounts"][0]["call_cap"] == 3
+        assert view["accounts"][0]["calls_left"] == 3 and view["accounts"][0]["stopped_by"] is None
     assert work_queue(services, date(2026, 8, 16), "someone-else")["accounts"] == []
     run_store(services, through=date(2026, 8, 16))
     again = plan_day(services, date(2026, 8, 17), STRATEGY)
@@ -136,3 +137,23 @@ def test_a_complaint_pauses_collection_until_resolved(new_database: Callable[[],
     run_store(services, through=date(2026, 6, 25))
     resumed = plan_day(services, date(2026, 6, 26), STRATEGY)
     assert {a["decision"] for a in resumed["actions"] if a["loan"] == first} == {"allowed"}
+
+
+def test_a_reversed_payment_neither_keeps_a_promise_nor_restarts_the_limitation(
+    new_database: Callable[[], str],
+) -> None:
+    """A promise kept by a payment whose reversal comes later is broken at the next day-end; and the reversed
+    payment is no payment for the limitation period (民法典 art. 195 needs a real one)."""
+    url = new_database()
+    services, _, first = _store(url)
+    day = date(2026, 6, 25)
+    record_promise(services, loan_id=first, amount=10_000, due=date(2026, 6, 28), made_on=day, agency=None)
+    paid = _on(url, day).repay(loan_id=first, amount=10_000, value_date=day, key="p")
+    run_store(services, through=day)
+    assert _promises(services) == [(first, "kept", 10_000)]
+    _on(url, date(2026, 6, 26)).reverse(transaction_id=paid["transaction_id"], key="back")
+    run_store(services, through=date(2026, 6, 28))
+    assert _promises(services) == [(first, "broken", 0)]
+    with services.reading() as connection:
+        accounts = collections_store.delinquent(connection, date(2026, 6, 28)).to_pylist()
+    assert {a["loan_id"]: a["last_paid"] for a in accounts}[first] is None

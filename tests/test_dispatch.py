@@ -6,20 +6,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from arrears.adapters import outbox_store
+from arrears.adapters import collections_store, outbox_store
 from arrears.adapters import tables as t
 from arrears.adapters.channels import JsonLinesSender, WebhookSender, verify_signature
-from arrears.service_layer.collections import open_complaint, plan_day
+from arrears.adapters.database import make_engine
+from arrears.config import Settings
+from arrears.product import load_product
+from arrears.service_layer.collections import open_complaint, plan_day, record_contact
 from arrears.service_layer.dispatch import dispatch
+from arrears.service_layer.eod_store import run_store
 from arrears.service_layer.services import Services
-from tests.conftest import store_with_a_loan
+from tests.conftest import ROOT, SAMPLE_PRODUCT, store_with_a_loan
 from tests.test_channels import SECRET, Answer, Provider
 from tests.test_channels import provider as provider  # the fixture: a real HTTP server on 127.0.0.1
 from tests.test_collections_store import STRATEGY, _store
@@ -80,13 +84,16 @@ def test_messages_go_out_on_their_day_once_and_join_the_contact_history(
     assert reasons == {"the contact window closed at 21:00 on 2026-06-25 (borrower local time)"}
 
 
-def test_a_complaint_since_the_plan_cancels_what_has_not_gone_out(new_database: Callable[[], str]) -> None:
+def test_a_complaint_since_the_plan_cancels_what_has_not_gone_out(
+    new_database: Callable[[], str], tmp_path: Path
+) -> None:
     services, borrower, _ = _planned(new_database())
     open_complaint(services, borrower_id=borrower, loan_id=None, received_on=DAY, category="conduct", summary="rude")
-    done = dispatch(services, JsonLinesSender(Path("/dev/null")), now=at(10, 5))
+    done = dispatch(services, JsonLinesSender(tmp_path / "out.jsonl"), now=at(10, 5))
     assert done.sent == 0 and done.cancelled == 2
     assert {row["last_error"] for row in _outbox(services) if row["status"] == "cancelled"} == {
-        "marked open_complaint since it was planned: cn.open_complaint (lender policy (2018 公约 S))"
+        "the account is marked open_complaint: collection pauses while a complaint is open: "
+        "cn.open_complaint (lender policy (2018 公约 S))"
     }
     assert _contacts(services) == []
 
@@ -104,9 +111,9 @@ def test_the_webhook_is_signed_retried_with_backoff_and_dead_lettered(
         row = _outbox(services)[0]
         assert row["status"] == "pending" and row["attempts"] == 1 and "503" in row["last_error"]
         provider.answer = Answer(status=202, body=b'{"id": "prov-1"}')
-        before = dispatch(services, webhook, now=at(10, 5) + timedelta(seconds=59))  # its retry is not due yet
+        before = dispatch(services, webhook, now=at(10, 5) + timedelta(seconds=30))  # its retry is not due yet
         assert [line["id"] for line in before.lines] == [row["id"] + 1]
-        done = dispatch(services, webhook, now=at(10, 6))
+        done = dispatch(services, webhook, now=at(10, 6) + timedelta(seconds=30))
         assert [line["id"] for line in done.lines] == [row["id"]] and done.sent == 1
         assert _outbox(services)[0]["receipt"] == "prov-1"
     first_try, *_, retry = [r for r in provider.received if json.loads(r.body)["key"] == f"outbox-{row['id']}"]
@@ -127,7 +134,7 @@ def test_refused_and_exhausted_messages_are_dead(new_database: Callable[[], str]
         moment = at(10, 5)
         for attempt in range(1, 4):
             done = dispatch(services, webhook, now=moment, limit=1, max_attempts=3)
-            moment += timedelta(minutes=2 ** (attempt - 1))  # the backoff: 1, 2, 4 minutes
+            moment += timedelta(minutes=2 ** (attempt - 1), seconds=30)  # the backoff: 1, 2, 4 minutes
         assert done.dead == 1
     second = _outbox(services)[1]
     assert second["status"] == "dead" and second["attempts"] == 3 and second["last_error"].startswith("3 attempts")
@@ -153,8 +160,6 @@ def test_a_letter_goes_out_as_a_pdf(new_database: Callable[[], str], tmp_path: P
     """The cn strategy writes a final notice letter to accounts 61..90 days past due."""
     url = new_database()
     services, _, _ = _store(url)
-    from arrears.service_layer.eod_store import run_store
-
     run_store(services, through=date(2026, 8, 15))  # 61 days past due
     plan = plan_day(services, date(2026, 8, 16), STRATEGY)
     assert any(a["action"] == "letter" and a["decision"] == "allowed" for a in plan["actions"])
@@ -208,3 +213,105 @@ def test_the_cli_dispatches_records_promises_and_complaints(tmp_path: Path) -> N
     assert queue.returncode == 0 and json.loads(queue.stdout)["accounts"][0]["loan"] == 1
     unplanned = arrears("collections", "queue", "--date", "2026-06-26", on="2026-06-26")
     assert unplanned.returncode == 2 and "is not planned" in unplanned.stderr
+
+
+class _Steps:
+    """A clock that moves on two minutes each time it is read: a slow channel, without sleeping."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(minutes=2)
+        return self.now
+
+
+def test_a_slow_run_never_sends_after_the_window_closes(new_database: Callable[[], str], tmp_path: Path) -> None:
+    """A run starting at 20:50 whose every step takes two minutes: what is not out by 21:00 expires; every
+    contact recorded is at the moment it went, inside the window."""
+    url = new_database()
+    _planned(url)
+    slow = Services(make_engine(url), Settings(database_url=url), origin="test", clock=_Steps(at(20, 50)))
+    done = dispatch(slow, JsonLinesSender(tmp_path / "out.jsonl"))
+    assert done.sent >= 1 and done.expired >= 1
+    contacts = _contacts(slow)
+    assert len(contacts) == done.sent
+    local = [_utc(c["at"]).astimezone(SHANGHAI) for c in contacts]
+    assert all(moment.time() <= time(21, 0) for moment in local), local
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def test_calls_an_agency_made_since_the_plan_count_at_dispatch(new_database: Callable[[], str], tmp_path: Path) -> None:
+    """The plan allowed three calls for the borrower (15:00 and 17:00); an agency then called twice in the
+    morning: one lender call goes out, the rest are cancelled by the cap."""
+    services, _, first = _planned(new_database())
+    for hour in (9, 11):
+        record_contact(services, loan_id=first, channel="voice_call", at=at(hour), agency="a", outcome="no_answer")
+    sender = JsonLinesSender(tmp_path / "out.jsonl")
+    dispatch(services, sender, now=at(15, 5))
+    done = dispatch(services, sender, now=at(17, 5))
+    calls = [c for c in _contacts(services) if c["channel"] == "voice_call"]
+    assert len(calls) == 3  # two by the agency, one by the lender
+    cancelled = [r for r in _outbox(services) if r["channel"] == "voice_call" and r["status"] == "cancelled"]
+    assert len(cancelled) == 2 and all("cn.voice_calls_per_day" in r["last_error"] for r in cancelled)
+    assert done.cancelled >= 1
+
+
+def test_a_payment_since_the_plan_cancels_what_names_the_old_amount(
+    new_database: Callable[[], str], tmp_path: Path
+) -> None:
+    url = new_database()
+    services, _, first = _planned(url)
+    Services(make_engine(url), Settings(database_url=url, business_date=DAY), origin="test").repay(
+        loan_id=first, amount=1_000, value_date=DAY, key="morning"
+    )
+    done = dispatch(services, JsonLinesSender(tmp_path / "out.jsonl"), now=at(10, 5))
+    reasons = {r["loan_id"]: r["last_error"] for r in _outbox(services) if r["status"] == "cancelled"}
+    assert done.sent == 1 and set(reasons) == {first} and "repayment was posted since the plan" in reasons[first]
+
+
+def test_a_crashed_attempt_found_too_late_is_unconfirmed_and_counted(
+    new_database: Callable[[], str], tmp_path: Path
+) -> None:
+    """A dispatcher claims the 10:00 texts and dies mid-send; at 21:10 they may have gone out: unconfirmed and
+    kept in the contact history (the caps count them), never sent again; what was never claimed expired."""
+    services, _, _ = _planned(new_database())
+    with services.transaction() as connection:
+        crashed = {c.id for c in outbox_store.claim(connection, at(10, 5), 10)}
+    done = dispatch(services, JsonLinesSender(tmp_path / "out.jsonl"), now=at(21, 10))
+    assert done.unconfirmed == len(crashed) == 2 and done.sent == 0
+    rows = {r["id"]: r["status"] for r in _outbox(services)}
+    assert {rows[i] for i in crashed} == {"unconfirmed"}
+    assert {s for i, s in rows.items() if i not in crashed} == {"expired"}
+    assert [c["outcome"] for c in _contacts(services)] == ["unconfirmed", "unconfirmed"]
+
+
+def test_pending_messages_count_in_the_next_plans_history(new_database: Callable[[], str]) -> None:
+    """A day planned but not yet dispatched: its calls count toward the caps of what is planned next."""
+    services, _, _ = _planned(new_database())
+    with services.reading() as connection:
+        waiting = collections_store.history(connection, DAY)
+    assert len(waiting.loan) == len(_outbox(services))
+
+
+def test_a_validation_notice_sent_is_recorded_so_collection_goes_on(
+    new_database: Callable[[], str], tmp_path: Path
+) -> None:
+    """us-default sends the validation notice as a letter at 1 day past due; once it is out, the account's
+    validation_notice flag says so (Reg F 1006.34: collection may go on)."""
+    url = new_database()
+    setup = Services(make_engine(url), Settings(database_url=url, business_date=date(2026, 5, 15)), origin="test")
+    borrower = setup.add_borrower(name="Jane Roe", phone="2125550100", timezone="America/New_York", language="en")
+    line = setup.open_line(borrower_id=borrower, product=load_product(SAMPLE_PRODUCT), limit=2_000_000)
+    setup.draw(line_id=line, amount=100_000, terms=5, start=date(2026, 5, 15), key="d")
+    services = Services(make_engine(url), Settings(database_url=url), origin="test")
+    run_store(services, through=date(2026, 6, 16))
+    plan_day(services, date(2026, 6, 17), ROOT / "strategies" / "us-default.toml")
+    new_york = ZoneInfo("America/New_York")
+    dispatch(services, JsonLinesSender(tmp_path / "out.jsonl"), now=datetime(2026, 6, 17, 9, tzinfo=new_york))
+    with services.reading() as connection:
+        flags = connection.execute(select(t.account_flags.c.kind, t.account_flags.c.since)).all()
+    assert [(f.kind, f.since) for f in flags] == [("validation_notice", date(2026, 6, 17))]

@@ -81,6 +81,7 @@ def arrays(views: list[AccountView]) -> Accounts:
         validation_notice_sent=np.array([days(v.account.validation_notice_sent) for v in views], np.int32),
         placed_on=np.array([days(v.placed_on) for v in views], np.int32),
         limitation_from=np.array([days(v.account.limitation_from) for v in views], np.int32),
+        recalled=np.array([v.recalled for v in views], bool),
     )
 
 
@@ -145,6 +146,7 @@ accounts_strategy = st.lists(
                 ),
                 placed_with="agency-x" if placed is not None else None,
                 placed_on=DAY - timedelta(days=placed) if placed is not None else None,
+                recalled=placed is None and loan % 5 == 0,  # a fifth of the unplaced were recalled before
             )
         ),
         st.integers(1, 10_000),
@@ -301,3 +303,28 @@ def test_a_time_barred_debt_is_never_referred() -> None:
 
     assert referral(date(2023, 6, 21)) is None
     assert referral(date(2023, 6, 20)) == "cn.time_barred"
+
+
+def test_one_placement_a_day_a_stop_never_keeps_an_account_placed_and_a_recall_is_final() -> None:
+    """Two placement rules name two agencies: the first step wins, once. A bankrupt account placed 30 days ago
+    is still recalled (the stop refuses contacts, never the recall). An account the strategy recalled before is
+    not placed again."""
+    two = strategy_of(
+        '[strategy]\nname = "two"\njurisdiction = "cn"\n\n'
+        '[[agencies]]\nname = "a"\nshare = 50\ncommission = "0.1"\n\n'
+        '[[agencies]]\nname = "b"\nshare = 50\ncommission = "0.2"\n\n'
+        '[[rules]]\nwhen = { dpd_min = 61 }\nactions = [ { action = "agency_placement", agency = "a" } ]\n\n'
+        '[[rules]]\nwhen = { dpd_min = 61 }\nactions = [ { action = "agency_placement", agency = "b" },\n'
+        '  { action = "agency_recall", after_days = 30 } ]\n'
+    )
+    fresh = AccountView(loan=1, borrower=1, days_past_due=70, bucket="M3", overdue=1)
+    bankrupt = AccountView(
+        loan=2, borrower=2, days_past_due=95, bucket="M4", overdue=1, placed_with="b",
+        placed_on=DAY - timedelta(30), account=Account(statuses=frozenset({Status.BANKRUPTCY})),
+    )  # fmt: skip
+    recalled = AccountView(loan=3, borrower=3, days_past_due=100, bucket="M4", overdue=1, recalled=True)
+    plan = _plan(two, fresh, bankrupt, recalled)
+    assert [(loan, action, rule, agency) for loan, action, _, rule, agency in plan] == [
+        (1, "agency_placement", None, "a"),
+        (2, "agency_recall", None, "b"),
+    ]

@@ -221,3 +221,36 @@ def test_windows_opt_outs_consent_validation_and_stops() -> None:
     attorney = check_contact(US, call(10), Account(statuses=frozenset({Status.REPRESENTED_BY_ATTORNEY})), [])
     assert attorney is not None and attorney.rule.name == "us.fdcpa.attorney"
     assert time(8) == CN.window[0] and time(21) == US.window[1]
+
+
+def test_agencies_must_be_declared_well_and_their_fields_belong_to_placements_and_recalls(tmp_path: Path) -> None:
+    head = (
+        '[strategy]\nname = "t"\njurisdiction = "{j}"\n\n'
+        '[[agencies]]\nname = "any"\nshare = 60\ncommission = "0.18"\n\n'
+        '[[agencies]]\nname = "b"\nshare = 30\ncommission = "0.1234"\n\n[[rules]]\n'
+    )
+    bad = strategy(
+        tmp_path,
+        'when = { dpd_min = 61 }\nactions = [ { action = "agency_placement", agency = "no-such-agency" },\n'
+        '  { action = "agency_recall", after_days = 30, agency = "b" },\n'
+        '  { action = "voice_call", at = "10:00", agency = "b" },\n'
+        '  { action = "agency_placement", after_days = 3 } ]\n',
+        head=head,
+    )
+    found = violations(bad)
+    wheres = {where for _, where in found}
+    assert {"agencies", "rules[0].actions[0].agency", "rules[0].actions[1].agency"} <= wheres
+    assert {"rules[0].actions[2].agency", "rules[0].actions[3].after_days"} <= wheres
+    messages = " ".join(v.message for v in check_strategy(bad)[1])
+    assert "reserved" in messages and "shares add up to 90" in messages
+
+
+def test_a_commission_is_a_rate_in_whole_basis_points(tmp_path: Path) -> None:
+    head = '[strategy]\nname = "t"\njurisdiction = "{j}"\n\n[[agencies]]\nname = "a"\nshare = 100\n'
+    for commission, fine in (('"0.18"', True), ('"0.123456"', False), ('"1.5"', False), ("0.18", False)):
+        path = strategy(tmp_path, 'when = { dpd_min = 61 }\nactions = [ { action = "agency_placement" } ]\n',
+                        head=head + f"commission = {commission}\n\n[[rules]]\n")  # fmt: skip
+        loaded, found = check_strategy(path)
+        assert (loaded is not None) is fine, (commission, found)
+        if not fine:
+            assert [v.where.split(": ", 1)[1] for v in found] == ["agencies[0].commission"]

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
@@ -43,8 +44,8 @@ def delinquent(connection: Connection, closed: date) -> pa.Table:
     query = (
         "SELECT s.loan_id, l.borrower_id, s.days_past_due, s.bucket, "
         f"SUM({owed}) - s.unapplied AS overdue, b.timezone, MAX(i.due) AS last_due, "
-        "(SELECT MAX(x.value_date) FROM transactions x WHERE x.loan_id = s.loan_id AND x.kind = 'repayment') "
-        "AS last_paid "
+        "(SELECT MAX(x.value_date) FROM transactions x WHERE x.loan_id = s.loan_id AND x.kind = 'repayment' "
+        "AND NOT EXISTS (SELECT 1 FROM transactions r WHERE r.reverses_id = x.id)) AS last_paid "  # reversed: not paid
         "FROM day_end_state s JOIN loans l ON l.id = s.loan_id JOIN borrowers b ON b.id = l.borrower_id "
         "JOIN day_end_installments i ON i.loan_id = s.loan_id "
         f"WHERE s.closed_through = '{day}' "  # nothing due yet: the SUM is NULL and HAVING leaves the loan out
@@ -52,6 +53,16 @@ def delinquent(connection: Connection, closed: date) -> pa.Table:
         f"HAVING SUM({owed}) - s.unapplied > 0 ORDER BY s.loan_id"
     )
     return bulk.read(connection, query, _ACCOUNTS)
+
+
+def day_ended(connection: Connection, closed: date, loans: Sequence[int]) -> set[int]:
+    """Of ``loans``, those the day-end of ``closed`` ran (a state as of it) or that are settled."""
+    if not loans:
+        return set()
+    s, loan = t.day_end_state.c, t.loans.c
+    stated = connection.execute(select(s.loan_id).where(s.loan_id.in_(loans), s.closed_through == closed)).scalars()
+    settled = connection.execute(select(loan.id).where(loan.id.in_(loans), loan.status == "settled")).scalars()
+    return set(stated) | set(settled)
 
 
 def forgotten(connection: Connection, closed: date) -> list[tuple[int, int, str]]:
@@ -78,6 +89,12 @@ def open_placements(connection: Connection) -> dict[int, Placement]:
     p = t.placements.c
     rows = connection.execute(select(p.id, p.loan_id, p.agency, p.placed_on).where(p.recalled_on.is_(None)))
     return {row.loan_id: Placement(row.id, row.agency, row.placed_on) for row in rows}
+
+
+def recalled_by_strategy(connection: Connection) -> set[int]:
+    """Loans the strategy recalled from an agency before (never placed again by it; a cured recall does not count)."""
+    p = t.placements.c
+    return set(connection.execute(select(p.loan_id).where(p.recall_reason == "strategy").distinct()).scalars())
 
 
 def promise_states(connection: Connection, day: date, days: int = 30) -> dict[int, str]:
@@ -158,7 +175,16 @@ def accounts_of(
             [placed[loan].placed_on.toordinal() if loan in placed else -1 for loan in loans.tolist()], np.int32
         ),
         limitation_from=limitation.astype(np.int32),
+        recalled=np.isin(loans, np.array(sorted(recalled_by_strategy(connection)), np.int64)),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Contact:
+    borrower_id: int
+    loan_id: int
+    channel: str
+    local_day: date
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,13 +218,31 @@ def _first_contacts(connection: Connection, loans: np.ndarray) -> np.ndarray:
 
 
 def history(connection: Connection, day: date, days: int = 7) -> History:
-    """Contacts made in the ``days`` days up to ``day`` (local days), by the lender and every agency."""
+    """Contacts in the ``days`` days up to ``day`` (local days): made, by the lender and every agency, and
+    planned but not sent yet (waiting in the outbox: a borrower whose day is not over when the next day is
+    planned still gets them, so they count toward the caps like the ones made)."""
     c = t.contacts.c
-    rows = connection.execute(
-        select(c.borrower_id, c.loan_id, c.channel, c.local_day).where(
-            c.local_day > day - timedelta(days=days), c.local_day <= day
+    rows: list[Any] = list(
+        connection.execute(
+            select(c.borrower_id, c.loan_id, c.channel, c.local_day).where(
+                c.local_day > day - timedelta(days=days), c.local_day <= day
+            )
+        ).all()
+    )
+    o, b = t.outbox.c, t.borrowers.c
+    waiting = connection.execute(
+        select(o.borrower_id, o.loan_id, o.channel, o.due_at, b.timezone)
+        .join(t.borrowers, b.id == o.borrower_id)
+        .where(
+            o.status.in_(("pending", "sending")),
+            o.due_at > datetime.combine(day - timedelta(days=days + 1), time.min, tzinfo=UTC),
         )
-    ).all()
+    )
+    for row in waiting:
+        moment = row.due_at if row.due_at.tzinfo is not None else row.due_at.replace(tzinfo=UTC)
+        local = moment.astimezone(ZoneInfo(row.timezone)).date()
+        if day - timedelta(days=days) < local <= day:
+            rows.append(_Contact(row.borrower_id, row.loan_id, row.channel, local))
     return History(
         np.array([r.borrower_id for r in rows], np.int64),
         np.array([r.loan_id for r in rows], np.int64),
@@ -218,6 +262,8 @@ def limitation_dates(connection: Connection, loans: Sequence[int]) -> dict[int, 
     if not loans:
         return {}
     i, x = t.installments.c, t.transactions.c
+    reversal = t.transactions.alias("reversal")
+    reversed_ = select(reversal.c.id).where(reversal.c.reverses_id == x.id).exists()
     due = dict(
         connection.execute(
             select(i.loan_id, func.max(i.due_date)).where(i.loan_id.in_(loans)).group_by(i.loan_id)
@@ -226,7 +272,7 @@ def limitation_dates(connection: Connection, loans: Sequence[int]) -> dict[int, 
     paid = dict(
         connection.execute(
             select(x.loan_id, func.max(x.value_date))
-            .where(x.loan_id.in_(loans), x.kind == "repayment")
+            .where(x.loan_id.in_(loans), x.kind == "repayment", ~reversed_)
             .group_by(x.loan_id)
         ).all()
     )
@@ -323,12 +369,13 @@ def add_flag(connection: Connection, values: dict[str, Any]) -> int:
 
 
 def judge_promises(connection: Connection, day: date) -> int:
-    """After the day-end of ``day``: judge every live promise, and every broken one whose days a late-posted
-    payment may have reached (arrears.collections.promises.judge); returns how many changed status."""
+    """After the day-end of ``day``: judge every live promise, and again every judged one of the last
+    :data:`PROMISE_LOOKBACK` days (a payment posted late into its days keeps a broken one; a reversal of the
+    payment that kept one breaks it) (arrears.collections.promises.judge); returns how many changed status."""
     p, x = t.promises.c, t.transactions
     open_ = connection.execute(
         select(p.id, p.loan_id, p.amount, p.made_on, p.due, p.status, p.paid).where(
-            (p.status == "live") | ((p.status == "broken") & (p.due >= day - timedelta(days=PROMISE_LOOKBACK)))
+            (p.status == "live") | ((p.status != "live") & (p.due >= day - timedelta(days=PROMISE_LOOKBACK)))
         )
     ).all()
     if not open_:
@@ -359,7 +406,7 @@ def judge_promises(connection: Connection, day: date) -> int:
 
 
 PROMISE_LOOKBACK = 30
-"""Days after its date a broken promise is still re-judged (a payment posted late, with a value date inside it)."""
+"""Days after its date a judged promise is still judged again (a late-posted payment, a reversal)."""
 
 
 def record_promise(connection: Connection, values: dict[str, Any]) -> int:
@@ -383,6 +430,18 @@ def placed_on_day(connection: Connection, day: date) -> dict[int, str]:
         select(p.loan_id, p.agency).where(p.placed_on <= day, (p.recalled_on.is_(None)) | (p.recalled_on > day))
     )
     return {row.loan_id: row.agency for row in rows}
+
+
+def calls_waiting(connection: Connection, day: date) -> dict[int, int]:
+    """The lender's voice calls planned for ``day`` and not made yet (waiting in the outbox), by borrower."""
+    o, p = t.outbox.c, t.collection_plans.c
+    rows = connection.execute(
+        select(o.borrower_id, func.count())
+        .join(t.collection_plans, p.id == o.plan_id)
+        .where(p.day == day, o.channel == Channel.VOICE_CALL.value, o.status.in_(("pending", "sending")))
+        .group_by(o.borrower_id)
+    )
+    return {row[0]: int(row[1]) for row in rows}
 
 
 def calls_on(connection: Connection, day: date) -> dict[int, int]:

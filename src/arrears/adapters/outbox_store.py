@@ -3,12 +3,11 @@ attempt ended (arrears.collections.outbox has the rules, arrears.service_layer.d
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
 from arrears.adapters import tables as t
 from arrears.collections.outbox import LEASE, OutboxStatus
@@ -34,6 +33,8 @@ class Claimed:
     days_past_due: int
     overdue: int
     product_document: str
+    planned_at: datetime  # UTC: when the day was planned (a payment since makes the text's amount stale)
+    reclaimed: bool  # an earlier attempt's outcome is unknown (its dispatcher stopped): it may have gone out
 
 
 def claim(connection: Connection, now: datetime, limit: int) -> list[Claimed]:
@@ -50,9 +51,11 @@ def claim(connection: Connection, now: datetime, limit: int) -> list[Claimed]:
     ids = select(o.id).where(o.due_at <= now, due).order_by(o.due_at, o.id).limit(limit)
     if connection.dialect.name == "postgresql":
         ids = ids.with_for_update(skip_locked=True)
-    chosen = [row.id for row in connection.execute(ids)]
+    chosen_rows = connection.execute(ids.add_columns(o.status)).all()
+    chosen = [row.id for row in chosen_rows]
     if not chosen:
         return []
+    reclaimed = {row.id for row in chosen_rows if row.status == OutboxStatus.SENDING}
     connection.execute(
         update(t.outbox)
         .where(o.id.in_(chosen))
@@ -77,6 +80,7 @@ def claim(connection: Connection, now: datetime, limit: int) -> list[Claimed]:
             p.days_past_due,
             p.overdue,
             t.credit_lines.c.product_document,
+            days.planned_at,
         )
         .join(t.collection_plans, p.id == o.plan_id)
         .join(t.collection_days, days.day == p.day)
@@ -104,34 +108,65 @@ def claim(connection: Connection, now: datetime, limit: int) -> list[Claimed]:
             days_past_due=row.days_past_due or 0,
             overdue=row.overdue or 0,
             product_document=row.product_document,
+            planned_at=_utc(row.planned_at),
+            reclaimed=row.id in reclaimed,
         )
         for row in rows
     ]
 
 
-def statuses_in_force(
-    connection: Connection, borrowers: Sequence[int], day: date
-) -> dict[int, list[tuple[int | None, str]]]:
-    """For each borrower: the (loan or None for every loan, status) flags and open complaints in force on ``day``."""
-    if not borrowers:
-        return {}
-    f, c = t.account_flags.c, t.complaints.c
-    found: dict[int, list[tuple[int | None, str]]] = {}
-    flags = connection.execute(
-        select(f.borrower_id, f.loan_id, f.kind).where(
-            f.borrower_id.in_(borrowers), f.since <= day, or_(f.until.is_(None), f.until > day)
+@dataclass(frozen=True, slots=True)
+class SendContext:
+    """What the dispatcher checks a message against just before it goes: the flags and open complaints in
+    force for the borrower on the day (loan or None, kind), the borrower's contacts of the last seven local
+    days (loan, channel, local day), the first day the loan was contacted, whether the loan is still open, and
+    whether a repayment was posted to it since the day was planned."""
+
+    flags: list[tuple[int | None, str, date]]
+    contacts: list[tuple[int, str, date]]
+    first_contact: date | None
+    loan_open: bool
+    paid_since_plan: bool
+
+
+def send_context(connection: Connection, claimed: Claimed, day: date) -> SendContext:
+    f, k, c, x = t.account_flags.c, t.complaints.c, t.contacts.c, t.transactions.c
+    flags = [
+        (row.loan_id, row.kind, row.since)
+        for row in connection.execute(
+            select(f.loan_id, f.kind, f.since).where(
+                f.borrower_id == claimed.borrower, f.since <= day, or_(f.until.is_(None), f.until > day)
+            )
         )
-    )
-    for row in flags:
-        found.setdefault(row.borrower_id, []).append((row.loan_id, row.kind))
-    complaints = connection.execute(
-        select(c.borrower_id, c.loan_id).where(
-            c.borrower_id.in_(borrowers), c.received_on <= day, or_(c.resolved_on.is_(None), c.resolved_on > day)
+    ]
+    flags += [
+        (row.loan_id, "open_complaint", row.received_on)
+        for row in connection.execute(
+            select(k.loan_id, k.received_on).where(
+                k.borrower_id == claimed.borrower,
+                k.received_on <= day,
+                or_(k.resolved_on.is_(None), k.resolved_on > day),
+            )
         )
-    )
-    for complaint in complaints:
-        found.setdefault(complaint.borrower_id, []).append((complaint.loan_id, "open_complaint"))
-    return found
+    ]
+    contacts = [
+        (row.loan_id, row.channel, row.local_day)
+        for row in connection.execute(
+            select(c.loan_id, c.channel, c.local_day).where(
+                c.borrower_id == claimed.borrower, c.local_day > day - timedelta(days=7), c.local_day <= day
+            )
+        )
+    ]
+    first = connection.execute(select(func.min(c.local_day)).where(c.loan_id == claimed.loan)).scalar_one()
+    status = connection.execute(select(t.loans.c.status).where(t.loans.c.id == claimed.loan)).scalar_one()
+    paid = connection.execute(
+        select(x.id).where(x.loan_id == claimed.loan, x.kind == "repayment", x.created_at > claimed.planned_at).limit(1)
+    ).first()
+    return SendContext(flags, contacts, first, status == "open", paid is not None)
+
+
+def add_flag(connection: Connection, values: dict[str, Any]) -> None:
+    connection.execute(insert(t.account_flags).values(**values))
 
 
 def finish(connection: Connection, claimed: Claimed, values: dict[str, Any]) -> bool:

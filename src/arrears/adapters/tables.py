@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 metadata = MetaData()
@@ -383,6 +384,13 @@ placements = Table(
     Column("recalled_on", Date),  # the first day it is no longer placed
     Column("recall_reason", String(24)),  # strategy | cured
     Column("plan_id", Integer),
+    Index(  # a loan is placed with one agency at a time
+        "ux_placements_open",
+        "loan_id",
+        unique=True,
+        sqlite_where=text("recalled_on IS NULL"),
+        postgresql_where=text("recalled_on IS NULL"),
+    ),
 )
 
 # Complaints (投诉): intake, category, resolution. An open complaint pauses collection as the pack says

@@ -3,9 +3,13 @@
 **Sent on its day, inside the window, or never.** A message was checked when it was planned: against the contact
 window, the caps and the account's statuses, for the moment in ``due_at`` on the borrower's local day. Sent later
 than that day, or after the window has closed, it would be a contact nobody checked (a call at 22:00, a fourth
-call tomorrow on top of tomorrow's three), so it is **expired**, never sent late. A status that stops collection
-and arrives between planning and sending (a complaint, a dispute, a bankruptcy) **cancels** it: the dispatcher
-checks the account again just before it sends.
+call tomorrow on top of tomorrow's three), so it is **expired**, never sent late. Just before sending, the
+dispatcher checks the contact again with the pack's run-time check against what is in force now, and
+**cancels** it if something since the plan forbids it: a status that stops collection (a complaint, a dispute,
+a bankruptcy), an opt-out, a cap that contacts made since (an agency's calls) have reached; or if the loan was
+settled or a repayment posted since (the amount in the text would be wrong). A message whose earlier attempt's
+outcome is unknown (its dispatcher stopped mid-send) and whose time has passed is **unconfirmed**: it may have
+gone out, so it counts in the contact history, and it is never sent again.
 
 **Retries.** A failure the channel calls retryable waits ``BASE_BACKOFF * 2**(attempts - 1)``, at most
 ``MAX_BACKOFF``, then tries again under the same idempotency key; after ``MAX_ATTEMPTS`` attempts, or at once for a
@@ -33,7 +37,8 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
     DEAD = "dead"  # dead letter: attempts exhausted, or refused by the receiver
     EXPIRED = "expired"  # its day or window passed before it could go out
-    CANCELLED = "cancelled"  # a status that stops collection arrived after it was planned
+    CANCELLED = "cancelled"  # something since the plan forbids it now (a status, a cap reached, a payment)
+    UNCONFIRMED = "unconfirmed"  # a crashed attempt may have sent it and it is too late to try again: counted
 
 
 def too_late(pack: PolicyPack, due_local: datetime, now_local: datetime) -> str | None:

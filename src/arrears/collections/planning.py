@@ -15,8 +15,9 @@ action by action.
 **Champion/challenger.** An account's arm is fixed by a hash of the strategy's name and the loan id
 (:func:`arm_of`), so it never changes from day to day and both planners agree.
 
-**What is not planned.** A placement for an account already placed, a recall for one not placed or placed
-fewer than ``after_days`` ago, and (``[strategy] promise_pauses``) what a live promise to pay holds back: the
+**What is not planned.** A placement for an account already placed (or placed by an earlier step today, or
+recalled by the strategy before: a new agency for it is a person's decision), a recall for one not placed or
+placed fewer than ``after_days`` ago, and (``[strategy] promise_pauses``) what a live promise to pay holds back: the
 strategy does not ask for them, so they are not in the plan at all. A legal referral of a time-barred debt is
 planned and refused with the pack's rule (:func:`arrears.collections.policy.time_barred_on`).
 
@@ -25,7 +26,8 @@ strategy's ``[[agencies]]`` by a hash of the loan (:func:`agency_of`), by their 
 
 **What stops collection.** A special status of the pack's ``stops`` (deceased, bankruptcy, fraud claim, open
 complaint, dispute, cease-communication, attorney) refuses every action of the account, contacts or not: a
-paused account is not placed with an agency or referred to court either.
+paused account is not placed with an agency or referred to court either; a recall is never refused (a stop is a
+reason to take the account back from the agency, not to leave it there).
 """
 
 from __future__ import annotations
@@ -153,6 +155,7 @@ class AccountView:
     account: Account = field(default_factory=Account)
     placed_with: str | None = None  # the agency the account is placed with
     placed_on: date | None = None
+    recalled: bool = False  # recalled by the strategy before: never placed again by it
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,13 +203,16 @@ def matches(when: When, account: AccountView, arm: str | None) -> bool:
     )
 
 
-def wanted(strategy: Strategy, step: ActionStep, account: AccountView, day: date) -> bool:
+def wanted(
+    strategy: Strategy, step: ActionStep, account: AccountView, day: date, placed_today: frozenset[int] = frozenset()
+) -> bool:
     """Whether the strategy asks for this action for this account today beyond its rule's ``when`` (module
-    docstring: placements, recalls, a live promise's pauses)."""
+    docstring: placements, recalls, a live promise's pauses). ``placed_today``: loans a placement step has
+    already taken today (one placement per loan per day, the first step's)."""
     if account.promise == "live" and step.action in strategy.rules.strategy.promise_pauses:
         return False
     if step.action is Action.AGENCY_PLACEMENT:
-        return account.placed_on is None
+        return account.placed_on is None and not account.recalled and account.loan not in placed_today
     if step.action is Action.AGENCY_RECALL:
         return account.placed_on is not None and day >= account.placed_on + timedelta(days=step.after_days or 0)
     return True
@@ -222,9 +228,12 @@ def plan_accounts(
     arms = {a.loan: arm_of(strategy, a.loan) for a in accounts}
     ordered = sorted(accounts, key=lambda a: a.loan)
     planned = []
+    placed_today: set[int] = set()
     for step in steps_of(strategy):
         for account in ordered:
-            if not matches(step.when, account, arms[account.loan]) or not wanted(strategy, step.step, account, day):
+            if not matches(step.when, account, arms[account.loan]):
+                continue
+            if not wanted(strategy, step.step, account, day, frozenset(placed_today)):
                 continue
             channel, at = step.channel, None
             if step.local is not None:
@@ -233,10 +242,12 @@ def plan_accounts(
             agency = None
             if step.step.action is Action.AGENCY_PLACEMENT:
                 agency = agency_of(strategy, step.step, account.loan)
+                placed_today.add(account.loan)
             elif step.step.action is Action.AGENCY_RECALL:
                 agency = account.placed_with
             if channel is None:
-                refusal = _stopped(pack, account.account)
+                if step.step.action is not Action.AGENCY_RECALL:  # a stop never keeps an account placed
+                    refusal = _stopped(pack, account.account)
                 if refusal is None and step.step.action is Action.LEGAL_REFERRAL:
                     refusal = _time_barred(pack, account.account, day)
             else:
@@ -305,6 +316,7 @@ class Accounts:
     validation_notice_sent: np.ndarray
     placed_on: np.ndarray  # -1: not placed with an agency
     limitation_from: np.ndarray  # -1: unknown (never time-barred)
+    recalled: np.ndarray  # bool: recalled by the strategy before (never placed again by it)
 
 
 @dataclass(frozen=True)
@@ -363,13 +375,15 @@ def _mixed(loans: np.ndarray, seed: int) -> np.ndarray:
     return (value % np.uint64(100)).astype(np.int64)
 
 
-def _wanted(strategy: Strategy, step: ActionStep, accounts: Accounts, today: int) -> np.ndarray:
+def _wanted(
+    strategy: Strategy, step: ActionStep, accounts: Accounts, today: int, placed_today: np.ndarray
+) -> np.ndarray:
     """:func:`wanted` over arrays."""
     mask = np.ones(len(accounts.loan), dtype=bool)
     if step.action in strategy.rules.strategy.promise_pauses:
         mask &= accounts.promise != PROMISES.index("live")
     if step.action is Action.AGENCY_PLACEMENT:
-        mask &= accounts.placed_on < 0
+        mask &= (accounts.placed_on < 0) & ~accounts.recalled & ~placed_today
     elif step.action is Action.AGENCY_RECALL:
         mask &= (accounts.placed_on >= 0) & (today >= accounts.placed_on + (step.after_days or 0))
     return mask
@@ -444,9 +458,14 @@ def plan_batch(strategy: Strategy, accounts: Accounts, day: date, history: Histo
         barred[known] = today >= ends[at]
     out_step, out_account, out_refused = [], [], []
     start, end = pack.window
+    placed_today = np.zeros(count, dtype=bool)
     for index, step in enumerate(steps):
-        who = np.flatnonzero(matches_of[step.rule] & _wanted(strategy, step.step, accounts, today))
+        who = np.flatnonzero(matches_of[step.rule] & _wanted(strategy, step.step, accounts, today, placed_today))
+        if step.step.action is Action.AGENCY_PLACEMENT:
+            placed_today[who] = True
         refused = stop[who].astype(np.int16)
+        if step.step.action is Action.AGENCY_RECALL:  # a stop never keeps an account with an agency
+            refused[:] = -1
         if step.step.action is Action.LEGAL_REFERRAL and pack.time_barred is not None:
             refused[(refused < 0) & barred[who]] = rule_code(pack.time_barred)
         via = step.channel

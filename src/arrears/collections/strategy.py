@@ -285,8 +285,7 @@ def check_document(document: dict[str, Any], source: str) -> tuple[Strategy | No
     firms = None if any(agency is None for agency in agencies) else [a for a in agencies if a is not None]
     if pack is not None:
         violations += _policy_violations(placed, declared, source, pack)
-    if firms is not None:
-        violations += _agency_violations(placed, firms, source)
+    violations += _agency_violations(placed, firms, source)
     if violations or info is None or pack is None or declared is None or firms is None:
         return None, violations
     rules = tuple(Rule(name=p.name, when=p.when, actions=tuple(a for _, a in p.actions)) for p in placed if p.when)
@@ -402,19 +401,31 @@ def _policy_violations(
     return violations
 
 
-def _agency_violations(placed: list[_Placed], agencies: list[Agency], source: str) -> list[Violation]:
+def _agency_violations(placed: list[_Placed], declared: list[Agency] | None, source: str) -> list[Violation]:
     """Placements need agencies to go to: ``agency = "any"`` (or none named) allocates across the declared
-    agencies by share, a named agency must be declared; shares add up to 100 and names are unique."""
+    agencies by share, a named agency must be declared; shares add up to 100, names are unique and not "any";
+    ``agency`` belongs to placements and ``after_days`` to recalls only."""
     violations: list[Violation] = []
+    agencies = declared or []  # None: some agency is malformed, so names are not checked against them
     names = [agency.name for agency in agencies]
     if agencies and sum(agency.share for agency in agencies) != 100:
         shares = sum(agency.share for agency in agencies)
         violations.append(Violation("schema", _SCHEMA_SOURCE, f"{source}: agencies", f"shares add up to {shares}"))
     if len(set(names)) != len(names):
         violations.append(Violation("schema", _SCHEMA_SOURCE, f"{source}: agencies", "two agencies share a name"))
+    if ANY_AGENCY in names:
+        message = f"{ANY_AGENCY!r} is reserved (a placement with agency = {ANY_AGENCY!r} allocates by share)"
+        violations.append(Violation("schema", _SCHEMA_SOURCE, f"{source}: agencies", message))
     for rule in placed:
         for a, step in rule.actions:
-            if step.action is not Action.AGENCY_PLACEMENT:
+            at = f"{source}: rules[{rule.index}].actions[{a}]"
+            if step.agency is not None and step.action is not Action.AGENCY_PLACEMENT:
+                message = f"agency is for agency_placement only; {step.action} does not choose an agency"
+                violations.append(Violation("schema", _SCHEMA_SOURCE, f"{at}.agency", message))
+            if step.after_days is not None and step.action is not Action.AGENCY_RECALL:
+                message = f"after_days is for agency_recall only (days placed before the recall), not {step.action}"
+                violations.append(Violation("schema", _SCHEMA_SOURCE, f"{at}.after_days", message))
+            if step.action is not Action.AGENCY_PLACEMENT or declared is None:
                 continue
             where = f"{source}: rules[{rule.index}].actions[{a}].agency"
             wanted = step.agency or ANY_AGENCY

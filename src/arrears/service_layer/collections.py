@@ -59,7 +59,7 @@ def plan_day(services: Services, day: date, strategy_path: Path) -> dict[str, An
             )
         if last > closed:  # the state is kept for the last day-end only
             raise PlanRefused(f"{day} can no longer be planned: the store has run the day-end of {last} since")
-        table = _overdue_accounts(services, connection, closed)
+        table, replayed = _overdue_accounts(services, connection, closed)
         if des.last_day_end(connection)[0] != last:  # a day-end committed while this read: the read may mix days
             raise PlanRefused(f"the day-end of {day} ran while planning it; plan {day + timedelta(days=1)} instead")
         placed = cs.open_placements(connection)
@@ -103,7 +103,9 @@ def plan_day(services: Services, day: date, strategy_path: Path) -> dict[str, An
                 }
             )
         delinquent = set(accounts.loan.tolist())
-        cured = sorted(loan for loan in placed if loan not in delinquent)
+        # cured: placed, and the day-end (or a replay) found nothing overdue; a quarantined loan is not known
+        known = cs.day_ended(connection, closed, [loan for loan in placed if loan not in delinquent]) | replayed
+        cured = sorted(loan for loan in placed if loan not in delinquent and loan in known)
         commissions = {agency.name: agency.commission_bp for agency in strategy.rules.agencies}
         cs.write_plan(
             connection,
@@ -119,12 +121,13 @@ def plan_day(services: Services, day: date, strategy_path: Path) -> dict[str, An
         return _view(day, name, rows, again=False)
 
 
-def _overdue_accounts(services: Services, connection: Any, closed: date) -> pa.Table:
+def _overdue_accounts(services: Services, connection: Any, closed: date) -> tuple[pa.Table, set[int]]:
     """Every account with something overdue after the day-end of ``closed``: from the day-end's state, and, for
     the few loans a command changed the past of since (their state is forgotten until the next day-end), from
-    their events by the reference."""
+    their events by the reference; and the loans replayed that way."""
     table = cs.delinquent(connection, closed)
     extra = []
+    replayed: set[int] = set()
     missing = cs.forgotten(connection, closed)
     events = des.loans_to_rebuild(connection, [loan for loan, _, _ in missing])
     limitation = cs.limitation_dates(connection, [loan for loan, _, _ in missing])
@@ -135,6 +138,7 @@ def _overdue_accounts(services: Services, connection: Any, closed: date) -> pa.T
             ends.run_through(closed)
         except InputRejected:  # the day-end quarantines it, with the reason; it is not planned either
             continue
+        replayed.add(loan)
         overdue = ends.replay.due_total(closed)
         if overdue > 0:
             dpd = ends.replay.days_past_due()
@@ -142,9 +146,9 @@ def _overdue_accounts(services: Services, connection: Any, closed: date) -> pa.T
             row = (loan, borrower, dpd, list(Bucket).index(bucket_for(dpd)), overdue, zone, last_due, last_paid)
             extra.append(dict(zip(table.column_names, row, strict=True)))
     if not extra:
-        return table
+        return table, replayed
     merged = pa.concat_tables([table, pa.Table.from_pylist(extra, table.schema)])
-    return merged.sort_by("loan_id")
+    return merged.sort_by("loan_id"), replayed
 
 
 def _view(day: date, strategy: str, rows: Sequence[dict[str, Any]], again: bool) -> dict[str, Any]:
@@ -211,7 +215,7 @@ def record_contact(
                 "loan_id": loan_id,
                 "channel": via.value,
                 "agency": agency,
-                "at": at,
+                "at": at.astimezone(UTC),  # moments are stored in UTC (SQLite keeps no offset)
                 "local_day": at.astimezone(zone).date(),
                 "outcome": outcome,
                 "recorded_at": services.clock(),
@@ -336,8 +340,10 @@ def resolve_complaint(services: Services, *, complaint_id: int, on: date, resolu
 
 def work_queue(services: Services, day: date, agency: str | None) -> dict[str, Any]:
     """The planned day's accounts and their allowed actions. With ``agency``: only the accounts placed with it
-    that day, and for each how many calls the borrower has had that day from everyone (the caps are shared:
-    the agency's calls and the lender's count together), never another agency's accounts or the lender's plan."""
+    that day, and for each what the agency must respect: ``stopped_by``, the rule that stops collection of the
+    account that day (a status, a complaint: do not contact), and ``calls_left``, the calls the borrower may
+    still get that day from anyone (the cap less the calls made by everyone and the lender's calls still
+    planned); never another agency's accounts or the lender's plan."""
     with services.reading() as connection:
         jurisdiction = cs.planned_jurisdiction(connection, day)
         if jurisdiction is None:
@@ -346,24 +352,33 @@ def work_queue(services: Services, day: date, agency: str | None) -> dict[str, A
         placed = cs.placed_on_day(connection, day)
         plan = cs.plan_of(connection, day)
         calls = cs.calls_on(connection, day)
+        waiting = cs.calls_waiting(connection, day)
+    cap = pack.daily_caps[Channel.VOICE_CALL][0] if Channel.VOICE_CALL in pack.daily_caps else None
+    stops = {rule.name for rule in pack.stops.values()}
     accounts: dict[int, dict[str, Any]] = {}
     for row in plan:
         loan = row["loan_id"]
         if agency is not None and placed.get(loan) != agency:
             continue
+        borrower = row["borrower_id"]
+        made = calls.get(borrower, 0) + waiting.get(borrower, 0)
         account = accounts.setdefault(
             loan,
             {
                 "loan": loan,
-                "borrower": row["borrower_id"],
+                "borrower": borrower,
                 "days_past_due": row["days_past_due"],
                 "overdue": format_minor(row["overdue"] or 0),
                 "agency": placed.get(loan),
-                "calls_today": calls.get(row["borrower_id"], 0),
-                "call_cap": pack.daily_caps[Channel.VOICE_CALL][0] if Channel.VOICE_CALL in pack.daily_caps else None,
+                "stopped_by": None,
+                "calls_today": calls.get(borrower, 0),
+                "calls_left": None if cap is None else max(cap - made, 0),
                 "actions": [],
             },
         )
+        if row["rule"] in stops:
+            account["stopped_by"] = row["rule"]
+            account["calls_left"] = 0 if cap is not None else None
         if agency is None and row["decision"] == "allowed":
             account["actions"].append(
                 {

@@ -70,6 +70,14 @@ def upgrade() -> None:
     with op.batch_alter_table("placements", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_placements_loan_id"), ["loan_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_placements_agency"), ["agency"], unique=False)
+    op.create_index(  # a loan is placed with one agency at a time
+        "ux_placements_open",
+        "placements",
+        ["loan_id"],
+        unique=True,
+        sqlite_where=sa.text("recalled_on IS NULL"),
+        postgresql_where=sa.text("recalled_on IS NULL"),
+    )
     op.create_table(
         "complaints",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -93,6 +101,7 @@ def downgrade() -> None:
     with op.batch_alter_table("complaints", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_complaints_borrower_id"))
     op.drop_table("complaints")
+    op.drop_index("ux_placements_open", table_name="placements")
     with op.batch_alter_table("placements", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_placements_agency"))
         batch_op.drop_index(batch_op.f("ix_placements_loan_id"))
