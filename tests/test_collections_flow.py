@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -157,3 +158,25 @@ def test_a_reversed_payment_neither_keeps_a_promise_nor_restarts_the_limitation(
     with services.reading() as connection:
         accounts = collections_store.delinquent(connection, date(2026, 6, 28)).to_pylist()
     assert {a["loan_id"]: a["last_paid"] for a in accounts}[first] is None
+
+
+def test_segments_in_the_store_drive_a_strategys_when_segment(new_database: Callable[[], str], tmp_path: Path) -> None:
+    url = new_database()
+    services, borrower, first = _store(url)
+    strategy = tmp_path / "segments.toml"
+    strategy.write_text(
+        '[strategy]\nname = "segments"\njurisdiction = "cn"\n\n'
+        '[[rules]]\nwhen = { dpd_min = 1, segment = "salaried" }\n'
+        'actions = [ { action = "sms", template = "reminder", at = "12:00" } ]\n\n'
+        '[[rules]]\nwhen = { dpd_min = 1 }\nactions = [ { action = "email", template = "reminder", at = "10:00" } ]\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(InputRejected, match="not a segment name"):
+        services.set_segment(borrower_id=borrower, segment="Salaried People")
+    services.set_segment(borrower_id=borrower, segment="salaried")
+    plan = plan_day(services, date(2026, 6, 25), strategy)
+    assert sorted({a["action"] for a in plan["actions"] if a["loan"] == first}) == ["email", "sms"]
+    services.set_segment(borrower_id=borrower, segment="")
+    run_store(services, through=date(2026, 6, 25))
+    plan = plan_day(services, date(2026, 6, 26), strategy)
+    assert sorted({a["action"] for a in plan["actions"] if a["loan"] == first}) == ["email"]

@@ -445,11 +445,22 @@ def borrower_add(
     phone: Annotated[str, typer.Option(help="Mobile number; masked in every log.")],
     tz: Annotated[str, typer.Option("--tz", help="The borrower's time zone (contact windows).")] = "Asia/Shanghai",
     language: Annotated[str, typer.Option(help="zh or en.")] = "zh",
+    segment: Annotated[str, typer.Option(help="Collections segment (a strategy's when.segment).")] = "",
     as_json: JsonFlag = False,
 ) -> None:
     """Add a borrower."""
-    borrower_id = open_services().add_borrower(name=name, phone=phone, timezone=tz, language=language)
+    borrower_id = open_services().add_borrower(name=name, phone=phone, timezone=tz, language=language, segment=segment)
     _emit({"borrower_id": borrower_id}, as_json)
+
+
+@borrower_app.command("segment")
+def borrower_segment(
+    borrower: Annotated[int, typer.Argument(help="Borrower id.")],
+    segment: Annotated[str, typer.Option(help='The segment, or "" for none.')],
+) -> None:
+    """Put a borrower in a collections segment: strategies' rules with when.segment match it from the next plan."""
+    open_services().set_segment(borrower_id=borrower, segment=segment)
+    sys.stdout.write(f"borrower {borrower} is in segment {segment or '(none)'}\n")
 
 
 @line_app.command("open")

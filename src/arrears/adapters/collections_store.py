@@ -154,6 +154,9 @@ def accounts_of(
             elif kind == "validation_notice":
                 validation[i] = flag.since.toordinal()
     first = _first_contacts(connection, loans)
+    b = t.borrowers.c
+    segment_of = dict(connection.execute(select(b.id, b.segment).where(b.segment.is_not(None))).all())
+    segments = tuple(sorted({"", *segment_of.values()}))
     placed = open_placements(connection) if placed is None else placed
     promises = promise_states(connection, day)
     limitation = np.maximum(_ordinals(table.column("last_due")), _ordinals(table.column("last_paid")))
@@ -163,8 +166,8 @@ def accounts_of(
         days_past_due=table.column("days_past_due").to_numpy().astype(np.int32),
         bucket=table.column("bucket").to_numpy().astype(np.int8),
         overdue=table.column("overdue").to_numpy().astype(np.int64),
-        segment=np.zeros(count, np.int32),  # segments are not modelled in the store yet: every account in ""
-        segments=("",),
+        segment=np.searchsorted(segments, [segment_of.get(int(b), "") for b in borrowers]).astype(np.int32),
+        segments=segments,
         promise=np.array([PROMISES.index(promises.get(int(loan), "none")) for loan in loans], np.int8),
         statuses=statuses,
         opted_out=opted_out,

@@ -36,6 +36,7 @@ borrowers = Table(
     Column("timezone", String(64), nullable=False),
     Column("language", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("segment", String(40)),  # the lender's collections segment (a strategy's when.segment); None: ""
 )
 
 credit_lines = Table(

@@ -9,7 +9,8 @@ planners racing for a day cannot both write it (the day is the mark's primary ke
 
 Placements and recalls are written with the plan (arrears.adapters.collections_store.write_plan); promises
 to pay and complaints are recorded here; the outbox is sent by :mod:`arrears.service_layer.dispatch`.
-Segments are not modelled in the store yet: every account is in segment "".
+Each borrower's segment (``borrowers.segment``, ``arrears borrower segment``) is what a rule's ``when.segment``
+matches.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -30,7 +31,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from arrears.adapters import restriction_store, store
@@ -186,6 +187,17 @@ _HELD_AUDIT = "arrears_held_audit"
 """Connection-info key of the audit rows a keyed command holds back for its idempotency-key statement."""
 
 
+_SEGMENT = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+
+
+def check_segment(segment: str) -> None:
+    """A segment is a short lowercase name (a strategy's ``when.segment`` names it), or "" for none."""
+    if segment and not _SEGMENT.fullmatch(segment):
+        raise InputRejected(
+            f"{segment!r} is not a segment name: lowercase letters, digits, - and _, at most 40, e.g. salaried"
+        )
+
+
 class Services:
     """The application's commands and queries over one database."""
 
@@ -336,9 +348,12 @@ class Services:
 
     # -- borrowers and lines ----------------------------------------------------------------------------------
 
-    def add_borrower(self, *, name: str, phone: str, timezone: str = "Asia/Shanghai", language: str = "zh") -> int:
+    def add_borrower(
+        self, *, name: str, phone: str, timezone: str = "Asia/Shanghai", language: str = "zh", segment: str = ""
+    ) -> int:
         if not name.strip():
             raise InputRejected("a borrower needs a name")
+        check_segment(segment)
         if not 5 <= sum(ch.isdigit() for ch in phone) <= 20 or any(ch not in "+-() 0123456789" for ch in phone):
             raise InputRejected(f"{store.mask_phone(phone)} is not a phone number; give digits, e.g. 13800138000")
         try:
@@ -348,7 +363,12 @@ class Services:
         with self.transaction() as connection:
             borrower_id = connection.execute(
                 insert(t.borrowers).values(
-                    name=name, phone=phone, timezone=timezone, language=language, created_at=self.clock()
+                    name=name,
+                    phone=phone,
+                    timezone=timezone,
+                    language=language,
+                    created_at=self.clock(),
+                    segment=segment or None,
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
             self._audit(
@@ -358,6 +378,17 @@ class Services:
                 {"name": name, "phone": store.mask_phone(phone), "timezone": timezone, "language": language},
             )
             return int(borrower_id)
+
+    def set_segment(self, *, borrower_id: int, segment: str) -> None:
+        """Put a borrower in a collections segment ("" for none): the strategies' ``when.segment`` matches it
+        from the next plan on."""
+        check_segment(segment)
+        with self.transaction() as connection:
+            store.get_borrower(connection, borrower_id)
+            connection.execute(
+                update(t.borrowers).where(t.borrowers.c.id == borrower_id).values(segment=segment or None)
+            )
+            self._audit(connection, "borrower.segment", f"borrower:{borrower_id}", {"segment": segment})
 
     def open_line(
         self,
