@@ -4,6 +4,7 @@ collection until resolved."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from arrears.adapters import tables as t
 from arrears.adapters.database import make_engine
 from arrears.config import Settings
 from arrears.errors import InputRejected
+from arrears.product import load_product
 from arrears.service_layer.collections import (
     open_complaint,
     plan_day,
@@ -25,6 +27,7 @@ from arrears.service_layer.collections import (
 )
 from arrears.service_layer.eod_store import run_store
 from arrears.service_layer.services import Services
+from tests.conftest import SAMPLE_PRODUCT
 from tests.test_collections_store import STRATEGY, _store
 
 
@@ -180,3 +183,46 @@ def test_segments_in_the_store_drive_a_strategys_when_segment(new_database: Call
     run_store(services, through=date(2026, 6, 25))
     plan = plan_day(services, date(2026, 6, 26), strategy)
     assert sorted({a["action"] for a in plan["actions"] if a["loan"] == first}) == ["email"]
+
+
+def test_a_strategys_restriction_goes_through_the_registry_as_the_contract_allows(
+    new_database: Callable[[], str], tmp_path: Path
+) -> None:
+    """A product whose contract lets the lender lower the limit from 5 days past due when collections decide it
+    (trigger = "decision"): the plan of 06-25 decides it, the day-end of 06-25 imposes it in the registry, and
+    the borrower's standing names it. The sample product has no such clause: the same action is refused with
+    restriction.no_contract_basis, and nothing reaches the registry."""
+    product = tmp_path / "decided.toml"
+    product.write_text(
+        SAMPLE_PRODUCT.read_text(encoding="utf-8")
+        + '\n[[restrictions]]\nname = "lower_by_decision"\nscope = "limit"\ntrigger = "decision"\n'
+        'dpd_at_least = 5\nlift = "good_standing"\ngood_standing_days = 30\n'
+        'legal_basis = "loan contract clause 8.4: collections may lower the limit after 5 days overdue"\n',
+        encoding="utf-8",
+    )
+    strategy = tmp_path / "restrict.toml"
+    strategy.write_text(
+        '[strategy]\nname = "restrict"\njurisdiction = "cn"\n\n'
+        '[[rules]]\nwhen = { dpd_min = 5 }\nactions = [ { action = "reduce_limit" }, { action = "close_line" } ]\n',
+        encoding="utf-8",
+    )
+    url = new_database()
+    setup = Services(make_engine(url), Settings(database_url=url, business_date=date(2026, 5, 15)), origin="test")
+    borrower = setup.add_borrower(name="李四", phone="13900139000")
+    line = setup.open_line(borrower_id=borrower, product=load_product(product), limit=2_000_000)
+    loan = setup.draw(line_id=line, amount=250_000, terms=5, start=date(2026, 5, 15), key="d")
+    services = Services(make_engine(url), Settings(database_url=url), origin="test")
+    run_store(services, through=date(2026, 6, 24))
+    plan = plan_day(services, date(2026, 6, 25), strategy)
+    decisions = {a["action"]: (a["decision"], a["rule"]) for a in plan["actions"] if a["loan"] == loan}
+    assert decisions == {"reduce_limit": ("allowed", None), "close_line": ("refused", "restriction.no_contract_basis")}
+    run_store(services, through=date(2026, 6, 25))
+    history = _on(url, date(2026, 6, 26)).restriction_history(line)
+    decided = [r for r in history["restrictions"] if r["rule"] == "lower_by_decision"]
+    assert len(decided) == 1 and decided[0]["since"] == "2026-06-25"
+    standing = _on(url, date(2026, 6, 26)).standing(borrower, date(2026, 6, 26), "en-US")
+    assert "clause 8.4" in json.dumps(standing["restrictions"], ensure_ascii=False)
+    # the sample product: no contract basis, refused, the registry untouched
+    other = _store(new_database())
+    refused = plan_day(other[0], date(2026, 6, 25), strategy)
+    assert {a["rule"] for a in refused["actions"]} == {"restriction.no_contract_basis"}

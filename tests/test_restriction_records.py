@@ -40,6 +40,14 @@ RULES = (
     RestrictionRule(
         name="close", scope="line", dpd_at_least=12, lift="review_after_full_repayment", legal_basis="c 8.3"
     ),
+    RestrictionRule(  # put on only when collections decide it (a strategy's suspend_drawdown), from 3 days
+        name="decided",
+        scope="drawdown",
+        trigger="decision",
+        dpd_at_least=3,
+        lift="nothing_overdue",
+        legal_basis="c 8.4",
+    ),
 )
 
 
@@ -99,14 +107,20 @@ payments = st.lists(
 
 
 @settings(max_examples=80, deadline=None)
-@given(payments=payments, second_start=st.one_of(st.none(), st.integers(0, 25)))
+@given(
+    payments=payments,
+    second_start=st.one_of(st.none(), st.integers(0, 25)),
+    decided_days=st.sets(st.integers(0, 40), max_size=4),
+)
 def test_the_day_end_and_the_commands_record_what_the_events_give(
-    payments: list[tuple[int, int, int, int]], second_start: int | None
+    payments: list[tuple[int, int, int, int]], second_start: int | None, decided_days: set[int]
 ) -> None:
-    """Two loans on a line, payments posted on the day or days late; each business day the commands reconcile
-    the line when they may change it (something in force, or a backdated payment), each day-end applies the
-    rules from the line's days past due alone (what the store's day-end does); after every day-end the registry
-    equals :func:`line_history` of the events known by then."""
+    """Two loans on a line, payments posted on the day or days late, collections decisions on some days; each
+    business day the commands reconcile the line when they may change it (something in force, or a backdated
+    payment), each day-end applies the rules from the line's days past due alone and the day's decisions (what
+    the store's day-end does); after every day-end the registry equals :func:`line_history` of the events and
+    decisions known by then."""
+    decisions = frozenset((FIRST_DUE + timedelta(days=d), "decided") for d in decided_days)
     terms = {0: TERMS}
     if second_start is not None:
         terms[1] = replace(TERMS, start=TERMS.start + timedelta(days=second_start))
@@ -126,16 +140,19 @@ def test_the_day_end_and_the_commands_record_what_the_events_give(
             return [(i, terms[i], [e for posted, loan, e in known if loan == i and posted <= by]) for i in terms]
 
         posted = [e for at, _, e in known if at == day]
+        known_decisions = frozenset((on, rule) for on, rule in decisions if on <= day)
         if posted and (registry.in_force() or any(e.value_date < day for e in posted)):
-            registry.reconciled(line_history(RULES, loans(day), day), day)
-        after = line_history(RULES, loans(day), day + timedelta(days=1))  # day-end ``day`` run
+            registry.reconciled(line_history(RULES, loans(day), day, (), known_decisions), day)
+        after = line_history(RULES, loans(day), day + timedelta(days=1), (), known_decisions)  # day-end ``day``
+        today = {rule for on, rule in decisions if on == day}
         changes, clean = day_end_changes(
-            RULES, registry.in_force(), day, after.days_past_due, after.outstanding_principal
+            RULES, registry.in_force(), day, after.days_past_due, after.outstanding_principal, today
         )
         registry.apply(changes, day, clean)
         assert registry.view() == view(after.history), f"after day-end {day}"
         day += timedelta(days=1)
     event(f"changes recorded: {sorted({kind.value for kind, _, _ in registry.log})}")
+    event(f"decided restriction imposed: {any(rule == 'decided' for rule, *_ in registry.view())}")
 
 
 def test_a_backdated_payment_lifts_as_of_its_value_date_and_keeps_the_history() -> None:

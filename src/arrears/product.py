@@ -154,12 +154,24 @@ class LiftCondition(StrEnum):
     REVIEW_AFTER_FULL_REPAYMENT = "review_after_full_repayment"  # the lender's review, once everything is repaid
 
 
+class RestrictionTrigger(StrEnum):
+    """What puts a restriction on: the day-end itself once the threshold is reached (``day_end``), or a
+    collections decision (a strategy's ``suspend_drawdown`` / ``reduce_limit`` / ``close_line`` in the day's
+    plan) taken once the contract allows it (``decision``)."""
+
+    DAY_END = "day_end"
+    DECISION = "decision"
+
+
 class RestrictionRule(BaseModel):
-    """``[[restrictions]]``: a restriction the product puts on a line once its days past due reach a threshold."""
+    """``[[restrictions]]``: a restriction the product puts on a line once its days past due reach a threshold
+    (``trigger = "day_end"``, the default), or that a collections decision may put on from then
+    (``trigger = "decision"``); ``legal_basis`` is the contract clause that allows it."""
 
     model_config = _STRICT
     name: StrictStr = Field(min_length=1)
     scope: RestrictionScope
+    trigger: RestrictionTrigger = RestrictionTrigger.DAY_END
     dpd_at_least: StrictInt = Field(ge=1)
     lift: LiftCondition
     good_standing_days: StrictInt = Field(default=0, ge=0)

@@ -9,7 +9,9 @@ lender's; disclosure to contacts breaches PIPL arts. 23 and 25; freezing money i
 art. 253, executed by the bank or payment institution, never by the lender).
 
 **Rules, not flags.** A product's ``[[restrictions]]`` rules (:class:`arrears.product.RestrictionRule`) put a
-restriction on a line when, after a day-end, its days past due (the worst of its loans) reach ``dpd_at_least``,
+restriction on a line when, after a day-end, its days past due (the worst of its loans) reach ``dpd_at_least``
+(a ``trigger = "decision"`` rule only at the day-end of a day a collections decision asked for it: the
+strategy's restriction actions, arrears.collections),
 and lift it when its condition holds: ``nothing_overdue`` the moment nothing is overdue (at posting time: a
 payment during the day lifts it that day); ``good_standing`` after that many consecutive day-ends with nothing
 overdue; ``review_after_full_repayment`` only by the lender's review (``arrears line review``) once everything
@@ -30,14 +32,14 @@ registry at portfolio scale (tests/test_restriction_records.py holds it equal to
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
 from arrears.engine import LoanEvent, LoanReplay
 from arrears.errors import InputRejected
-from arrears.product import LiftCondition, RestrictionRule, RestrictionScope
+from arrears.product import LiftCondition, RestrictionRule, RestrictionScope, RestrictionTrigger
 from arrears.terms import LoanTerms
 
 
@@ -55,6 +57,32 @@ OUTSIDE_PRODUCT_SOURCE = (
     "borrower, never disclose the debt to contacts (PIPL arts. 23, 25: V); freezing or seizing money is a court "
     "measure run through the bank or payment institution (民事诉讼法 art. 253: V)"
 )
+
+
+NO_CONTRACT_BASIS = "restriction.no_contract_basis"
+NO_CONTRACT_BASIS_SOURCE = (
+    'the product\'s [[restrictions]] rules with trigger = "decision": each names the contract clause '
+    "(legal_basis) that allows the lender to restrict its own product, and from how many days past due"
+)
+
+
+def decision_rule(rules: Sequence[RestrictionRule], scope: RestrictionScope, days_past_due: int) -> RestrictionRule:
+    """The product's ``decision`` rule a collections decision to restrict ``scope`` applies, or
+    :class:`RestrictionRefused`: a lender restricts only as its contract allows, from the days it says."""
+    allowed = [r for r in rules if r.trigger is RestrictionTrigger.DECISION and r.scope is scope]
+    if not allowed:
+        raise RestrictionRefused(
+            NO_CONTRACT_BASIS, f"the line's product has no decision rule for {scope}", NO_CONTRACT_BASIS_SOURCE
+        )
+    ready = [r for r in allowed if days_past_due >= r.dpd_at_least]
+    if not ready:
+        first = min(allowed, key=lambda r: r.dpd_at_least)
+        raise RestrictionRefused(
+            NO_CONTRACT_BASIS,
+            f"{first.name} applies from {first.dpd_at_least} days past due, not {days_past_due} ({first.legal_basis})",
+            NO_CONTRACT_BASIS_SOURCE,
+        )
+    return min(ready, key=lambda r: r.dpd_at_least)
 
 
 def refuse_outside_product(scope: str) -> RestrictionScope:
@@ -123,10 +151,13 @@ def line_history(
     loans: Sequence[tuple[int, LoanTerms, Sequence[LoanEvent]]],
     day: date,
     reviews: Sequence[date] = (),
+    decisions: Collection[tuple[date, str]] = (),
 ) -> LineDuring:
     """The line during ``day``: every day-end up to ``day`` - 1 run for each of its loans, the events of ``day``
     applied, and the rules applied at each day-end and at each day's postings (module docstring). ``reviews``:
-    the days the lender reviewed the line; a review on a day everything is repaid lifts what waits for one."""
+    the days the lender reviewed the line; a review on a day everything is repaid lifts what waits for one.
+    ``decisions``: (day, rule name) of the collections decisions taken on the line; a ``decision`` rule is put
+    on at the day-end of the day it was decided, if the line's days past due still reach its threshold then."""
     started = [(loan_id, terms, sorted(events, key=lambda e: e.value_date)) for loan_id, terms, events in loans]
     started = [loan for loan in started if loan[1].start <= day]
     replays = {loan_id: LoanReplay(terms) for loan_id, terms, _ in started}
@@ -175,7 +206,8 @@ def line_history(
                 history[index] = _lifted(history[index], current + timedelta(days=1))  # from the next day
                 del active[name]
         for rule in rules:
-            if rule.name not in active and dpd >= rule.dpd_at_least:
+            decided = rule.trigger is RestrictionTrigger.DAY_END or (current, rule.name) in decisions
+            if rule.name not in active and dpd >= rule.dpd_at_least and decided:
                 limit = None
                 if rule.scope is RestrictionScope.LIMIT:
                     limit = sum(replays[loan_id].outstanding_principal() for loan_id in overdue)
@@ -264,11 +296,13 @@ def day_end_changes(
     day: date,
     days_past_due: int,
     outstanding_principal: int,
+    decided: Collection[str] = (),
 ) -> tuple[list[Change], dict[int, date | None]]:
     """Day-end ``day`` on one line from its days past due and principal outstanding after it, given the
     restrictions in force before it: the lifts by good standing and the impositions :func:`line_history`
-    makes at that day-end, and each in-force restriction's new ``clean_from``. Exact because the other lifts
-    happen only at postings (``nothing_overdue``, reviews), which the commands record."""
+    makes at that day-end (``decided``: the ``decision`` rules a collections decision asked for on ``day``),
+    and each in-force restriction's new ``clean_from``. Exact because the other lifts happen only at postings
+    (``nothing_overdue``, reviews), which the commands record."""
     changes: list[Change] = []
     clean: dict[int, date | None] = {}
     by_name = {rule.name: rule for rule in rules}
@@ -289,7 +323,8 @@ def day_end_changes(
         if run_from != restriction.clean_from:
             clean[restriction.id] = run_from
     for rule in rules:
-        if rule.name not in in_force and days_past_due >= rule.dpd_at_least:
+        wanted = rule.trigger is RestrictionTrigger.DAY_END or rule.name in decided
+        if rule.name not in in_force and days_past_due >= rule.dpd_at_least and wanted:
             limit = outstanding_principal if rule.scope is RestrictionScope.LIMIT else None
             changes.append(
                 Change(ChangeKind.IMPOSED, day, restriction=Restriction(rule, day, None, days_past_due, limit))

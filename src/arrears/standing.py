@@ -80,6 +80,7 @@ class LineInput:
     rules: tuple[RestrictionRule, ...]
     loans: tuple[tuple[int, LoanTerms, tuple[LoanEvent, ...]], ...]
     reviews: tuple[date, ...] = ()
+    decisions: frozenset[tuple[date, str]] = frozenset()  # collections decisions: (day, restriction rule)
 
 
 def standing(
@@ -99,7 +100,7 @@ def standing(
     drawdown_suspended = 0
     owing = 0
     for line in lines:
-        during = line_history(line.rules, line.loans, day, line.reviews)
+        during = line_history(line.rules, line.loans, day, line.reviews, line.decisions)
         owing += during.outstanding_principal + sum(during.overdue.values())
         for loan_id, owed in sorted(during.overdue.items()):
             loans.append({"loan_id": loan_id, "line_id": line.line_id, "overdue": format_minor(owed)})

@@ -293,11 +293,12 @@ def write_plan(
     commissions: dict[str, int],
     placed: dict[int, Placement],
     cured: Sequence[int],
+    decisions: Sequence[tuple[int, int, str]] = (),
 ) -> None:
     """The day's plan in one transaction with the day's mark: every action; an outbox row for each allowed
     contact; a placement for each allowed ``agency_placement`` (at the agency's ``commissions`` rate, basis
     points); the recall of each allowed ``agency_recall`` and of each placed loan in ``cured`` (nothing
-    overdue any more)."""
+    overdue any more); each restriction decision ``(row, line, rule)`` (arrears.restrictions)."""
     mark = {"day": day, "strategy": strategy, "planned_at": now, "jurisdiction": jurisdiction}
     connection.execute(insert(t.collection_days).values(**mark))
     p = t.placements
@@ -332,6 +333,14 @@ def write_plan(
             connection.execute(update(p).where(p.c.id == placement).values(recalled_on=day, recall_reason="strategy"))
     if placements:
         connection.execute(insert(p), placements)
+    if decisions:  # (row, line, rule): the registry imposes them at the day-end of ``day``
+        connection.execute(
+            insert(t.restriction_decisions),
+            [
+                {"line_id": line, "rule": rule, "decided_on": day, "plan_id": ids[row], "recorded_at": now}
+                for row, line, rule in decisions
+            ],
+        )
     outbox = [
         {
             "plan_id": plan_id,

@@ -344,6 +344,46 @@ def line_reviews_of(connection: Connection, line_id: int) -> list[date]:
     return sorted(row[0] for row in connection.execute(statement))
 
 
+def lines_of_loans(connection: Connection, loan_ids: Sequence[int], chunk: int = 5000) -> dict[int, int]:
+    """Each loan's line."""
+    found: dict[int, int] = {}
+    for start in range(0, len(loan_ids), chunk):
+        statement = select(t.loans.c.id, t.loans.c.line_id).where(t.loans.c.id.in_(loan_ids[start : start + chunk]))
+        found.update({row.id: row.line_id for row in connection.execute(statement)})
+    return found
+
+
+def line_decisions_of(connection: Connection, line_id: int) -> frozenset[tuple[date, str]]:
+    """The collections decisions taken on a line: (day, restriction rule) (arrears.restrictions.line_history)."""
+    d = t.restriction_decisions.c
+    return frozenset(
+        (row.decided_on, row.rule)
+        for row in connection.execute(select(d.decided_on, d.rule).where(d.line_id == line_id))
+    )
+
+
+def line_decisions_of_lines(
+    connection: Connection, line_ids: Sequence[int], chunk: int = 5000
+) -> dict[int, frozenset[tuple[date, str]]]:
+    """:func:`line_decisions_of` for many lines (lines without any left out)."""
+    d = t.restriction_decisions.c
+    found: dict[int, set[tuple[date, str]]] = {}
+    for start in range(0, len(line_ids), chunk):
+        statement = select(d.line_id, d.decided_on, d.rule).where(d.line_id.in_(line_ids[start : start + chunk]))
+        for row in connection.execute(statement):
+            found.setdefault(row.line_id, set()).add((row.decided_on, row.rule))
+    return {line: frozenset(decisions) for line, decisions in found.items()}
+
+
+def decisions_on(connection: Connection, day: date) -> dict[int, set[str]]:
+    """The restriction rules collections decided to put on each line on ``day``."""
+    d = t.restriction_decisions.c
+    found: dict[int, set[str]] = {}
+    for row in connection.execute(select(d.line_id, d.rule).where(d.decided_on == day)):
+        found.setdefault(row.line_id, set()).add(row.rule)
+    return found
+
+
 def loans_of_line(connection: Connection, line_id: int) -> list[LoanRecord]:
     return [
         _record(row)

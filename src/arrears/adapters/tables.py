@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     text,
 )
 
@@ -350,6 +351,21 @@ outbox = Table(
     Index("ix_outbox_status", "status", "due_at"),
 )
 
+# Collections decisions that put a product's ``trigger = "decision"`` restriction rule on a line: written with
+# the day's plan (a strategy's suspend_drawdown / reduce_limit / close_line, allowed), read by the registry's
+# replay and the store's day-end, which impose the rule at the day-end of ``decided_on`` (arrears/restrictions.py).
+restriction_decisions = Table(
+    "restriction_decisions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("line_id", ForeignKey("credit_lines.id"), nullable=False),
+    Column("rule", String(64), nullable=False),
+    Column("decided_on", Date, nullable=False, index=True),
+    Column("plan_id", Integer),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("line_id", "rule", "decided_on"),
+)
+
 # Promises to pay (承诺还款): an amount by a date, made to the lender or an agency. The day-end judges each
 # live promise (arrears.collections.promises): kept once the payments since it was made reach the amount,
 # broken when its date has passed without; a payment posted late (backdated into the promise's days) turns a
@@ -501,6 +517,7 @@ __all__ = [
     "placements",
     "postings",
     "promises",
+    "restriction_decisions",
     "restriction_events",
     "restrictions",
     "transactions",

@@ -36,6 +36,9 @@ from arrears.collections.strategy import ANY_AGENCY, Action, load_strategy
 from arrears.dayend import LoanDayEnds
 from arrears.errors import InputRejected
 from arrears.money import format_minor
+from arrears.product import RestrictionScope
+from arrears.restrictions import RestrictionRefused, decision_rule
+from arrears.service_layer.restriction_records import rules_of
 from arrears.service_layer.services import Services
 
 
@@ -103,6 +106,7 @@ def plan_day(services: Services, day: date, strategy_path: Path) -> dict[str, An
                     "agency": agency,
                 }
             )
+        decisions = _restriction_decisions(connection, rows)
         delinquent = set(accounts.loan.tolist())
         # cured: placed, and the day-end (or a replay) found nothing overdue; a quarantined loan is not known
         known = cs.day_ended(connection, closed, [loan for loan in placed if loan not in delinquent]) | replayed
@@ -118,8 +122,39 @@ def plan_day(services: Services, day: date, strategy_path: Path) -> dict[str, An
             commissions=commissions,
             placed=placed,
             cured=cured,
+            decisions=decisions,
         )
         return _view(day, name, rows, again=False)
+
+
+RESTRICTING = {
+    Action.SUSPEND_DRAWDOWN: RestrictionScope.DRAWDOWN,
+    Action.REDUCE_LIMIT: RestrictionScope.LIMIT,
+    Action.CLOSE_LINE: RestrictionScope.LINE,
+}
+"""A strategy's restriction actions and the scope each restricts on the lender's own line."""
+
+
+def _restriction_decisions(connection: Any, rows: list[dict[str, Any]]) -> list[tuple[int, int, str]]:
+    """The plan's allowed restriction actions as decisions through the one registry: each applies the line's
+    product ``decision`` rule for its scope (arrears.restrictions.decision_rule), imposed at the day-end; one
+    the contract gives no basis for (no such rule, or too few days past due) is refused here with that rule.
+    Returns (row index, line, rule name), one per line and rule."""
+    wanted = [(i, row) for i, row in enumerate(rows) if row["decision"] == "allowed" and row["action"] in RESTRICTING]
+    if not wanted:
+        return []
+    line_of = store.lines_of_loans(connection, sorted({row["loan_id"] for _, row in wanted}))
+    rules = rules_of(connection, sorted(set(line_of.values())))
+    decided: dict[tuple[int, str], int] = {}
+    for i, row in wanted:
+        line = line_of[row["loan_id"]]
+        try:
+            rule = decision_rule(rules.get(line, ()), RESTRICTING[Action(row["action"])], row["days_past_due"])
+        except RestrictionRefused as refused:
+            row.update(decision="refused", rule=refused.rule, reason=f"{refused.reason} ({refused.source})")
+            continue
+        decided.setdefault((line, rule.name), i)
+    return [(i, line, rule) for (line, rule), i in decided.items()]
 
 
 def _overdue_accounts(services: Services, connection: Any, closed: date) -> tuple[pa.Table, set[int]]:

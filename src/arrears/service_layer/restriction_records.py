@@ -44,19 +44,20 @@ def record_lines(
     connection: Connection, line_ids: Iterable[int], day: date, recorded_on: date, cause: str, now: datetime
 ) -> int:
     """:func:`record_line` for many lines, each read in bulk (rules, loans and events, reviews, the registry)."""
-    rules = _rules_of(connection, sorted(set(line_ids)))
+    rules = rules_of(connection, sorted(set(line_ids)))
     lines = sorted(line_id for line_id, line_rules in rules.items() if line_rules)
     if not lines:
         return 0
     members = store.loans_of_lines(connection, lines)
     loans = des.loans_to_rebuild(connection, [loan for line in lines for loan in members.get(line, [])])
     reviews = store.line_reviews_of_lines(connection, lines)
+    decisions = store.line_decisions_of_lines(connection, lines)
     recorded = rs.recorded_of_lines(connection, lines)
     changes: list[tuple[int, Change, str]] = []
     clean: dict[int, date | None] = {}
     for line_id in lines:
         line_loans = [(loan, *loans[loan]) for loan in members.get(line_id, [])]
-        during = line_history(rules[line_id], line_loans, day, reviews.get(line_id, []))
+        during = line_history(rules[line_id], line_loans, day, reviews.get(line_id, []), decisions.get(line_id, ()))
         changes += [(line_id, change, cause) for change in reconcile(recorded.get(line_id, []), during.history)]
         clean[line_id] = clean_from(during)
     written = rs.apply(connection, changes, recorded_on, now)
@@ -89,8 +90,9 @@ def record_day_end(
     skip = set(skip_lines)
     ahead = {line: last for line, last in _lines_posted_after(connection, day).items() if line not in skip}
     replay = set(replay_lines) - skip - set(ahead)
-    candidates = (set(unique[worst > 0].tolist()) | set(active)) - replay - skip - set(ahead)
-    rules = _rules_of(connection, sorted(candidates))
+    decided = store.decisions_on(connection, day)
+    candidates = (set(unique[worst > 0].tolist()) | set(active) | set(decided)) - replay - skip - set(ahead)
+    rules = rules_of(connection, sorted(candidates))
     position = {int(line_id): i for i, line_id in enumerate(unique.tolist())}
     changes: list[tuple[int, Change, str]] = []
     clean: dict[int, date | None] = {}
@@ -100,7 +102,9 @@ def record_day_end(
             continue
         at = position.get(line_id)
         line_dpd, line_owed = (int(worst[at]), int(owed[at])) if at is not None else (0, 0)
-        found, moved = day_end_changes(line_rules, active.get(line_id, ()), day, line_dpd, line_owed)
+        found, moved = day_end_changes(
+            line_rules, active.get(line_id, ()), day, line_dpd, line_owed, decided.get(line_id, ())
+        )
         cause = f"day-end {day}: line {line_id} {line_dpd} days past due"
         changes += [(line_id, change, cause) for change in found]
         clean.update(moved)
@@ -140,7 +144,7 @@ def _lines_posted_after(connection: Connection, day: date) -> dict[int, date]:
     return found
 
 
-def _rules_of(connection: Connection, line_ids: Sequence[int]) -> dict[int, tuple[RestrictionRule, ...]]:
+def rules_of(connection: Connection, line_ids: Sequence[int]) -> dict[int, tuple[RestrictionRule, ...]]:
     """Each line's restriction rules, each distinct product snapshot parsed once."""
     digests = store.product_digests(connection, line_ids)
     documents = store.product_documents(connection, set(digests.values()))

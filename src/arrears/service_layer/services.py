@@ -469,6 +469,7 @@ class Services:
                     self._line_loans(connection, line_id),
                     business_date,
                     store.line_reviews_of(connection, line_id),
+                    store.line_decisions_of(connection, line_id),
                 )
                 for restriction in during.in_force:
                     if restriction.rule.scope in (RestrictionScope.DRAWDOWN, RestrictionScope.LINE):
@@ -914,11 +915,12 @@ class Services:
             product = store.line_product(line["product_document"], f"line {line_id} product snapshot")
             loans = self._line_loans(connection, line_id)
             reviews = store.line_reviews_of(connection, line_id)
-            before = line_history(product.rules.restrictions, loans, business_date, reviews)
+            decisions = store.line_decisions_of(connection, line_id)
+            before = line_history(product.rules.restrictions, loans, business_date, reviews, decisions)
             waiting = [r.rule.name for r in before.in_force if r.rule.lift is LiftCondition.REVIEW_AFTER_FULL_REPAYMENT]
             if not waiting:
                 raise InputRejected(f"line {line_id} has no restriction waiting for a review; nothing to re-open")
-            after = line_history(product.rules.restrictions, loans, business_date, [*reviews, business_date])
+            after = line_history(product.rules.restrictions, loans, business_date, [*reviews, business_date], decisions)
             still = [r.rule.name for r in after.in_force if r.rule.lift is LiftCondition.REVIEW_AFTER_FULL_REPAYMENT]
             if still:
                 owed = format_minor(after.outstanding_principal + sum(after.overdue.values()))
@@ -989,8 +991,9 @@ class Services:
                 product = store.line_product(line["product_document"], f"line {line['id']} product snapshot")
                 loans = [(i, terms, tuple(events)) for i, terms, events in self._line_loans(connection, line["id"])]
                 reviews = tuple(store.line_reviews_of(connection, line["id"]))
+                decisions = store.line_decisions_of(connection, line["id"])
                 rules = product.rules.restrictions
-                lines.append(LineInput(line["id"], line["limit_minor"], rules, tuple(loans), reviews))
+                lines.append(LineInput(line["id"], line["limit_minor"], rules, tuple(loans), reviews, decisions))
             orders = store.court_orders_of(connection, borrower_id)
         return standing(borrower_id, lines, day, lang, orders)
 
