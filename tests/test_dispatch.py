@@ -19,6 +19,7 @@ from arrears.adapters.channels import JsonLinesSender, WebhookSender, verify_sig
 from arrears.adapters.database import make_engine
 from arrears.config import Settings
 from arrears.product import load_product
+from arrears.reporting.pre_notice import PRE_NOTICE, negative_allowed
 from arrears.service_layer.collections import open_complaint, plan_day, record_contact
 from arrears.service_layer.dispatch import dispatch
 from arrears.service_layer.eod_store import run_store
@@ -315,3 +316,31 @@ def test_a_validation_notice_sent_is_recorded_so_collection_goes_on(
     with services.reading() as connection:
         flags = connection.execute(select(t.account_flags.c.kind, t.account_flags.c.since)).all()
     assert [(f.kind, f.since) for f in flags] == [("validation_notice", date(2026, 6, 17))]
+
+
+def test_the_credit_report_pre_notice_goes_out_and_is_recorded_for_credit_reporting(
+    new_database: Callable[[], str], tmp_path: Path
+) -> None:
+    """cn-default sends the pre-notice at 3 days past due (征信业管理条例 art. 15): by text, through the outbox
+    and its checks; once it is out, credit reporting finds it and allows a negative record 7 days later, not
+    before."""
+    url = new_database()
+    setup = Services(make_engine(url), Settings(database_url=url, business_date=date(2026, 5, 15)), origin="test")
+    borrower = setup.add_borrower(name="王五", phone="13700137000")
+    line = setup.open_line(borrower_id=borrower, product=load_product(SAMPLE_PRODUCT), limit=2_000_000)
+    loan = setup.draw(line_id=line, amount=100_000, terms=5, start=date(2026, 5, 15), key="d")
+    services = Services(make_engine(url), Settings(database_url=url), origin="test")
+    run_store(services, through=date(2026, 6, 18))
+    plan = plan_day(services, date(2026, 6, 19), STRATEGY)
+    notice = [a for a in plan["actions"] if a["action"] == "credit_report_pre_notice"]
+    assert [(a["channel"], a["template"], a["decision"]) for a in notice] == [("sms", "pre_notice", "allowed")]
+    dispatch(services, JsonLinesSender(tmp_path / "out.jsonl"), now=at(10, 5, date(2026, 6, 19)))
+    sent = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    pre = [m["text"] for m in sent if m["template"] == "pre_notice"]
+    assert len(pre) == 1 and "征信" in pre[0] and "2026年6月26日" in pre[0]  # no negative record before 7 days
+    with services.reading() as connection:
+        rows = connection.execute(select(t.credit_pre_notices.c.loan_id, t.credit_pre_notices.c.sent_on)).all()
+    assert [(r.loan_id, r.sent_on) for r in rows] == [(loan, date(2026, 6, 19))]
+    rule = PRE_NOTICE["cn"]
+    assert negative_allowed(rule, rows[0].sent_on, date(2026, 6, 26)) is None
+    assert negative_allowed(rule, rows[0].sent_on, date(2026, 6, 25)) is not None

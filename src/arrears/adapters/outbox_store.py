@@ -34,6 +34,7 @@ class Claimed:
     overdue: int
     product_document: str
     planned_at: datetime  # UTC: when the day was planned (a payment since makes the text's amount stale)
+    action: str  # the plan's action (a contact, or credit_report_pre_notice)
     reclaimed: bool  # an earlier attempt's outcome is unknown (its dispatcher stopped): it may have gone out
 
 
@@ -81,6 +82,7 @@ def claim(connection: Connection, now: datetime, limit: int) -> list[Claimed]:
             p.overdue,
             t.credit_lines.c.product_document,
             days.planned_at,
+            p.action,
         )
         .join(t.collection_plans, p.id == o.plan_id)
         .join(t.collection_days, days.day == p.day)
@@ -109,6 +111,7 @@ def claim(connection: Connection, now: datetime, limit: int) -> list[Claimed]:
             overdue=row.overdue or 0,
             product_document=row.product_document,
             planned_at=_utc(row.planned_at),
+            action=row.action,
             reclaimed=row.id in reclaimed,
         )
         for row in rows
@@ -167,6 +170,11 @@ def send_context(connection: Connection, claimed: Claimed, day: date) -> SendCon
 
 def add_flag(connection: Connection, values: dict[str, Any]) -> None:
     connection.execute(insert(t.account_flags).values(**values))
+
+
+def record_pre_notice(connection: Connection, values: dict[str, Any]) -> None:
+    """A credit-report pre-notice that went out (arrears.reporting.pre_notice)."""
+    connection.execute(insert(t.credit_pre_notices).values(**values))
 
 
 def finish(connection: Connection, claimed: Claimed, values: dict[str, Any]) -> bool:

@@ -366,6 +366,20 @@ restriction_decisions = Table(
     UniqueConstraint("line_id", "rule", "decided_on"),
 )
 
+# Credit-report pre-notices that went out (arrears/reporting/pre_notice.py): sent by collections through the
+# outbox, read by credit reporting before the first negative record.
+credit_pre_notices = Table(
+    "credit_pre_notices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("loan_id", ForeignKey("loans.id"), nullable=False, index=True),
+    Column("borrower_id", Integer, nullable=False),
+    Column("sent_on", Date, nullable=False),  # the borrower's local day it went out
+    Column("channel", String(16), nullable=False),
+    Column("outbox_id", Integer),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
 # Promises to pay (承诺还款): an amount by a date, made to the lender or an agency. The day-end judges each
 # live promise (arrears.collections.promises): kept once the payments since it was made reach the amount,
 # broken when its date has passed without; a payment posted late (backdated into the promise's days) turns a
@@ -501,6 +515,7 @@ __all__ = [
     "contacts",
     "court_orders",
     "credit_lines",
+    "credit_pre_notices",
     "day_end_installments",
     "day_end_postings",
     "day_end_snapshots",

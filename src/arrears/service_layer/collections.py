@@ -30,13 +30,14 @@ from arrears.adapters import store
 from arrears.adapters import tables as t
 from arrears.classification import Bucket, bucket_for
 from arrears.collections.planning import agencies_batch, arms_batch, plan_batch
-from arrears.collections.policy import PACKS, Channel, Status
+from arrears.collections.policy import PACKS, Channel, PolicyPack, Status
 from arrears.collections.promises import MAX_PROMISE_DAYS, PromiseStatus, check_promise
 from arrears.collections.strategy import ANY_AGENCY, Action, load_strategy
 from arrears.dayend import LoanDayEnds
 from arrears.errors import InputRejected
 from arrears.money import format_minor
 from arrears.product import RestrictionScope
+from arrears.reporting.pre_notice import PRE_NOTICE
 from arrears.restrictions import RestrictionRefused, decision_rule
 from arrears.service_layer.restriction_records import rules_of
 from arrears.service_layer.services import Services
@@ -106,6 +107,7 @@ def plan_day(services: Services, day: date, strategy_path: Path) -> dict[str, An
                     "agency": agency,
                 }
             )
+        _pre_notices(strategy.pack, day, rows)
         decisions = _restriction_decisions(connection, rows)
         delinquent = set(accounts.loan.tolist())
         # cured: placed, and the day-end (or a replay) found nothing overdue; a quarantined loan is not known
@@ -125,6 +127,20 @@ def plan_day(services: Services, day: date, strategy_path: Path) -> dict[str, An
             decisions=decisions,
         )
         return _view(day, name, rows, again=False)
+
+
+def _pre_notices(pack: PolicyPack, day: date, rows: list[dict[str, Any]]) -> None:
+    """An allowed ``credit_report_pre_notice`` goes out through the outbox like a contact, by the channel credit
+    reporting's rule names (arrears.reporting.pre_notice), at its ``at`` or when the contact window opens; the
+    dispatcher checks it like any contact before it goes, and records it sent for credit reporting."""
+    rule = PRE_NOTICE[pack.jurisdiction]
+    for row in rows:
+        if row["action"] != Action.CREDIT_REPORT_PRE_NOTICE or row["decision"] != "allowed":
+            continue
+        row["channel"] = rule.channel.value
+        if row["scheduled"] is None:
+            opens = datetime.combine(day, pack.window[0], tzinfo=ZoneInfo(row["timezone"]))
+            row["scheduled"] = opens.astimezone(UTC)
 
 
 RESTRICTING = {

@@ -9,7 +9,8 @@ renders the text in the borrower's language (:mod:`arrears.collections.messages`
 :mod:`arrears.collections.letters`), sends it once through the channel (:mod:`arrears.adapters.channels`) and
 records how that went in its own transaction: sent with the channel's receipt, and the text kept in the contact
 history (``contacts``), which planning counts toward the caps from then on (a validation notice sent is also
-recorded as the account's ``validation_notice`` flag); or a retry with backoff; or dead.
+recorded as the account's ``validation_notice`` flag, a credit-report pre-notice in ``credit_pre_notices`` for
+credit reporting, :mod:`arrears.reporting.pre_notice`); or a retry with backoff; or dead.
 
 **Nothing lost, nothing doubled.** A message is claimed (committed) before it is sent and marked after; a crash
 between the two leaves it claimed, and a later run claims it again once the lease has run out and sends it
@@ -45,12 +46,14 @@ from arrears.collections.policy import (
     Status,
     check_contact,
 )
+from arrears.collections.strategy import Action
 from arrears.errors import InputRejected
+from arrears.reporting.pre_notice import PRE_NOTICE
 from arrears.service_layer.services import Services
 
 PAY_WITHIN_DAYS = 3
 """Lender policy: a reminder or notice asks for the overdue amount within this many days of the day it goes out
-(the date it names; a pre-notice's date is the last day before the negative report)."""
+(the date it names). A pre-notice names the first day a negative record may go (its rule's lead days)."""
 BATCH = 10
 """Messages claimed at a time: a few, so a slow channel never holds many claims past their lease."""
 
@@ -181,6 +184,16 @@ def _one(
             "note": f"sent as outbox-{claimed.id} ({receipt.channel_id})",
             "recorded_at": services.clock(),
         }
+    pre_notice = None
+    if claimed.action == Action.CREDIT_REPORT_PRE_NOTICE:  # credit reporting may now report negatively, later
+        pre_notice = {
+            "loan_id": claimed.loan,
+            "borrower_id": claimed.borrower,
+            "sent_on": started.date(),
+            "channel": claimed.channel,
+            "outbox_id": claimed.id,
+            "recorded_at": services.clock(),
+        }
     _finish(
         services,
         claimed,
@@ -189,6 +202,7 @@ def _one(
         receipt.detail,
         contact,
         flag,
+        pre_notice,
         sent_at=sent,
         sender=sender.name,
         receipt=receipt.channel_id[:128],
@@ -257,6 +271,7 @@ def _finish(
     detail: str,
     contact: dict[str, Any] | None = None,
     flag: dict[str, Any] | None = None,
+    pre_notice: dict[str, Any] | None = None,
     **values: Any,
 ) -> None:
     """Record the attempt's outcome (with the contact and the flag it brings) if the claim is still this run's."""
@@ -269,6 +284,8 @@ def _finish(
                 ob.record_contact(connection, contact)
             if flag is not None:
                 ob.add_flag(connection, flag)
+            if pre_notice is not None:
+                ob.record_pre_notice(connection, pre_notice)
     counter = {
         "sent": "sent",
         "pending": "retried",
@@ -293,6 +310,8 @@ def _message(claimed: ob.Claimed, local_due: datetime) -> Message:
     if claimed.template is not None:
         pack = PACKS[claimed.jurisdiction]
         pay_by = claimed.plan_day + timedelta(days=PAY_WITHIN_DAYS)
+        if claimed.action == Action.CREDIT_REPORT_PRE_NOTICE:  # the day before which no negative record goes
+            pay_by = claimed.plan_day + timedelta(days=PRE_NOTICE[claimed.jurisdiction].lead_days)
         facts = MessageFacts(
             lender=product.rules.product.name,
             name=claimed.name,

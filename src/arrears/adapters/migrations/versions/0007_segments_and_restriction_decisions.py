@@ -1,5 +1,6 @@
-"""Borrowers' collections segment (a strategy's ``when.segment``), and the collections decisions that put a
-product's ``trigger = "decision"`` restriction rules on a line (arrears/restrictions.py).
+"""Borrowers' collections segment (a strategy's ``when.segment``), the collections decisions that put a
+product's ``trigger = "decision"`` restriction rules on a line (arrears/restrictions.py), and the credit-report
+pre-notices sent (arrears/reporting/pre_notice.py).
 
 Revision ID: 0007
 Revises: 0006
@@ -34,9 +35,26 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("restriction_decisions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_restriction_decisions_decided_on"), ["decided_on"], unique=False)
+    op.create_table(
+        "credit_pre_notices",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("loan_id", sa.Integer(), nullable=False),
+        sa.Column("borrower_id", sa.Integer(), nullable=False),
+        sa.Column("sent_on", sa.Date(), nullable=False),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("outbox_id", sa.Integer(), nullable=True),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["loan_id"], ["loans.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("credit_pre_notices", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_credit_pre_notices_loan_id"), ["loan_id"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("credit_pre_notices", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_credit_pre_notices_loan_id"))
+    op.drop_table("credit_pre_notices")
     with op.batch_alter_table("restriction_decisions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_restriction_decisions_decided_on"))
     op.drop_table("restriction_decisions")
