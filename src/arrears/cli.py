@@ -22,6 +22,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 
 from arrears.classification import Bucket, Classification
 from arrears.cli_collections import collections_app, outbox_app, strategy_app
+from arrears.cli_credit import credit_app
 from arrears.cli_eod import eod_app
 from arrears.cli_portfolio import portfolio_app
 from arrears.cli_report import report_app
@@ -417,6 +418,7 @@ app.add_typer(report_app, name="report")
 app.add_typer(strategy_app, name="strategy")
 app.add_typer(collections_app, name="collections")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(credit_app, name="credit")
 KeyOption = Annotated[str, typer.Option("--key", help="Idempotency key: a retry with the same key posts once.")]
 LangOption = Annotated[str, typer.Option("--lang", help="zh-CN or en-US.")]
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -380,6 +381,43 @@ credit_pre_notices = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False),
 )
 
+# Credit reporting (arrears/service_layer/credit_reporting.py): borrowers' written consents (征信授权; cn:
+# nothing is reported without one), each month reported once per jurisdiction, and each account's record of it,
+# emitted or held back with the reason (no consent, no pre-notice, past retention).
+credit_consents = Table(
+    "credit_consents",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("borrower_id", ForeignKey("borrowers.id"), nullable=False, index=True),
+    Column("signed_on", Date, nullable=False),
+    Column("document", String(200), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+credit_reports = Table(
+    "credit_reports",
+    metadata,
+    Column("period", Date, primary_key=True),  # the month-end
+    Column("jurisdiction", String(8), primary_key=True),
+    Column("reported_at", DateTime(timezone=True), nullable=False),
+)
+
+credit_records = Table(
+    "credit_records",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("period", Date, nullable=False),
+    Column("jurisdiction", String(8), nullable=False),
+    Column("loan_id", Integer, nullable=False, index=True),
+    Column("borrower_id", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("negative", Boolean, nullable=False),
+    Column("emitted", Boolean, nullable=False),
+    Column("held_reason", Text),
+    Column("payload", Text, nullable=False),  # the record as JSON (arrears.reporting.records.AccountRecord)
+    ForeignKeyConstraint(["period", "jurisdiction"], ["credit_reports.period", "credit_reports.jurisdiction"]),
+)
+
 # Promises to pay (承诺还款): an amount by a date, made to the lender or an agency. The day-end judges each
 # live promise (arrears.collections.promises): kept once the payments since it was made reach the amount,
 # broken when its date has passed without; a payment posted late (backdated into the promise's days) turns a
@@ -514,8 +552,11 @@ __all__ = [
     "complaints",
     "contacts",
     "court_orders",
+    "credit_consents",
     "credit_lines",
     "credit_pre_notices",
+    "credit_records",
+    "credit_reports",
     "day_end_installments",
     "day_end_postings",
     "day_end_snapshots",

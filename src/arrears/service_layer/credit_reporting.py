@@ -1,0 +1,247 @@
+"""Credit reporting over the store: borrowers' consents, and the month's bureau records (``arrears credit``).
+
+**A month is reported once**, after the store's day-end of its last day: every loan on a product of the
+jurisdiction that was open at some point of the month (a loan settled or written off in it gets its final
+record), one record each (:mod:`arrears.reporting.records`), all kept (``credit_records``) with what was emitted
+and what was held back and why. Reporting it again returns the stored records and writes nothing.
+
+**Held back, never emitted wrongly**:
+
+- without the borrower's written consent on file by the month-end (China: 征信业管理条例 art. 29; the us pack
+  furnishes under FCRA without one), nothing about the borrower;
+- a negative record without a pre-notice sent during the current delinquency at least its lead days before the
+  month-end (:func:`arrears.reporting.pre_notice.negative_allowed`; 征信业管理条例 art. 15, FCRA 623(a)(7));
+- a negative record past its retention (:func:`arrears.reporting.records.retained`).
+
+Not built yet (issue 8): disputes and corrections, hardship special comments, withdrawing a consent.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from arrears.adapters import day_end_store as des
+from arrears.adapters import store
+from arrears.adapters import tables as t
+from arrears.errors import InputRejected
+from arrears.reporting import metro2
+from arrears.reporting.pre_notice import PRE_NOTICE, negative_allowed
+from arrears.reporting.records import AccountRecord, account_record, month_ends, retained
+from arrears.service_layer.services import Services
+
+CONSENT_REQUIRED = {"cn": "征信业管理条例 art. 29 (V): reporting loan data needs the borrower's prior written consent"}
+"""Jurisdictions where nothing is furnished without a stored written consent, and why."""
+
+
+class ReportRefused(InputRejected):
+    pass
+
+
+def record_consent(services: Services, *, borrower_id: int, signed_on: date, document: str) -> int:
+    """The borrower's written consent to credit reporting (征信授权), with the signed document's reference."""
+    if not document.strip():
+        raise InputRejected("a consent needs the reference of the signed document (--document)")
+    with services.transaction() as connection:
+        store.get_borrower(connection, borrower_id)
+        inserted = connection.execute(
+            insert(t.credit_consents).values(
+                borrower_id=borrower_id, signed_on=signed_on, document=document.strip(), recorded_at=services.clock()
+            )
+        )
+        return int(inserted.inserted_primary_key[0])  # type: ignore[index]
+
+
+@dataclass
+class MonthReport:
+    period: date
+    jurisdiction: str
+    records: list[AccountRecord] = field(default_factory=list)  # emitted
+    held: list[dict[str, Any]] = field(default_factory=list)  # loan, borrower, reason
+    already: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "period": self.period.isoformat(),
+            "jurisdiction": self.jurisdiction,
+            "already_reported": self.already,
+            "emitted": len(self.records),
+            "negative": sum(1 for r in self.records if r.negative),
+            "held": self.held,
+        }
+
+
+def report_month(services: Services, month: date, jurisdiction: str) -> MonthReport:
+    """The bureau records of the month containing ``month`` (module docstring)."""
+    if jurisdiction not in PRE_NOTICE:
+        raise InputRejected(f"no credit reporting for {jurisdiction!r}; use one of {', '.join(sorted(PRE_NOTICE))}")
+    period = (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    previous = month.replace(day=1) - timedelta(days=1)
+    with services.transaction() as connection:
+        stored = _stored(connection, period, jurisdiction)
+        if stored is not None:
+            return stored
+        last, _ = des.last_day_end(connection)
+        if last is None or last < period:
+            raise ReportRefused(
+                f"{period:%Y-%m} is reported after the day-end of {period}; the store's last day-end is "
+                f"{last or 'none'}: run arrears eod run --through {period} first"
+            )
+        loans = _loans_of(connection, period, jurisdiction)
+        events = des.loans_to_rebuild(connection, [loan for loan, _ in loans])
+        consents = _consents(connection, period)
+        notices = _pre_notices(connection, [loan for loan, _ in loans])
+        report = MonthReport(period, jurisdiction)
+        rows = []
+        for loan, borrower in loans:
+            terms, loan_events = events[loan]
+            history = month_ends(terms, loan_events, period, services.policy)
+            if not history or history[-1].day != period:
+                continue
+            before = history[-2] if len(history) > 1 else None
+            if before is not None and before.day == previous and (before.settled or before.written_off):
+                continue  # closed before the month: its final record went then
+            record = account_record(jurisdiction, loan, borrower, terms, history, terms.grace_days)
+            reason = _held(jurisdiction, record, borrower in consents, notices.get(loan, []))
+            if reason is None:
+                report.records.append(record)
+            else:
+                report.held.append({"loan": loan, "borrower": borrower, "reason": reason})
+            rows.append(
+                {
+                    "period": period,
+                    "jurisdiction": jurisdiction,
+                    "loan_id": loan,
+                    "borrower_id": borrower,
+                    "status": record.status,
+                    "negative": record.negative,
+                    "emitted": reason is None,
+                    "held_reason": reason,
+                    "payload": json.dumps(record.as_json(), ensure_ascii=False),
+                }
+            )
+        connection.execute(
+            insert(t.credit_reports).values(period=period, jurisdiction=jurisdiction, reported_at=services.clock())
+        )
+        if rows:
+            connection.execute(insert(t.credit_records), rows)
+        return report
+
+
+def _held(jurisdiction: str, record: AccountRecord, consented: bool, notices: list[date]) -> str | None:
+    if jurisdiction in CONSENT_REQUIRED and not consented:
+        return f"no written consent on file by {record.period} ({CONSENT_REQUIRED[jurisdiction]})"
+    if not record.negative:
+        return None
+    if not retained(jurisdiction, record):
+        return "past the retention period for negative information: not reported"
+    start = record.first_delinquency
+    sent = max((d for d in notices if start is None or d >= start - timedelta(days=1)), default=None)
+    return negative_allowed(PRE_NOTICE[jurisdiction], sent, record.period)
+
+
+def _loans_of(connection: Any, period: date, jurisdiction: str) -> list[tuple[int, int]]:
+    """Loans started by ``period`` on lines whose product is of ``jurisdiction``: (loan, borrower)."""
+    rows = connection.execute(
+        select(t.loans.c.id, t.loans.c.borrower_id, t.credit_lines.c.product_document)
+        .join(t.credit_lines, t.credit_lines.c.id == t.loans.c.line_id)
+        .where(t.loans.c.start_date <= period)
+        .order_by(t.loans.c.id)
+    )
+    found = []
+    for row in rows:
+        if json.loads(row.product_document)["product"]["jurisdiction"] == jurisdiction:
+            found.append((row.id, row.borrower_id))
+    return found
+
+
+def _consents(connection: Any, period: date) -> set[int]:
+    c = t.credit_consents.c
+    return set(connection.execute(select(c.borrower_id).where(c.signed_on <= period)).scalars())
+
+
+def _pre_notices(connection: Any, loans: list[int]) -> dict[int, list[date]]:
+    p = t.credit_pre_notices.c
+    found: dict[int, list[date]] = {}
+    for row in connection.execute(select(p.loan_id, p.sent_on)):
+        found.setdefault(row.loan_id, []).append(row.sent_on)
+    return found
+
+
+def _stored(connection: Any, period: date, jurisdiction: str) -> MonthReport | None:
+    reports = t.credit_reports.c
+    row = connection.execute(
+        select(reports.period).where(reports.period == period, reports.jurisdiction == jurisdiction)
+    ).first()
+    if row is None:
+        return None
+    report = MonthReport(period, jurisdiction, already=True)
+    r = t.credit_records.c
+    for record in connection.execute(
+        select(r.loan_id, r.borrower_id, r.emitted, r.held_reason, r.payload)
+        .where(r.period == period, r.jurisdiction == jurisdiction)
+        .order_by(r.loan_id)
+    ):
+        if record.emitted:
+            report.records.append(_from_json(json.loads(record.payload)))
+        else:
+            report.held.append({"loan": record.loan_id, "borrower": record.borrower_id, "reason": record.held_reason})
+    return report
+
+
+def _from_json(view: dict[str, Any]) -> AccountRecord:
+    def day(key: str) -> date | None:
+        return date.fromisoformat(view[key]) if view[key] else None
+
+    def minor(key: str) -> int:
+        units, _, cents = view[key].lstrip("-").partition(".")
+        value = int(units) * 100 + int(cents.ljust(2, "0"))
+        return -value if view[key].startswith("-") else value
+
+    return AccountRecord(
+        jurisdiction=view["jurisdiction"],
+        period=date.fromisoformat(view["period"]),
+        loan=view["loan"],
+        borrower=view["borrower"],
+        opened=date.fromisoformat(view["opened"]),
+        original_amount=minor("original_amount"),
+        status=view["status"],
+        payment_history=view["payment_history"],
+        balance=minor("balance"),
+        amount_past_due=minor("amount_past_due"),
+        days_past_due=view["days_past_due"],
+        first_delinquency=day("first_delinquency"),
+        closed=day("closed"),
+        last_payment=day("last_payment"),
+        negative=view["negative"],
+        special_comment=view["special_comment"],
+    )
+
+
+def write_jsonl(report: MonthReport) -> str:
+    """The emitted records as JSON Lines, one account a line."""
+    return "".join(json.dumps(r.as_json(), ensure_ascii=False) + "\n" for r in report.records)
+
+
+def write_metro2(services: Services, report: MonthReport, furnisher: str) -> bytes:
+    """The emitted records as Metro 2 style base segments, one 426-byte record a line (us only)."""
+    if report.jurisdiction != "us":
+        raise InputRejected("Metro 2 is the us bureaus' format; write cn records as --format jsonl")
+    lines = []
+    with services.reading() as connection:
+        for record in report.records:
+            borrower = store.get_borrower(connection, record.borrower)
+            loan = store.get_loan(connection, record.loan)
+            values = metro2.record_values(
+                record,
+                furnisher=furnisher,
+                name=borrower["name"],
+                terms=loan.terms.terms,
+                reported_at=datetime.combine(report.period, datetime.min.time()),
+            )
+            lines.append(metro2.base_segment(values))
+    return b"".join(line + b"\n" for line in lines)
