@@ -207,6 +207,7 @@ def demo(
         _persist_demo(console, result, product_file, out)
         _demo_standing(console, result.end + timedelta(days=1))
         _demo_collections(console, result.end + timedelta(days=2), out, seed)
+        _demo_credit(console, result, out)
         _demo_day_end(console, result, out)
 
 
@@ -297,6 +298,32 @@ def _demo_collections(console: Console, day: date, out: Path, seed: int) -> None
     _, violations = check_document(unlawful, "a strategy asking to freeze the WeChat account")
     for violation in violations:
         console.print(f"  [red]refused[/]: {violation.where}: {violation.message} (rule {violation.rule})")
+
+
+def _demo_credit(console: Console, result: DemoResult, out: Path) -> None:
+    """The month's credit-reporting file: the last whole month of the run, every borrower having signed a
+    consent at onboarding; negative records only where a pre-notice went out in time (none had, that month: they
+    are held back, with the reason)."""
+    from arrears.service_layer.credit_reporting import record_consents, report_month, write_jsonl
+
+    services = open_services()
+    record_consents(services, signed_on=result.start, document="demo onboarding: 征信授权书")
+    following = result.end + timedelta(days=1)
+    month = following - timedelta(days=1) if following.day == 1 else result.end.replace(day=1) - timedelta(days=1)
+    report = report_month(services, month, "cn")
+    path = out / f"credit-{month:%Y-%m}.jsonl"
+    path.write_text(write_jsonl(report), encoding="utf-8")
+    view = report.as_json()
+    reasons: dict[str, int] = {}
+    for held in view["held"]:
+        key = held["reason"].split(" (", 1)[0]
+        reasons[key] = reasons.get(key, 0) + 1
+    console.print(
+        f"\n[bold]arrears credit report --month {month:%Y-%m} --jurisdiction cn[/] ({path}): {view['emitted']} "
+        f"records ({view['negative']} negative), {len(view['held'])} held back"
+    )
+    for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
+        console.print(f"  held: {count} x {reason}")
 
 
 def _demo_day_end(console: Console, result: DemoResult, out: Path) -> None:

@@ -26,8 +26,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from arrears.dayend import DayEndPolicy, LoanDayEnds
-from arrears.engine import LoanEvent, Payment, WriteOff
+from arrears.engine import LoanEvent, LoanReplay, Payment, WriteOff
 from arrears.money import format_minor
 from arrears.terms import LoanTerms
 
@@ -57,28 +56,30 @@ class MonthEnd:
         return self.principal + max(self.overdue - self.overdue_principal, 0)
 
 
-def month_ends(
-    terms: LoanTerms, events: list[LoanEvent], through: date, policy: DayEndPolicy | None = None
-) -> list[MonthEnd]:
-    """The loan at every month-end from the month it started to ``through`` (a month-end), from its events."""
-    ends = LoanDayEnds(terms, [e for e in events if e.value_date <= through], policy)
-    payments = sorted(e.value_date for e in events if isinstance(e, Payment) and e.value_date <= through)
-    written = min((e.value_date for e in events if isinstance(e, WriteOff)), default=None)
+def month_ends(terms: LoanTerms, events: list[LoanEvent], through: date) -> list[MonthEnd]:
+    """The loan at every month-end from the month it started to ``through`` (a month-end), from its events: the
+    reference engine replayed month-end to month-end (what a bureau record needs does not depend on accrual
+    status, so no day-by-day day-end is run)."""
+    replay = LoanReplay(terms)
+    queue = sorted((e for e in events if e.value_date <= through), key=lambda e: e.value_date)
+    payments = sorted(e.value_date for e in queue if isinstance(e, Payment))
+    written = min((e.value_date for e in queue if isinstance(e, WriteOff)), default=None)
     found = []
     day = _month_end(terms.start)
     while day <= through:
-        standing = ends.run_through(day)
-        replay = ends.replay
+        while queue and queue[0].value_date <= day:
+            replay.apply(queue.pop(0))
+        replay.close_through(day)
         oldest = replay.oldest_unpaid_due()
         paid = [p for p in payments if p <= day]
         overdue_principal = sum(row[1] for row in replay.working_installments() if row[0] <= day)
         found.append(
             MonthEnd(
                 day=day,
-                days_past_due=standing.days_past_due,
+                days_past_due=replay.days_past_due(),
                 principal=replay.outstanding_principal(),
                 overdue=replay.due_total(day),
-                settled=standing.settled,
+                settled=replay.settled_on is not None and replay.settled_on <= day,
                 written_off=written is not None and written <= day,
                 first_delinquency=oldest + timedelta(days=1) if oldest is not None and oldest < day else None,
                 last_payment=paid[-1] if paid else None,

@@ -56,6 +56,24 @@ def record_consent(services: Services, *, borrower_id: int, signed_on: date, doc
         return int(inserted.inserted_primary_key[0])  # type: ignore[index]
 
 
+def record_consents(services: Services, *, signed_on: date, document: str) -> int:
+    """Every borrower without a consent on file signed one on ``signed_on`` (an onboarding that collected them
+    all, as the demo's does); returns how many were recorded. One transaction."""
+    with services.transaction() as connection:
+        known = set(connection.execute(select(t.credit_consents.c.borrower_id)).scalars())
+        borrowers = [b for b in connection.execute(select(t.borrowers.c.id)).scalars() if b not in known]
+        if borrowers:
+            now = services.clock()
+            connection.execute(
+                insert(t.credit_consents),
+                [
+                    {"borrower_id": b, "signed_on": signed_on, "document": document, "recorded_at": now}
+                    for b in borrowers
+                ],
+            )
+        return len(borrowers)
+
+
 @dataclass
 class MonthReport:
     period: date
@@ -99,7 +117,7 @@ def report_month(services: Services, month: date, jurisdiction: str) -> MonthRep
         rows = []
         for loan, borrower in loans:
             terms, loan_events = events[loan]
-            history = month_ends(terms, loan_events, period, services.policy)
+            history = month_ends(terms, loan_events, period)
             if not history or history[-1].day != period:
                 continue
             before = history[-2] if len(history) > 1 else None
@@ -140,7 +158,9 @@ def _held(jurisdiction: str, record: AccountRecord, consented: bool, notices: li
     if not retained(jurisdiction, record):
         return "past the retention period for negative information: not reported"
     start = record.first_delinquency
-    sent = max((d for d in notices if start is None or d >= start - timedelta(days=1)), default=None)
+    sent = max(  # a pre-notice of this delinquency, sent by the month-end (one of an earlier one does not count)
+        (d for d in notices if d <= record.period and (start is None or d >= start - timedelta(days=1))), default=None
+    )
     return negative_allowed(PRE_NOTICE[jurisdiction], sent, record.period)
 
 
