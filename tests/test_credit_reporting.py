@@ -10,7 +10,9 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from arrears.adapters import store
 from arrears.adapters import tables as t
 from arrears.adapters.database import make_engine
 from arrears.config import Settings
@@ -20,7 +22,14 @@ from arrears.product import load_product
 from arrears.reporting import metro2
 from arrears.reporting.records import account_record, month_ends
 from arrears.scenario import load_scenario
-from arrears.service_layer.credit_reporting import record_consent, report_month, write_jsonl, write_metro2
+from arrears.service_layer.credit_reporting import (
+    open_dispute,
+    record_consent,
+    report_month,
+    resolve_dispute,
+    write_jsonl,
+    write_metro2,
+)
 from arrears.service_layer.eod_store import run_store
 from arrears.service_layer.services import Services
 from tests.conftest import SAMPLE_PRODUCT, SCENARIOS, store_with_a_loan
@@ -168,3 +177,70 @@ def test_the_cli_reports_a_month_to_a_file(tmp_path: Path) -> None:
     assert out.read_text(encoding="utf-8") == ""
     bad = arrears("credit", "report", "--month", "2026-06", "--format", "xml", on="2026-07-01")
     assert bad.returncode == 2 and "--format must be jsonl or metro2" in bad.stderr
+
+
+def test_a_backdated_payment_corrects_a_reported_month_and_a_dispute_is_answered(
+    new_database: Callable[[], str],
+) -> None:
+    """June is reported negative (15 days past due, a pre-notice sent 06-20). The borrower disputes it on 07-02:
+    the answer is due 07-22 (20 days, cn) and collection of the loan pauses. A payment dated 06-16 (within the
+    grace day) turns up and is posted on 07-05: July's file carries a correction of June (normal now), never a
+    silent rewrite; the dispute can only be answered "corrected", and collection resumes. July's own record is
+    negative again (the 07-15 installment is unpaid) and held back: June's pre-notice was for another
+    delinquency."""
+    url = new_database()
+    services, borrower, loan = _store(url, SAMPLE_PRODUCT)
+    record_consent(services, borrower_id=borrower, signed_on=date(2026, 5, 15), document="A-1")
+    with services.transaction() as connection:
+        connection.execute(
+            t.credit_pre_notices.insert().values(
+                loan_id=loan, borrower_id=borrower, sent_on=date(2026, 6, 20), channel="sms", recorded_at=datetime.now()
+            )
+        )
+    run_store(services, through=date(2026, 6, 30))
+    june = report_month(services, date(2026, 6, 1), "cn")
+    assert [(r.status, r.negative) for r in june.records] == [("overdue", True)]
+    with pytest.raises(InputRejected, match="nothing was reported of loan"):
+        open_dispute(
+            services, loan_id=loan, month=date(2026, 5, 1), jurisdiction="cn", received_on=date(2026, 7, 2), claim="x"
+        )
+    opened = open_dispute(
+        services, loan_id=loan, month=date(2026, 6, 1), jurisdiction="cn", received_on=date(2026, 7, 2), claim="paid"
+    )
+    assert opened["answer_by"] == "2026-07-22"
+    with services.reading() as connection:
+        flags = connection.execute(select(t.account_flags.c.kind, t.account_flags.c.loan_id)).all()
+    assert [(f.kind, f.loan_id) for f in flags] == [("disputed", loan)]
+    with pytest.raises(InputRejected, match="post the correcting transaction first"):
+        resolve_dispute(
+            services, dispute_id=opened["dispute"], on=date(2026, 7, 3), outcome="corrected", resolution="x"
+        )
+    late = Services(make_engine(url), Settings(database_url=url, business_date=date(2026, 7, 5)), origin="test")
+    late.repay(loan_id=loan, amount=_owed_of(services, loan, date(2026, 6, 16)), value_date=date(2026, 6, 16), key="k")
+    with pytest.raises(InputRejected, match="answer --outcome corrected"):
+        resolve_dispute(
+            services, dispute_id=opened["dispute"], on=date(2026, 7, 6), outcome="confirmed", resolution="x"
+        )
+    answered = resolve_dispute(
+        services, dispute_id=opened["dispute"], on=date(2026, 7, 6), outcome="corrected", resolution="payment found"
+    )
+    assert answered["late"] is False
+    run_store(services, through=date(2026, 7, 31))
+    july = report_month(services, date(2026, 7, 1), "cn")
+    assert [(r.period, r.status, r.negative) for r in july.corrections] == [(date(2026, 6, 30), "normal", False)]
+    lines = [json.loads(line) for line in write_jsonl(july).splitlines()]
+    assert [line["kind"] for line in lines] == ["correction"]
+    # July itself: the installment due 07-15 is unpaid, a new delinquency June's pre-notice does not cover
+    assert "no pre-notice" in july.held[0]["reason"]
+    assert report_month(services, date(2026, 7, 1), "cn").corrections == july.corrections  # stored, once
+    with services.reading() as connection:
+        until = connection.execute(select(t.account_flags.c.until)).scalar_one()
+    assert until == date(2026, 7, 6)
+
+
+def _owed_of(services: Services, loan: int, day: date) -> int:
+    with services.reading() as connection:
+        stored = store.get_loan(connection, loan)
+    replay = LoanReplay(stored.terms)
+    replay.begin_day(day)
+    return replay.due_total(day)

@@ -11,7 +11,15 @@ import typer
 
 from arrears.cli_services import open_services
 from arrears.errors import InputRejected
-from arrears.service_layer.credit_reporting import record_consent, report_month, write_jsonl, write_metro2
+from arrears.service_layer.credit_reporting import (
+    disputes,
+    open_dispute,
+    record_consent,
+    report_month,
+    resolve_dispute,
+    write_jsonl,
+    write_metro2,
+)
 from arrears.validation import date_option
 
 credit_app = typer.Typer(help="Credit reporting (征信): consents and the month's bureau file.", no_args_is_help=True)
@@ -64,3 +72,59 @@ def credit_report(
     )
     for held in view["held"][:20]:
         sys.stdout.write(f"  held: loan {held['loan']}: {held['reason']}\n")
+
+
+dispute_app = typer.Typer(help="Disputes (异议) of reported records.", no_args_is_help=True)
+credit_app.add_typer(dispute_app, name="dispute")
+
+
+@dispute_app.command("open")
+def dispute_open(
+    loan: Annotated[int, typer.Argument(help="The loan whose record is disputed.")],
+    month: Annotated[str, typer.Option(help="The reported month, YYYY-MM.")],
+    received: Annotated[str, typer.Option(help="The day the dispute was received, YYYY-MM-DD.")],
+    claim: Annotated[str, typer.Option(help="What the borrower says is wrong.")],
+    jurisdiction: Annotated[str, typer.Option(help="cn or us.")] = "cn",
+) -> None:
+    """Open a dispute: the record is marked disputed, the answer is due in 20 days (cn) or 30 (us), and
+    collection of the loan pauses until it is answered."""
+    opened = open_dispute(
+        open_services(),
+        loan_id=loan,
+        month=date_option(f"{month}-01", "--month"),
+        jurisdiction=jurisdiction,
+        received_on=date_option(received, "--received"),
+        claim=claim,
+    )
+    sys.stdout.write(f"dispute {opened['dispute']} opened: answer by {opened['answer_by']} ({opened['source']})\n")
+
+
+@dispute_app.command("resolve")
+def dispute_resolve(
+    dispute: Annotated[int, typer.Argument(help="The dispute.")],
+    on: Annotated[str, typer.Option("--on", help="The day it is answered, YYYY-MM-DD.")],
+    outcome: Annotated[str, typer.Option(help="corrected (the events now give another record) or confirmed.")],
+    resolution: Annotated[str, typer.Option(help="The written answer: what was found and done.")],
+) -> None:
+    """Answer a dispute: corrected (the correction goes with the next month's file) or confirmed."""
+    done = resolve_dispute(
+        open_services(), dispute_id=dispute, on=date_option(on, "--on"), outcome=outcome, resolution=resolution
+    )
+    late = " (after its deadline)" if done["late"] else ""
+    sys.stdout.write(f"dispute {dispute} answered: {outcome}{late}\n")
+
+
+@credit_app.command("disputes")
+def credit_disputes(
+    today: Annotated[str, typer.Option("--date", help="Today, YYYY-MM-DD: which open disputes are overdue.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print them as JSON.")] = False,
+) -> None:
+    """Every dispute, open ones first, with its deadline and whether it is overdue."""
+    found = disputes(open_services(), date_option(today, "--date"))
+    if as_json:
+        sys.stdout.write(json.dumps(found, ensure_ascii=False, indent=2) + "\n")
+        return
+    for item in found:
+        state = item["outcome"] or ("OVERDUE" if item["overdue"] else "open")
+        what = f"loan {item['loan']} {item['month']}, answer by {item['answer_by']}"
+        sys.stdout.write(f"  dispute {item['dispute']}: {what}: {state}\n")

@@ -415,7 +415,29 @@ credit_records = Table(
     Column("emitted", Boolean, nullable=False),
     Column("held_reason", Text),
     Column("payload", Text, nullable=False),  # the record as JSON (arrears.reporting.records.AccountRecord)
+    Column("corrects", Date),  # a correction, sent with the month ``period``, of the record of this month-end
     ForeignKeyConstraint(["period", "jurisdiction"], ["credit_reports.period", "credit_reports.jurisdiction"]),
+)
+
+# Disputes (异议) of a reported record: answered by ``answer_by`` (cn 20 days, us 30), the record marked disputed
+# and collection of the loan paused meanwhile (the ``disputed`` account flag ``flag_id``); resolved by correcting
+# the record (a correction goes with the next month's file) or confirming it.
+credit_disputes = Table(
+    "credit_disputes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("loan_id", ForeignKey("loans.id"), nullable=False, index=True),
+    Column("borrower_id", Integer, nullable=False),
+    Column("jurisdiction", String(8), nullable=False),
+    Column("period", Date, nullable=False),  # the month-end of the disputed record
+    Column("received_on", Date, nullable=False),
+    Column("answer_by", Date, nullable=False),
+    Column("claim", Text, nullable=False),
+    Column("flag_id", Integer),
+    Column("outcome", String(16)),  # corrected | confirmed
+    Column("resolved_on", Date),
+    Column("resolution", Text),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
 )
 
 # Promises to pay (承诺还款): an amount by a date, made to the lender or an agency. The day-end judges each
@@ -553,6 +575,7 @@ __all__ = [
     "contacts",
     "court_orders",
     "credit_consents",
+    "credit_disputes",
     "credit_lines",
     "credit_pre_notices",
     "credit_records",

@@ -13,7 +13,11 @@ and what was held back and why. Reporting it again returns the stored records an
   month-end (:func:`arrears.reporting.pre_notice.negative_allowed`; 征信业管理条例 art. 15, FCRA 623(a)(7));
 - a negative record past its retention (:func:`arrears.reporting.records.retained`).
 
-Not built yet (issue 8): disputes and corrections, hardship special comments, withdrawing a consent.
+**Corrections, never a silent rewrite**: each run compares what was last told of every earlier month of a loan
+(its record or latest correction) with what the events now give, and sends the difference as a correction with
+the month's file. **Disputes** (异议): :func:`open_dispute`, :func:`resolve_dispute`.
+
+Not built yet (issue 8): hardship special comments, withdrawing a consent.
 """
 
 from __future__ import annotations
@@ -79,6 +83,7 @@ class MonthReport:
     period: date
     jurisdiction: str
     records: list[AccountRecord] = field(default_factory=list)  # emitted
+    corrections: list[AccountRecord] = field(default_factory=list)  # emitted: earlier months as the events now say
     held: list[dict[str, Any]] = field(default_factory=list)  # loan, borrower, reason
     already: bool = False
 
@@ -89,6 +94,7 @@ class MonthReport:
             "already_reported": self.already,
             "emitted": len(self.records),
             "negative": sum(1 for r in self.records if r.negative),
+            "corrections": [{"loan": r.loan, "period": r.period.isoformat()} for r in self.corrections],
             "held": self.held,
         }
 
@@ -113,6 +119,7 @@ def report_month(services: Services, month: date, jurisdiction: str) -> MonthRep
         events = des.loans_to_rebuild(connection, [loan for loan, _ in loans])
         consents = _consents(connection, period)
         notices = _pre_notices(connection, [loan for loan, _ in loans])
+        reported = _reported(connection, jurisdiction)
         report = MonthReport(period, jurisdiction)
         rows = []
         for loan, borrower in loans:
@@ -123,31 +130,58 @@ def report_month(services: Services, month: date, jurisdiction: str) -> MonthRep
             before = history[-2] if len(history) > 1 else None
             if before is not None and before.day == previous and (before.settled or before.written_off):
                 continue  # closed before the month: its final record went then
+            for k, month_end in enumerate(history[:-1]):  # what was reported of earlier months, as the events now say
+                told = reported.get((loan, month_end.day))
+                if told is None:
+                    continue
+                now = account_record(jurisdiction, loan, borrower, terms, history[: k + 1], terms.grace_days)
+                if now.as_json() != told:
+                    reason = _held(jurisdiction, now, borrower in consents, notices.get(loan, []))
+                    if reason is None:
+                        report.corrections.append(now)
+                    rows.append(_row(period, now, reason, corrects=month_end.day))
             record = account_record(jurisdiction, loan, borrower, terms, history, terms.grace_days)
             reason = _held(jurisdiction, record, borrower in consents, notices.get(loan, []))
             if reason is None:
                 report.records.append(record)
             else:
                 report.held.append({"loan": loan, "borrower": borrower, "reason": reason})
-            rows.append(
-                {
-                    "period": period,
-                    "jurisdiction": jurisdiction,
-                    "loan_id": loan,
-                    "borrower_id": borrower,
-                    "status": record.status,
-                    "negative": record.negative,
-                    "emitted": reason is None,
-                    "held_reason": reason,
-                    "payload": json.dumps(record.as_json(), ensure_ascii=False),
-                }
-            )
+            rows.append(_row(period, record, reason))
         connection.execute(
             insert(t.credit_reports).values(period=period, jurisdiction=jurisdiction, reported_at=services.clock())
         )
         if rows:
             connection.execute(insert(t.credit_records), rows)
         return report
+
+
+def _row(period: date, record: AccountRecord, reason: str | None, corrects: date | None = None) -> dict[str, Any]:
+    return {
+        "period": period,
+        "jurisdiction": record.jurisdiction,
+        "loan_id": record.loan,
+        "borrower_id": record.borrower,
+        "status": record.status,
+        "negative": record.negative,
+        "emitted": reason is None,
+        "held_reason": reason,
+        "payload": json.dumps(record.as_json(), ensure_ascii=False),
+        "corrects": corrects,
+    }
+
+
+def _reported(connection: Any, jurisdiction: str) -> dict[tuple[int, date], dict[str, Any]]:
+    """What the bureau was last told of each (loan, month-end): the month's record or its latest correction."""
+    r = t.credit_records.c
+    told: dict[tuple[int, date], dict[str, Any]] = {}
+    rows = connection.execute(
+        select(r.loan_id, r.period, r.corrects, r.payload)
+        .where(r.jurisdiction == jurisdiction, r.emitted.is_(True))
+        .order_by(r.id)
+    )
+    for row in rows:
+        told[(row.loan_id, row.corrects or row.period)] = json.loads(row.payload)
+    return told
 
 
 def _held(jurisdiction: str, record: AccountRecord, consented: bool, notices: list[date]) -> str | None:
@@ -202,13 +236,14 @@ def _stored(connection: Any, period: date, jurisdiction: str) -> MonthReport | N
     report = MonthReport(period, jurisdiction, already=True)
     r = t.credit_records.c
     for record in connection.execute(
-        select(r.loan_id, r.borrower_id, r.emitted, r.held_reason, r.payload)
+        select(r.loan_id, r.borrower_id, r.emitted, r.held_reason, r.payload, r.corrects)
         .where(r.period == period, r.jurisdiction == jurisdiction)
-        .order_by(r.loan_id)
+        .order_by(r.loan_id, r.id)
     ):
         if record.emitted:
-            report.records.append(_from_json(json.loads(record.payload)))
-        else:
+            kept = report.corrections if record.corrects is not None else report.records
+            kept.append(_from_json(json.loads(record.payload)))
+        elif record.corrects is None:
             report.held.append({"loan": record.loan_id, "borrower": record.borrower_id, "reason": record.held_reason})
     return report
 
@@ -243,8 +278,10 @@ def _from_json(view: dict[str, Any]) -> AccountRecord:
 
 
 def write_jsonl(report: MonthReport) -> str:
-    """The emitted records as JSON Lines, one account a line."""
-    return "".join(json.dumps(r.as_json(), ensure_ascii=False) + "\n" for r in report.records)
+    """The emitted records as JSON Lines, one account a line, then the corrections of earlier months."""
+    lines = [{"kind": "monthly", **r.as_json()} for r in report.records]
+    lines += [{"kind": "correction", **r.as_json()} for r in report.corrections]
+    return "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
 
 
 def write_metro2(services: Services, report: MonthReport, furnisher: str) -> bytes:
@@ -253,7 +290,8 @@ def write_metro2(services: Services, report: MonthReport, furnisher: str) -> byt
         raise InputRejected("Metro 2 is the us bureaus' format; write cn records as --format jsonl")
     lines = []
     with services.reading() as connection:
-        for record in report.records:
+        kinds = [(r, False) for r in report.records] + [(r, True) for r in report.corrections]
+        for record, correction in kinds:
             borrower = store.get_borrower(connection, record.borrower)
             loan = store.get_loan(connection, record.loan)
             values = metro2.record_values(
@@ -263,5 +301,132 @@ def write_metro2(services: Services, report: MonthReport, furnisher: str) -> byt
                 terms=loan.terms.terms,
                 reported_at=datetime.combine(report.period, datetime.min.time()),
             )
+            if correction:  # Metro 2's correction indicator: this replaces what was reported of that month
+                values["correction_indicator"] = 1
             lines.append(metro2.base_segment(values))
     return b"".join(line + b"\n" for line in lines)
+
+
+ANSWER_DAYS = {
+    "cn": (20, "征信业管理条例 art. 25 (V): verify and answer in writing within 20 days"),
+    "us": (30, "FCRA 611 / 623(b) (S): investigate within 30 days"),
+}
+"""How long a lender has to answer a dispute of a reported record, and the source."""
+
+
+def open_dispute(
+    services: Services, *, loan_id: int, month: date, jurisdiction: str, received_on: date, claim: str
+) -> dict[str, Any]:
+    """A borrower disputes (异议) what was reported of a loan for a month: the record is marked disputed, an answer
+    is due within the jurisdiction's days, and collection of the loan pauses meanwhile (the ``disputed`` status
+    the policy packs stop on). Refused when nothing was reported of that loan for that month."""
+    if jurisdiction not in ANSWER_DAYS:
+        raise InputRejected(f"no credit reporting for {jurisdiction!r}; use one of {', '.join(sorted(ANSWER_DAYS))}")
+    if not claim.strip():
+        raise InputRejected("a dispute needs the borrower's claim: what they say is wrong")
+    period = (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    days, source = ANSWER_DAYS[jurisdiction]
+    r = t.credit_records.c
+    with services.transaction() as connection:
+        loan = store.get_loan(connection, loan_id)
+        told = connection.execute(
+            select(r.id).where(
+                r.loan_id == loan_id,
+                r.jurisdiction == jurisdiction,
+                r.emitted.is_(True),
+                ((r.period == period) & r.corrects.is_(None)) | (r.corrects == period),
+            )
+        ).first()
+        if told is None:
+            raise InputRejected(
+                f"nothing was reported of loan {loan_id} for {period:%Y-%m} ({jurisdiction}): there is no record to "
+                "dispute; check the loan and the month (arrears credit report --month ... --json lists them)"
+            )
+        flag = connection.execute(
+            insert(t.account_flags).values(
+                borrower_id=loan.borrower_id,
+                loan_id=loan_id,
+                kind="disputed",
+                since=received_on,
+                note=f"credit dispute of {period:%Y-%m}: {claim.strip()}",
+                recorded_at=services.clock(),
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+        answer_by = received_on + timedelta(days=days)
+        dispute = connection.execute(
+            insert(t.credit_disputes).values(
+                loan_id=loan_id,
+                borrower_id=loan.borrower_id,
+                jurisdiction=jurisdiction,
+                period=period,
+                received_on=received_on,
+                answer_by=answer_by,
+                claim=claim.strip(),
+                flag_id=flag,
+                recorded_at=services.clock(),
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+    return {"dispute": int(dispute), "answer_by": answer_by.isoformat(), "source": source}
+
+
+def resolve_dispute(services: Services, *, dispute_id: int, on: date, outcome: str, resolution: str) -> dict[str, Any]:
+    """Answer a dispute: ``corrected`` when the events now give another record for that month (post the
+    correcting transaction first: the correction goes with the next month's file, never a silent rewrite),
+    ``confirmed`` when the record stands. Either way collection of the loan resumes from ``on``."""
+    if outcome not in ("corrected", "confirmed"):
+        raise InputRejected(f"--outcome must be corrected or confirmed, got {outcome!r}")
+    if not resolution.strip():
+        raise InputRejected("say what was found and done (--resolution): it is the written answer")
+    d = t.credit_disputes.c
+    with services.transaction() as connection:
+        row = connection.execute(select(t.credit_disputes).where(d.id == dispute_id)).first()
+        if row is None:
+            raise InputRejected(f"no dispute {dispute_id}")
+        if row.resolved_on is not None:
+            raise InputRejected(f"dispute {dispute_id} was answered on {row.resolved_on} ({row.outcome})")
+        if on < row.received_on:
+            raise InputRejected(f"dispute {dispute_id} was received on {row.received_on}, after {on}")
+        told = _reported(connection, row.jurisdiction).get((row.loan_id, row.period))
+        terms, events = des.loans_to_rebuild(connection, [row.loan_id])[row.loan_id]
+        history = month_ends(terms, events, row.period)
+        now = account_record(row.jurisdiction, row.loan_id, row.borrower_id, terms, history, terms.grace_days)
+        if outcome == "corrected" and now.as_json() == told:
+            raise InputRejected(
+                f"the events still give the record reported for {row.period:%Y-%m}: post the correcting transaction "
+                "first (a backdated payment, a reversal, a waiver), or answer --outcome confirmed"
+            )
+        if outcome == "confirmed" and now.as_json() != told:
+            raise InputRejected(
+                f"the events now give another record for {row.period:%Y-%m} than was reported: answer --outcome "
+                "corrected (the correction goes with the next month's file)"
+            )
+        connection.execute(
+            t.credit_disputes.update()
+            .where(d.id == dispute_id)
+            .values(outcome=outcome, resolved_on=on, resolution=resolution.strip())
+        )
+        if row.flag_id is not None:
+            flags = t.account_flags
+            connection.execute(flags.update().where(flags.c.id == row.flag_id).values(until=on))
+    late = on > row.answer_by
+    return {"dispute": dispute_id, "outcome": outcome, "answered_on": on.isoformat(), "late": late}
+
+
+def disputes(services: Services, today: date) -> list[dict[str, Any]]:
+    """Every dispute, open ones first, each with its deadline and whether it is overdue."""
+    d = t.credit_disputes.c
+    with services.reading() as connection:
+        rows = connection.execute(select(t.credit_disputes).order_by(d.resolved_on.is_not(None), d.answer_by, d.id))
+        return [
+            {
+                "dispute": row.id,
+                "loan": row.loan_id,
+                "month": f"{row.period:%Y-%m}",
+                "received_on": row.received_on.isoformat(),
+                "answer_by": row.answer_by.isoformat(),
+                "overdue": row.resolved_on is None and today > row.answer_by,
+                "outcome": row.outcome,
+                "claim": row.claim,
+            }
+            for row in rows
+        ]

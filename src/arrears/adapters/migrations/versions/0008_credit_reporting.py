@@ -1,5 +1,5 @@
-"""Credit reporting: borrowers' written consents, and the months reported with each record emitted or held back
-(arrears/service_layer/credit_reporting.py).
+"""Credit reporting: borrowers' written consents, the months reported with each record emitted or held back and
+the corrections emitted since, and disputes (arrears/service_layer/credit_reporting.py).
 
 Revision ID: 0008
 Revises: 0007
@@ -49,14 +49,38 @@ def upgrade() -> None:
         sa.Column("emitted", sa.Boolean(), nullable=False),
         sa.Column("held_reason", sa.Text(), nullable=True),
         sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("corrects", sa.Date(), nullable=True),
         sa.ForeignKeyConstraint(["period", "jurisdiction"], ["credit_reports.period", "credit_reports.jurisdiction"]),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("credit_records", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_credit_records_loan_id"), ["loan_id"], unique=False)
+    op.create_table(
+        "credit_disputes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("loan_id", sa.Integer(), nullable=False),
+        sa.Column("borrower_id", sa.Integer(), nullable=False),
+        sa.Column("jurisdiction", sa.String(length=8), nullable=False),
+        sa.Column("period", sa.Date(), nullable=False),
+        sa.Column("received_on", sa.Date(), nullable=False),
+        sa.Column("answer_by", sa.Date(), nullable=False),
+        sa.Column("claim", sa.Text(), nullable=False),
+        sa.Column("flag_id", sa.Integer(), nullable=True),
+        sa.Column("outcome", sa.String(length=16), nullable=True),
+        sa.Column("resolved_on", sa.Date(), nullable=True),
+        sa.Column("resolution", sa.Text(), nullable=True),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["loan_id"], ["loans.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("credit_disputes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_credit_disputes_loan_id"), ["loan_id"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("credit_disputes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_credit_disputes_loan_id"))
+    op.drop_table("credit_disputes")
     with op.batch_alter_table("credit_records", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_credit_records_loan_id"))
     op.drop_table("credit_records")
