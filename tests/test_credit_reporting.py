@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -152,7 +153,8 @@ def test_the_us_file_is_metro2_and_needs_no_consent(new_database: Callable[[], s
     june = report_month(services, date(2026, 6, 1), "us")
     assert [(r.status, r.negative) for r in june.records] == [("11", False)]  # 15 days: current in Metro 2
     assert report_month(services, date(2026, 6, 1), "cn").records == []  # not a cn product
-    data = write_metro2(services, june, "LENDER01")
+    data, skipped = write_metro2(services, june, "LENDER01")
+    assert skipped == []
     segments = data.splitlines()
     assert len(segments) == 1 and len(segments[0]) == 426
     assert metro2.read_base_segment(segments[0])["account_status"] == "11"
@@ -244,3 +246,56 @@ def _owed_of(services: Services, loan: int, day: date) -> int:
     replay = LoanReplay(stored.terms)
     replay.begin_day(day)
     return replay.due_total(day)
+
+
+def test_a_partial_payment_does_not_re_age_the_first_delinquency() -> None:
+    """06-15, 07-15 and 08-15 unpaid; installment 1 alone paid on 08-20: the delinquency that began 06-16 goes
+    on (the account never came current), so the date of first delinquency stays 06-16 (FCRA 623(a)(5))."""
+    first = _owed_on(date(2026, 6, 15))
+    history = month_ends(TERMS, [Payment(date(2026, 8, 20), first)], date(2026, 8, 31))
+    assert history[-1].days_past_due > 0 and history[-1].first_delinquency == date(2026, 6, 16)
+    cured = month_ends(TERMS, [Payment(date(2026, 6, 20), _owed_on(date(2026, 6, 20)))], date(2026, 7, 31))
+    assert cured[1].first_delinquency is None  # paid up on 06-20: current at the June month-end
+    assert cured[2].first_delinquency == date(2026, 7, 16)  # a new delinquency, from the July installment
+
+
+def test_closed_on_the_day_it_was_settled_and_an_installment_due_on_the_month_end_is_not_past_due() -> None:
+    payoff = month_ends(TERMS, [Payment(date(2026, 6, 3), 400_000)], date(2026, 6, 30))
+    record = account_record("us", 1, 1, TERMS, payoff, grace_days=1)
+    assert (record.status, record.closed, record.balance) == ("13", date(2026, 6, 3), 0)
+    on_due = replace(TERMS, start=date(2026, 3, 31))  # first due 04-30 (the 31st clipped), a month-end
+    april = month_ends(on_due, [], date(2026, 4, 30))[-1]
+    assert (april.days_past_due, april.overdue) == (0, 0)
+    assert month_ends(on_due, [], date(2026, 5, 31))[-1].overdue > 0  # a month later it is past due
+
+
+def test_a_name_with_no_latin_form_is_left_out_of_the_metro2_file_not_the_whole_file(
+    new_database: Callable[[], str], tmp_path: Path
+) -> None:
+    url = new_database()
+    services, _, _ = _store(url, _us_product(tmp_path), name="李四")
+    run_store(services, through=date(2026, 6, 30))
+    june = report_month(services, date(2026, 6, 1), "us")
+    data, skipped = write_metro2(services, june, "LENDER01")
+    assert data == b"" and "romanized name" in skipped[0]["reason"]
+    assert metro2.latin_name("José Núñez") == ("NUNEZ", "JOSE")
+
+
+def test_a_written_off_loan_is_reported_every_month_while_it_still_owes(new_database: Callable[[], str]) -> None:
+    url = new_database()
+    services, borrower, loan = _store(url, SAMPLE_PRODUCT)
+    record_consent(services, borrower_id=borrower, signed_on=date(2026, 5, 15), document="A-1")
+    with services.transaction() as connection:
+        connection.execute(
+            t.credit_pre_notices.insert().values(
+                loan_id=loan, borrower_id=borrower, sent_on=date(2026, 6, 19), channel="sms", recorded_at=datetime.now()
+            )
+        )
+    Services(make_engine(url), Settings(database_url=url, business_date=date(2026, 6, 28)), origin="test").write_off(
+        loan_id=loan, value_date=date(2026, 6, 28), key="wo"
+    )
+    run_store(services, through=date(2026, 8, 31))
+    statuses = [
+        [(r.status, r.closed) for r in report_month(services, date(2026, m, 1), "cn").records] for m in (6, 7, 8)
+    ]
+    assert statuses == [[("written_off", date(2026, 6, 28))]] * 3

@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from babel.numbers import format_currency
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -261,17 +263,28 @@ def test_calls_an_agency_made_since_the_plan_count_at_dispatch(new_database: Cal
     assert done.cancelled >= 1
 
 
-def test_a_payment_since_the_plan_cancels_what_names_the_old_amount(
+def test_a_payment_since_the_plan_changes_the_amount_named_or_cancels_when_nothing_is_overdue(
     new_database: Callable[[], str], tmp_path: Path
 ) -> None:
+    """Loan 1 pays 10.00 in the morning: its text names what is overdue now (10.00 less than planned); loan 2
+    pays everything: its text is cancelled."""
     url = new_database()
     services, _, first = _planned(url)
-    Services(make_engine(url), Settings(database_url=url, business_date=DAY), origin="test").repay(
-        loan_id=first, amount=1_000, value_date=DAY, key="morning"
-    )
+    planned = {r["loan_id"]: r["overdue"] for r in _plans(services) if r["action"] == "sms"}
+    morning = Services(make_engine(url), Settings(database_url=url, business_date=DAY), origin="test")
+    morning.repay(loan_id=first, amount=1_000, value_date=DAY, key="morning")
+    morning.repay(loan_id=first + 1, amount=planned[first + 1], value_date=DAY, key="all")
     done = dispatch(services, JsonLinesSender(tmp_path / "out.jsonl"), now=at(10, 5))
+    sent = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert done.sent == 1 and [m["loan"] for m in sent] == [first]
+    assert format_currency(Decimal(planned[first] - 1_000).scaleb(-2), "CNY", locale="zh_CN") in sent[0]["text"]
     reasons = {r["loan_id"]: r["last_error"] for r in _outbox(services) if r["status"] == "cancelled"}
-    assert done.sent == 1 and set(reasons) == {first} and "repayment was posted since the plan" in reasons[first]
+    assert set(reasons) == {first + 1} and "nothing is overdue any more" in reasons[first + 1]
+
+
+def _plans(services: Services) -> list[dict]:
+    with services.reading() as connection:
+        return [dict(row._mapping) for row in connection.execute(select(t.collection_plans))]
 
 
 def test_a_crashed_attempt_found_too_late_is_unconfirmed_and_counted(

@@ -59,7 +59,10 @@ def credit_report(
         if file_format == "jsonl":
             out.write_text(write_jsonl(report), encoding="utf-8")
         else:
-            out.write_bytes(write_metro2(services, report, furnisher))
+            data, skipped = write_metro2(services, report, furnisher)
+            out.write_bytes(data)
+            for left in skipped:
+                sys.stderr.write(f"not in the file: loan {left['loan']}: {left['reason']}\n")
         sys.stderr.write(f"wrote {out}\n")
     view = report.as_json()
     if as_json:

@@ -7,7 +7,8 @@ call tomorrow on top of tomorrow's three), so it is **expired**, never sent late
 dispatcher checks the contact again with the pack's run-time check against what is in force now, and
 **cancels** it if something since the plan forbids it: a status that stops collection (a complaint, a dispute,
 a bankruptcy), an opt-out, a cap that contacts made since (an agency's calls) have reached; or if the loan was
-settled or a repayment posted since (the amount in the text would be wrong). A message whose earlier attempt's
+settled, or repayments posted since left nothing overdue (when something still is, the text names what is overdue
+now). A message whose earlier attempt's
 outcome is unknown (its dispatcher stopped mid-send) and whose time has passed is **unconfirmed**: it may have
 gone out, so it counts in the contact history, and it is never sent again.
 

@@ -10,6 +10,7 @@ blank or zero, which is why this is "Metro 2 style", not a file a bureau would a
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import pairwise
@@ -132,12 +133,30 @@ def read_base_segment(data: bytes) -> dict[str, str]:
     return fields
 
 
+def latin_name(name: str) -> tuple[str, str] | None:
+    """(surname, first names) in the letters Metro 2 takes, accents dropped and cut to the fields' widths; None
+    for a name with no Latin form (a Chinese name needs its romanized form recorded: it is not guessed).
+
+    >>> latin_name("José Núñez"), latin_name("李四")
+    (('NUNEZ', 'JOSE'), None)
+    """
+    folded = unicodedata.normalize("NFKD", name)
+    kept = "".join(ch for ch in folded if ch.isascii() and (ch.isalpha() or ch in " -'"))
+    words = kept.upper().split()
+    if not words or len(kept.strip()) < len(name.strip()) / 2:  # mostly letters it cannot write: not this name
+        return None
+    return words[-1][:25], " ".join(words[:-1])[:20]
+
+
 def record_values(
     record: AccountRecord, *, furnisher: str, name: str, terms: int, reported_at: datetime
 ) -> dict[str, str | int | date | datetime | None]:
     """The base segment's values for one account record of an installment loan (portfolio type I, account type
-    01 unsecured, monthly terms)."""
-    first, _, last = name.strip().rpartition(" ")
+    01 unsecured, monthly terms); ValueError for a name with no Latin form (:func:`latin_name`)."""
+    parts = latin_name(name)
+    if parts is None:
+        raise ValueError(f"{name!r} has no Latin form: record the borrower's romanized name")
+    last, first = parts
     return {
         "record_descriptor_word": LENGTH,
         "processing_indicator": 1,
@@ -160,7 +179,7 @@ def record_values(
         "date_of_first_delinquency": record.first_delinquency,
         "date_closed": record.closed,
         "date_of_last_payment": record.last_payment,
-        "surname": last or name.strip(),
+        "surname": last,
         "first_name": first,
         "ecoa_code": "1",
     }

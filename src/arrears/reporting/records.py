@@ -46,6 +46,7 @@ class MonthEnd:
     first_delinquency: date | None  # the day after the oldest unpaid due date, while past due
     last_payment: date | None
     overdue_principal: int = 0  # the principal part of ``overdue`` (before held credit)
+    closed_on: date | None = None  # the day it was settled or written off
 
     @property
     def balance(self) -> int:
@@ -58,32 +59,57 @@ class MonthEnd:
 
 def month_ends(terms: LoanTerms, events: list[LoanEvent], through: date) -> list[MonthEnd]:
     """The loan at every month-end from the month it started to ``through`` (a month-end), from its events: the
-    reference engine replayed month-end to month-end (what a bureau record needs does not depend on accrual
-    status, so no day-by-day day-end is run)."""
+    reference engine replayed from event date to event date and month-end to month-end (what a bureau record
+    needs does not depend on accrual status, so no day-by-day day-end is run).
+
+    The date of first delinquency is when the current run of days past due began: a partial payment that moves
+    the oldest unpaid installment forward does not start a new run (re-aging a delinquency is what FCRA
+    623(a)(5) forbids); only a day-end with nothing past due ends it. Between event dates nothing is paid, so a
+    run can only end on an event date: those are the days checked, with every month-end."""
     replay = LoanReplay(terms)
     queue = sorted((e for e in events if e.value_date <= through), key=lambda e: e.value_date)
     payments = sorted(e.value_date for e in queue if isinstance(e, Payment))
     written = min((e.value_date for e in queue if isinstance(e, WriteOff)), default=None)
+    run: date | None = None  # the first day of the current run of days past due
+
+    def check() -> None:
+        nonlocal run
+        if replay.days_past_due() == 0:
+            run = None
+        elif run is None:
+            oldest = replay.oldest_unpaid_due()
+            run = oldest + timedelta(days=1) if oldest is not None else None
+
     found = []
     day = _month_end(terms.start)
     while day <= through:
         while queue and queue[0].value_date <= day:
-            replay.apply(queue.pop(0))
+            on = queue[0].value_date
+            if on - timedelta(days=1) >= terms.start:
+                replay.close_through(on - timedelta(days=1))
+                check()  # the run as it stood before the day's payments
+            while queue and queue[0].value_date == on:
+                replay.apply(queue.pop(0))
+            replay.close_through(on)
+            check()
         replay.close_through(day)
-        oldest = replay.oldest_unpaid_due()
+        check()
         paid = [p for p in payments if p <= day]
-        overdue_principal = sum(row[1] for row in replay.working_installments() if row[0] <= day)
+        before = day - timedelta(days=1)  # an installment due on the month-end is due, not yet past due
+        settled_on = replay.settled_on if replay.settled_on is not None and replay.settled_on <= day else None
+        written_on = written if written is not None and written <= day else None
         found.append(
             MonthEnd(
                 day=day,
                 days_past_due=replay.days_past_due(),
                 principal=replay.outstanding_principal(),
-                overdue=replay.due_total(day),
-                settled=replay.settled_on is not None and replay.settled_on <= day,
-                written_off=written is not None and written <= day,
-                first_delinquency=oldest + timedelta(days=1) if oldest is not None and oldest < day else None,
+                overdue=replay.due_total(before),
+                settled=settled_on is not None,
+                written_off=written_on is not None,
+                first_delinquency=run,
                 last_payment=paid[-1] if paid else None,
-                overdue_principal=overdue_principal,
+                overdue_principal=sum(row[1] for row in replay.working_installments() if row[0] <= before),
+                closed_on=settled_on or written_on,
             )
         )
         day = _month_end(day + timedelta(days=1))
@@ -196,7 +222,7 @@ def account_record(
         status = cn_status(month, grace_days)
         profile = "".join(cn_history(m, grace_days) for m in before)
         negative = status in ("overdue", "written_off")
-    closed = next((m.day for m in history if m.settled or m.written_off), None)
+    closed = next((m.closed_on for m in history if m.closed_on is not None), None)
     return AccountRecord(
         jurisdiction=jurisdiction,
         period=month.day,

@@ -159,13 +159,17 @@ def _restriction_decisions(connection: Any, rows: list[dict[str, Any]]) -> list[
     wanted = [(i, row) for i, row in enumerate(rows) if row["decision"] == "allowed" and row["action"] in RESTRICTING]
     if not wanted:
         return []
-    line_of = store.lines_of_loans(connection, sorted({row["loan_id"] for _, row in wanted}))
-    rules = rules_of(connection, sorted(set(line_of.values())))
+    line_of = store.lines_of_loans(connection, sorted({row["loan_id"] for row in rows}))
+    rules = rules_of(connection, sorted({line_of[row["loan_id"]] for _, row in wanted}))
+    worst: dict[int, int] = {}  # a rule applies from the line's days past due: its worst loan's, as at the day-end
+    for row in rows:
+        line = line_of[row["loan_id"]]
+        worst[line] = max(worst.get(line, 0), row["days_past_due"])
     decided: dict[tuple[int, str], int] = {}
     for i, row in wanted:
         line = line_of[row["loan_id"]]
         try:
-            rule = decision_rule(rules.get(line, ()), RESTRICTING[Action(row["action"])], row["days_past_due"])
+            rule = decision_rule(rules.get(line, ()), RESTRICTING[Action(row["action"])], worst[line])
         except RestrictionRefused as refused:
             row.update(decision="refused", rule=refused.rule, reason=f"{refused.reason} ({refused.source})")
             continue

@@ -28,6 +28,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 
 from arrears.adapters import day_end_store as des
 from arrears.adapters import store
@@ -128,8 +129,8 @@ def report_month(services: Services, month: date, jurisdiction: str) -> MonthRep
             if not history or history[-1].day != period:
                 continue
             before = history[-2] if len(history) > 1 else None
-            if before is not None and before.day == previous and (before.settled or before.written_off):
-                continue  # closed before the month: its final record went then
+            if before is not None and before.day == previous and before.settled:
+                continue  # settled before the month: its final record went then (a written-off loan still owes)
             for k, month_end in enumerate(history[:-1]):  # what was reported of earlier months, as the events now say
                 told = reported.get((loan, month_end.day))
                 if told is None:
@@ -147,12 +148,25 @@ def report_month(services: Services, month: date, jurisdiction: str) -> MonthRep
             else:
                 report.held.append({"loan": loan, "borrower": borrower, "reason": reason})
             rows.append(_row(period, record, reason))
-        connection.execute(
-            insert(t.credit_reports).values(period=period, jurisdiction=jurisdiction, reported_at=services.clock())
-        )
-        if rows:
-            connection.execute(insert(t.credit_records), rows)
-        return report
+        try:
+            with connection.begin_nested():  # another run of the same month committed first: its records stand
+                connection.execute(
+                    insert(t.credit_reports).values(
+                        period=period, jurisdiction=jurisdiction, reported_at=services.clock()
+                    )
+                )
+        except IntegrityError:
+            raced = True
+        else:
+            raced = False
+            if rows:
+                connection.execute(insert(t.credit_records), rows)
+    if raced:
+        with services.reading() as connection:
+            stored = _stored(connection, period, jurisdiction)
+        assert stored is not None
+        return stored
+    return report
 
 
 def _row(period: date, record: AccountRecord, reason: str | None, corrects: date | None = None) -> dict[str, Any]:
@@ -192,7 +206,7 @@ def _held(jurisdiction: str, record: AccountRecord, consented: bool, notices: li
     if not retained(jurisdiction, record):
         return "past the retention period for negative information: not reported"
     start = record.first_delinquency
-    sent = max(  # a pre-notice of this delinquency, sent by the month-end (one of an earlier one does not count)
+    sent = min(  # the first pre-notice of this delinquency sent by the month-end (an earlier one's does not count)
         (d for d in notices if d <= record.period and (start is None or d >= start - timedelta(days=1))), default=None
     )
     return negative_allowed(PRE_NOTICE[jurisdiction], sent, record.period)
@@ -284,27 +298,34 @@ def write_jsonl(report: MonthReport) -> str:
     return "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
 
 
-def write_metro2(services: Services, report: MonthReport, furnisher: str) -> bytes:
-    """The emitted records as Metro 2 style base segments, one 426-byte record a line (us only)."""
+def write_metro2(services: Services, report: MonthReport, furnisher: str) -> tuple[bytes, list[dict[str, Any]]]:
+    """The emitted records as Metro 2 style base segments, one 426-byte record a line (us only), and the records
+    left out of the file with the reason (a borrower's name with no Latin form): one bad name never stops the
+    file, and the month stays reported (write it again once the name is recorded)."""
     if report.jurisdiction != "us":
         raise InputRejected("Metro 2 is the us bureaus' format; write cn records as --format jsonl")
     lines = []
+    skipped = []
     with services.reading() as connection:
         kinds = [(r, False) for r in report.records] + [(r, True) for r in report.corrections]
         for record, correction in kinds:
             borrower = store.get_borrower(connection, record.borrower)
             loan = store.get_loan(connection, record.loan)
-            values = metro2.record_values(
-                record,
-                furnisher=furnisher,
-                name=borrower["name"],
-                terms=loan.terms.terms,
-                reported_at=datetime.combine(report.period, datetime.min.time()),
-            )
+            try:
+                values = metro2.record_values(
+                    record,
+                    furnisher=furnisher,
+                    name=borrower["name"],
+                    terms=loan.terms.terms,
+                    reported_at=datetime.combine(report.period, datetime.min.time()),
+                )
+            except ValueError as error:
+                skipped.append({"loan": record.loan, "borrower": record.borrower, "reason": str(error)})
+                continue
             if correction:  # Metro 2's correction indicator: this replaces what was reported of that month
                 values["correction_indicator"] = 1
             lines.append(metro2.base_segment(values))
-    return b"".join(line + b"\n" for line in lines)
+    return b"".join(line + b"\n" for line in lines), skipped
 
 
 ANSWER_DAYS = {

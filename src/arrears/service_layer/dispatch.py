@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from datetime import time as time_of_day
 from typing import Any
@@ -47,6 +47,7 @@ from arrears.collections.policy import (
     check_contact,
 )
 from arrears.collections.strategy import Action
+from arrears.engine import replay_events
 from arrears.errors import InputRejected
 from arrears.reporting.pre_notice import PRE_NOTICE
 from arrears.service_layer.services import Services
@@ -143,6 +144,10 @@ def _one(
         return
     with services.reading() as connection:
         context = ob.send_context(connection, claimed, local_now.date())
+        if context.paid_since_plan and context.loan_open:  # the amount the plan saw is stale: as it is now
+            loan = store.get_loan(connection, claimed.loan)
+            now_loan = replay_events(loan.terms, store.loan_events(connection, claimed.loan), local_now.date())
+            claimed = replace(claimed, overdue=now_loan.due_total(claimed.plan_day - timedelta(days=1)))
     cancelled = _cancelled(pack, claimed, context, local_now)
     if cancelled is not None:
         _finish(services, claimed, done, OutboxStatus.CANCELLED, cancelled, last_error=cancelled)
@@ -212,13 +217,14 @@ def _one(
 
 def _cancelled(pack: PolicyPack, claimed: ob.Claimed, context: ob.SendContext, local_now: datetime) -> str | None:
     """Why the message may no longer go out (checked just before sending), or None: the loan is no longer open;
-    a repayment was posted since the plan (its amount would be wrong: the next plan has the new one); or the
+    repayments posted since the plan left nothing overdue (when something still is, the message names what is
+    overdue now, not what the plan saw); or the
     pack's run-time check of the contact against what is in force now (a status, an opt-out, a cap that calls
     made since the plan have reached, the validation notice), the same check planning made."""
     if not context.loan_open:
         return "the loan is no longer open (settled or written off since the plan)"
-    if context.paid_since_plan:
-        return "a repayment was posted since the plan: the amount the message names may be wrong"
+    if context.paid_since_plan and claimed.overdue <= 0:
+        return "nothing is overdue any more: a repayment was posted since the plan"
     mine = [(kind, since) for loan, kind, since in context.flags if loan is None or loan == claimed.loan]
     kinds = {kind for kind, _ in mine}
     validation = [since for kind, since in mine if kind == "validation_notice"]
