@@ -299,3 +299,23 @@ def test_a_written_off_loan_is_reported_every_month_while_it_still_owes(new_data
         [(r.status, r.closed) for r in report_month(services, date(2026, m, 1), "cn").records] for m in (6, 7, 8)
     ]
     assert statuses == [[("written_off", date(2026, 6, 28))]] * 3
+
+
+def test_the_borrowers_standing_names_the_pre_notice_and_the_first_negative_month(
+    new_database: Callable[[], str],
+) -> None:
+    url = new_database()
+    services, borrower, loan = _store(url, SAMPLE_PRODUCT)
+    record_consent(services, borrower_id=borrower, signed_on=date(2026, 5, 15), document="A-1")
+    with services.transaction() as connection:
+        connection.execute(
+            t.credit_pre_notices.insert().values(
+                loan_id=loan, borrower_id=borrower, sent_on=date(2026, 6, 19), channel="sms", recorded_at=datetime.now()
+            )
+        )
+    run_store(services, through=date(2026, 6, 30))
+    before = services.standing(borrower, date(2026, 6, 25), "en-US")["credit_reporting"]
+    assert (before["pre_notice_sent_on"], before["first_negative_report_on"]) == ("2026-06-19", None)
+    report_month(services, date(2026, 6, 1), "cn")
+    after = services.standing(borrower, date(2026, 7, 1), "zh-CN")["credit_reporting"]
+    assert after["first_negative_report_on"] == "2026-06-30"

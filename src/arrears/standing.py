@@ -46,7 +46,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "not_affected_3": "Your bank accounts and e-wallet: only a court can freeze or transfer money, through the "
         "bank or payment institution (民事诉讼法 art. 253)",
         "how_to_avoid": "Pay the overdue amount by the date shown: nothing negative is reported for a payment "
-        "within the grace day (credit reporting is not built in this version: no dates yet)",
+        "within the grace day, and nothing negative before a pre-notice has told you the date",
         "pay": "Pay {amount} now: nothing overdue lifts the drawdown suspension at once",
         "hardship": "Ask the lender for a repayment plan (协商还款) if you cannot pay in full",
         "contact": "Call the lender's service line; collection contacts happen only 08:00..21:00",
@@ -63,7 +63,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "not_affected_1": "您的微信或QQ账号：贷款机构无权冻结或限制，那是另一家公司的服务",
         "not_affected_2": "您的联系人和好友：贷款机构不得向其透露或展示您的欠款（个人信息保护法第23、25条）",
         "not_affected_3": "您的银行账户和电子钱包：只有法院能通过银行或支付机构冻结、划拨（民事诉讼法第253条）",
-        "how_to_avoid": "在所示日期前还清逾期金额；宽限日内还款不会上报负面信息（本版本尚未实现征信报送，暂无日期）",
+        "how_to_avoid": "在所示日期前还清逾期金额；宽限日内还款不会上报负面信息，上报负面信息前会先通知您日期",
         "pay": "现在还款{amount}：不再逾期，暂停借款立即解除",
         "hardship": "如无法全额还款，可向贷款机构申请协商还款",
         "contact": "致电贷款机构客服；催收联系只在08:00至21:00之间",
@@ -89,9 +89,12 @@ def standing(
     day: date,
     lang: str = "zh-CN",
     court_orders: Sequence[CourtOrder] = (),
+    credit_reporting: tuple[date | None, date | None] = (None, None),
 ) -> dict[str, Any]:
     """The borrower's standing during ``day`` (module docstring); ``court_orders`` as recorded
-    (:mod:`arrears.court_orders`), with a prompt to apply for lifting once everything is paid."""
+    (:mod:`arrears.court_orders`), with a prompt to apply for lifting once everything is paid;
+    ``credit_reporting``: the last pre-notice sent by ``day`` and the first month a negative record was reported
+    (arrears.service_layer.credit_reporting), None for none."""
     if lang not in LANGUAGES:
         raise InputRejected(f"--lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
     text = _TEXT[lang]
@@ -123,8 +126,8 @@ def standing(
         "court_orders": [order_view(order, owing == 0, lang) for order in court_orders if order.issued_on <= day],
         "not_affected": [text["not_affected_1"], text["not_affected_2"], text["not_affected_3"]],
         "credit_reporting": {
-            "pre_notice_sent_on": None,
-            "first_negative_report_on": None,
+            "pre_notice_sent_on": credit_reporting[0].isoformat() if credit_reporting[0] else None,
+            "first_negative_report_on": credit_reporting[1].isoformat() if credit_reporting[1] else None,
             "how_to_avoid": text["how_to_avoid"],
         },
         "options": options,

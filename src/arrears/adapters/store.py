@@ -344,6 +344,21 @@ def line_reviews_of(connection: Connection, line_id: int) -> list[date]:
     return sorted(row[0] for row in connection.execute(statement))
 
 
+def credit_reporting_of(connection: Connection, borrower_id: int, day: date) -> tuple[date | None, date | None]:
+    """The last credit-report pre-notice sent to the borrower by ``day``, and the first month-end a negative
+    record of theirs was reported (arrears.service_layer.credit_reporting)."""
+    p, r = t.credit_pre_notices.c, t.credit_records.c
+    sent = connection.execute(
+        select(func.max(p.sent_on)).where(p.borrower_id == borrower_id, p.sent_on <= day)
+    ).scalar_one()
+    first = connection.execute(
+        select(func.min(r.period)).where(
+            r.borrower_id == borrower_id, r.negative.is_(True), r.emitted.is_(True), r.period <= day
+        )
+    ).scalar_one()
+    return sent, first
+
+
 def lines_of_loans(connection: Connection, loan_ids: Sequence[int], chunk: int = 5000) -> dict[int, int]:
     """Each loan's line."""
     found: dict[int, int] = {}

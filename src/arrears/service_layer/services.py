@@ -995,7 +995,8 @@ class Services:
                 rules = product.rules.restrictions
                 lines.append(LineInput(line["id"], line["limit_minor"], rules, tuple(loans), reviews, decisions))
             orders = store.court_orders_of(connection, borrower_id)
-        return standing(borrower_id, lines, day, lang, orders)
+            credit = store.credit_reporting_of(connection, borrower_id, day)
+        return standing(borrower_id, lines, day, lang, orders, credit)
 
     def explain_loan(self, loan_id: int, as_of: date, lang: str) -> dict[str, Any]:
         """``explain``: every interest, penalty and compound amount of a stored loan, line by line."""
