@@ -21,6 +21,7 @@ from rich.table import Table
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from arrears.classification import Bucket, Classification
+from arrears.cli_api import serve, token_app
 from arrears.cli_collections import collections_app, outbox_app, strategy_app
 from arrears.cli_credit import credit_app
 from arrears.cli_eod import eod_app
@@ -446,6 +447,8 @@ app.add_typer(strategy_app, name="strategy")
 app.add_typer(collections_app, name="collections")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(credit_app, name="credit")
+app.add_typer(token_app, name="token")
+app.command("serve")(serve)
 KeyOption = Annotated[str, typer.Option("--key", help="Idempotency key: a retry with the same key posts once.")]
 LangOption = Annotated[str, typer.Option("--lang", help="zh-CN or en-US.")]
 

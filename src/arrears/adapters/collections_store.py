@@ -91,6 +91,13 @@ def open_placements(connection: Connection) -> dict[int, Placement]:
     return {row.loan_id: Placement(row.id, row.agency, row.placed_on) for row in rows}
 
 
+def agencies_of_borrower(connection: Connection, borrower: int) -> set[str]:
+    """The agencies the borrower's accounts are placed with now."""
+    p = t.placements.c
+    rows = connection.execute(select(p.agency).where(p.borrower_id == borrower, p.recalled_on.is_(None)))
+    return set(rows.scalars())
+
+
 def recalled_by_strategy(connection: Connection) -> set[int]:
     """Loans the strategy recalled from an agency before (never placed again by it; a cured recall does not count)."""
     p = t.placements.c

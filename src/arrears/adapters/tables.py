@@ -440,6 +440,21 @@ credit_disputes = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False),
 )
 
+# API tokens (arrears/adapters/tokens_store.py): a role and, for a borrower or an agency, whose data it opens;
+# only the SHA-256 of the token is kept.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("borrower_id", ForeignKey("borrowers.id")),
+    Column("agency", String(64)),
+    Column("label", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
 # Promises to pay (承诺还款): an amount by a date, made to the lender or an agency. The day-end judges each
 # live promise (arrears.collections.promises): kept once the payments since it was made reach the amount,
 # broken when its date has passed without; a payment posted late (backdated into the promise's days) turns a
@@ -567,6 +582,7 @@ day_end_snapshots = Table(
 
 __all__ = [
     "account_flags",
+    "api_tokens",
     "audit_log",
     "borrowers",
     "collection_days",

@@ -18,6 +18,7 @@ been charged, interest that would have stayed in accrual, say) that make the boo
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 import re
@@ -187,6 +188,9 @@ _HELD_AUDIT = "arrears_held_audit"
 """Connection-info key of the audit rows a keyed command holds back for its idempotency-key statement."""
 
 
+_ACTING: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar("arrears_acting", default=None)
+"""(actor, origin) the commands of this context are audited as (the API's caller), else the settings' actor."""
+
 _SEGMENT = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 
 
@@ -217,6 +221,23 @@ class Services:
         self.policy = DayEndPolicy(non_accrual_dpd=settings.non_accrual_dpd)
 
     # -- plumbing ---------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def acting_as(self, actor: str, *, origin: str) -> Iterator[None]:
+        """Commands inside are audited as ``actor`` from ``origin`` (the API's caller), not the process's user."""
+        token = _ACTING.set((actor, origin))
+        try:
+            yield
+        finally:
+            _ACTING.reset(token)
+
+    def audit_read(self, actor: str, action: str, target: str) -> None:
+        """A read of personal data, audited: who read what, when."""
+        with self.transaction() as connection:
+            connection.execute(
+                store.INSERT_AUDIT,
+                store.audit_row(now=self.clock(), actor=actor, origin="api", action=action, target=target, details={}),
+            )
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -305,10 +326,11 @@ class Services:
     def _audit(self, connection: Connection, action: str, target: str, details: Any) -> None:
         """Write an audit row in the command's transaction; inside :meth:`_idempotent` it is held back and written
         with the idempotency key, still in the same transaction, so it commits or rolls back with the command."""
+        acting = _ACTING.get()
         row = store.audit_row(
             now=self.clock(),
-            actor=self.settings.actor,
-            origin=self.origin,
+            actor=acting[0] if acting else self.settings.actor,
+            origin=acting[1] if acting else self.origin,
             action=action,
             target=target,
             details=details,

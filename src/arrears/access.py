@@ -1,0 +1,77 @@
+"""Who may do what: roles, their permissions, and the rule that a borrower sees only their own data and an agency
+only the accounts placed with it (issue 9). The service (arrears.api) asks :func:`authorize` before it acts.
+
+Roles: ``borrower`` (only their own loans and standing), ``agency`` (only accounts placed with it), ``collector``,
+``supervisor``, ``compliance`` (reads everything, writes nothing), ``admin``. Maker-checker approvals and amount
+limits per role come with the rest of issue 9.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    BORROWER = "borrower"
+    AGENCY = "agency"
+    COLLECTOR = "collector"
+    SUPERVISOR = "supervisor"
+    COMPLIANCE = "compliance"
+    ADMIN = "admin"
+
+
+class Permission(StrEnum):
+    READ_STANDING = "standing.read"  # personal data: every read is audited
+    READ_LOAN = "loan.read"
+    REPAY = "loan.repay"
+    READ_QUEUE = "collections.queue"
+
+
+R = Role
+GRANTS: dict[Permission, frozenset[Role]] = {
+    Permission.READ_STANDING: frozenset({R.BORROWER, R.AGENCY, R.COLLECTOR, R.SUPERVISOR, R.COMPLIANCE, R.ADMIN}),
+    Permission.READ_LOAN: frozenset({R.BORROWER, R.AGENCY, R.COLLECTOR, R.SUPERVISOR, R.COMPLIANCE, R.ADMIN}),
+    Permission.REPAY: frozenset({R.BORROWER, R.COLLECTOR, R.SUPERVISOR, R.ADMIN}),
+    Permission.READ_QUEUE: frozenset({R.AGENCY, R.COLLECTOR, R.SUPERVISOR, R.COMPLIANCE, R.ADMIN}),
+}
+"""Each permission and the roles that hold it (compliance reads, never writes; an agency never posts money)."""
+
+
+class Forbidden(PermissionError):
+    """The caller's role may not do this, or not to this borrower's data."""
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a token's role and, for a borrower or an agency, whose data it may see."""
+
+    token_id: int
+    role: Role
+    borrower: int | None = None
+    agency: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """What the audit log records as "who": the role and the token, never the token's secret."""
+        scope = f" {self.borrower}" if self.borrower is not None else f" {self.agency}" if self.agency else ""
+        return f"{self.role}{scope} (token {self.token_id})"
+
+
+def authorize(
+    principal: Principal,
+    permission: Permission,
+    *,
+    borrower: int | None = None,
+    placed_with: Collection[str] = frozenset(),
+) -> None:
+    """Refuse (:class:`Forbidden`, saying why) unless the role holds ``permission`` and, for a borrower, the
+    data is their own (``borrower``), for an agency, the account is placed with it (``placed_with``: the agencies
+    the borrower's accounts are placed with)."""
+    if principal.role not in GRANTS[permission]:
+        raise Forbidden(f"the {principal.role} role may not {permission}")
+    if principal.role is Role.BORROWER and borrower != principal.borrower:
+        raise Forbidden("a borrower sees only their own data")
+    if principal.role is Role.AGENCY and principal.agency not in placed_with:
+        raise Forbidden(f"agency {principal.agency} sees only the accounts placed with it")

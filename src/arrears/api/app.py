@@ -1,0 +1,174 @@
+"""The REST API (issue 9, first part): what the borrower's app and the collectors' tools call.
+
+**Who is calling.** Every request carries ``Authorization: Bearer <token>`` (``arrears token create``); the token
+stands for a role and, for a borrower or an agency, whose data it may see (:mod:`arrears.access`). Unknown or
+revoked: 401; a role that may not, or data that is not theirs: 403 with the reason.
+
+**Writes** need an ``Idempotency-Key`` header: the same key and body post once, however often the client
+retries (the service layer keeps the key with the result); the same key with another body is refused (409).
+Every write is audited by the service layer with the caller as actor; every read of personal data (a standing,
+a loan) is audited here.
+
+**Errors** are 4xx with ``{"error": "..."}`` saying what was wrong and how to fix it, never a 500 for bad input.
+"""
+
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from arrears.access import Forbidden, Permission, Principal, Role, authorize
+from arrears.adapters import collections_store as cs
+from arrears.adapters import store, tokens_store
+from arrears.adapters.store import NotFound
+from arrears.errors import InputRejected
+from arrears.service_layer.collections import work_queue
+from arrears.service_layer.services import IdempotencyConflict, Services
+from arrears.validation import Amount, IsoDate, error_detail
+
+LANGS = ("zh-CN", "en-US")
+HORIZON_DAYS = 366
+Id = Annotated[int, Path(ge=1, le=2**31 - 1, description="A stored id (the store's integers are 32-bit)")]
+
+
+class Problem(BaseModel):
+    error: str
+
+
+class RepaymentIn(BaseModel):
+    """A repayment as the borrower's app or a collector posts it: amount as a decimal string, value date."""
+
+    model_config = ConfigDict(extra="forbid")
+    amount: Amount = Field(description='Decimal string in the loan\'s currency, e.g. "300.00"')
+    value_date: IsoDate = Field(description="YYYY-MM-DD: the day the money was paid")
+
+
+class Unauthorized(Exception):
+    pass
+
+
+def create_app(services: Services) -> FastAPI:
+    """The API over ``services`` (one store); see the module docstring."""
+    app = FastAPI(
+        title="arrears",
+        version="0.1.0",
+        description="Consumer-loan servicing and collections: lawful by construction.",
+        responses={401: {"model": Problem}, 403: {"model": Problem}, 404: {"model": Problem}, 422: {"model": Problem}},
+    )
+
+    def caller(authorization: Annotated[str | None, Header()] = None) -> Principal:
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("send Authorization: Bearer <token> (arrears token create prints one)")
+        with services.reading() as connection:
+            principal = tokens_store.principal_of(connection, token.strip())
+        if principal is None:
+            raise Unauthorized("the token is unknown or revoked; ask for a new one")
+        return principal
+
+    Caller = Annotated[Principal, Depends(caller)]
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        said = "; ".join(f"{'.'.join(str(p) for p in item['loc'])}: {error_detail(item)}" for item in error.errors())
+        return JSONResponse({"error": said or "the request is not valid"}, status_code=422)
+
+    @app.exception_handler(Unauthorized)
+    def _unauthorized(_: Request, error: Unauthorized) -> JSONResponse:
+        return JSONResponse({"error": str(error)}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(Forbidden)
+    def _forbidden(_: Request, error: Forbidden) -> JSONResponse:
+        return JSONResponse({"error": str(error)}, status_code=403)
+
+    @app.exception_handler(NotFound)
+    def _not_found(_: Request, error: NotFound) -> JSONResponse:
+        return JSONResponse({"error": str(error)}, status_code=404)
+
+    @app.exception_handler(IdempotencyConflict)
+    def _conflict(_: Request, error: IdempotencyConflict) -> JSONResponse:
+        return JSONResponse({"error": str(error)}, status_code=409)
+
+    @app.exception_handler(InputRejected)
+    def _rejected(_: Request, error: InputRejected) -> JSONResponse:
+        return JSONResponse({"error": str(error)}, status_code=422)
+
+    def near(on: date) -> None:
+        """A standing or a loan is asked of a day within a year of the business date: a replay to the year 2488
+        answers nothing anyone needs and would hold a worker for minutes."""
+        with services.reading() as connection:
+            today = services.business_date(connection)
+        if on > today + timedelta(days=HORIZON_DAYS):
+            raise InputRejected(f"date {on} is more than {HORIZON_DAYS} days after the business date {today}")
+
+    def placed_agencies(borrower: int) -> set[str]:
+        with services.reading() as connection:
+            return cs.agencies_of_borrower(connection, borrower)
+
+    @app.get("/borrowers/{borrower_id}/standing", response_model=dict[str, Any], tags=["borrowers"])
+    def standing(
+        borrower_id: Id,
+        principal: Caller,
+        on: Annotated[IsoDate, Query(alias="date", description="YYYY-MM-DD")],
+        lang: Annotated[str, Query(pattern="^(zh-CN|en-US)$")] = "zh-CN",
+    ) -> dict[str, Any]:
+        """Where the borrower stands: what is restricted, why, what is not affected, what to pay by when."""
+        placed = placed_agencies(borrower_id) if principal.role is Role.AGENCY else set()
+        authorize(principal, Permission.READ_STANDING, borrower=borrower_id, placed_with=placed)
+        near(on)
+        view = services.standing(borrower_id, on, lang)
+        services.audit_read(principal.actor, "borrower.standing", f"borrower:{borrower_id}")
+        return view
+
+    @app.get("/loans/{loan_id}", response_model=dict[str, Any], tags=["loans"])
+    def loan(
+        loan_id: Id, principal: Caller, on: Annotated[IsoDate, Query(alias="date", description="YYYY-MM-DD")]
+    ) -> dict[str, Any]:
+        """A loan as of a day: schedule, what is due and paid, days past due."""
+        with services.reading() as connection:
+            owner = store.get_loan(connection, loan_id).borrower_id
+            placement = cs.open_placements(connection).get(loan_id)
+            placed = {placement.agency} if placement is not None else set()
+        authorize(principal, Permission.READ_LOAN, borrower=owner, placed_with=placed)
+        near(on)
+        view = services.loan_state(loan_id, on)
+        services.audit_read(principal.actor, "loan.read", f"loan:{loan_id}")
+        return view
+
+    @app.post(
+        "/loans/{loan_id}/repayments",
+        response_model=dict[str, Any],
+        status_code=201,
+        tags=["loans"],
+        responses={409: {"model": Problem}},
+    )
+    def repay(
+        loan_id: Id,
+        body: RepaymentIn,
+        principal: Caller,
+        idempotency_key: Annotated[str, Header(min_length=1, max_length=200)],
+    ) -> dict[str, Any]:
+        """Post a repayment, once per Idempotency-Key."""
+        with services.reading() as connection:
+            owner = store.get_loan(connection, loan_id).borrower_id
+        authorize(principal, Permission.REPAY, borrower=owner)
+        with services.acting_as(principal.actor, origin="api"):
+            return services.repay(
+                loan_id=loan_id, amount=body.amount, value_date=body.value_date, key=f"api:{idempotency_key}"
+            )
+
+    @app.get("/collections/queue", response_model=dict[str, Any], tags=["collections"])
+    def queue(
+        principal: Caller, on: Annotated[IsoDate, Query(alias="date", description="YYYY-MM-DD")]
+    ) -> dict[str, Any]:
+        """The day's work: an agency sees only the accounts placed with it."""
+        if principal.role is Role.AGENCY:
+            authorize(principal, Permission.READ_QUEUE, placed_with={principal.agency or ""})
+            return work_queue(services, on, principal.agency)
+        authorize(principal, Permission.READ_QUEUE)
+        return work_queue(services, on, None)
+
+    return app

@@ -1,0 +1,68 @@
+"""``arrears serve`` and ``arrears token``: the REST API and the tokens that open it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from arrears.access import Role
+from arrears.adapters import store, tokens_store
+from arrears.cli_services import open_services
+from arrears.errors import InputRejected
+
+token_app = typer.Typer(help="API tokens: one per caller, with its role.", no_args_is_help=True)
+
+
+@token_app.command("create")
+def token_create(
+    role: Annotated[str, typer.Option(help=", ".join(r.value for r in Role))],
+    borrower: Annotated[int | None, typer.Option(help="For the borrower role: whose data it opens.")] = None,
+    agency: Annotated[str | None, typer.Option(help="For the agency role: the agency.")] = None,
+    label: Annotated[str, typer.Option(help="Who holds it, for the audit log.")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help='Print {"token": ..., "id": ...}.')] = False,
+) -> None:
+    """Create a token (printed once; the store keeps only its hash)."""
+    try:
+        chosen = Role(role)
+    except ValueError:
+        raise InputRejected(f"--role must be one of {', '.join(r.value for r in Role)}, got {role!r}") from None
+    if (chosen is Role.BORROWER) != (borrower is not None):
+        raise InputRejected("--borrower goes with --role borrower, and only with it")
+    if (chosen is Role.AGENCY) != (agency is not None):
+        raise InputRejected("--agency goes with --role agency, and only with it")
+    services = open_services()
+    with services.transaction() as connection:
+        if borrower is not None:
+            store.get_borrower(connection, borrower)
+        token_id, token = tokens_store.create(
+            connection, role=chosen, borrower=borrower, agency=agency, label=label, now=services.clock()
+        )
+    if as_json:
+        sys.stdout.write(json.dumps({"token": token, "id": token_id, "role": chosen.value}) + "\n")
+    else:
+        sys.stdout.write(f"token {token_id} ({chosen}): {token}\n")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[int, typer.Argument(help="The token's id.")]) -> None:
+    """Revoke a token: it opens nothing from now on."""
+    services = open_services()
+    with services.transaction() as connection:
+        if not tokens_store.revoke(connection, token_id, services.clock()):
+            raise InputRejected(f"no live token {token_id}")
+    sys.stdout.write(f"token {token_id} revoked\n")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+) -> None:
+    """Serve the REST API (OpenAPI at /openapi.json) on the store (ARREARS_DATABASE_URL, default SQLite)."""
+    import uvicorn
+
+    from arrears.api.app import create_app
+
+    uvicorn.run(create_app(open_services()), host=host, port=port, log_level="warning")
