@@ -1,0 +1,202 @@
+"""The REST API under load, on PostgreSQL: borrower standing reads and repayment writes, driven from a separate
+process over loopback by a small asyncio client (httpx), against ``arrears serve`` (uvicorn, one worker).
+
+Prints throughput and p50 / p99 latency for each, and the ratio of each throughput to the baseline measured side
+by side in the same run: the same server answering ``GET /openapi.json`` (no database, no domain: the floor of
+FastAPI + uvicorn + the client on this machine). Targets (issue 9): 500 reads/s with p99 under 50 ms, 200 writes/s
+with p99 under 100 ms.
+
+    .venv/bin/python bench/api.py [--borrowers 200] [--seconds 10] [--concurrency 16]
+
+Needs PostgreSQL on 127.0.0.1:5432 (trust auth): it creates and drops a scratch database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import httpx
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from arrears.access import Role  # noqa: E402
+from arrears.adapters import tokens_store  # noqa: E402
+from arrears.adapters.database import make_engine, upgrade  # noqa: E402
+from arrears.config import Settings  # noqa: E402
+from arrears.product import load_product  # noqa: E402
+from arrears.service_layer.eod_store import run_store  # noqa: E402
+from arrears.service_layer.services import Services  # noqa: E402
+
+START = date(2026, 5, 15)
+TODAY = date(2026, 6, 25)
+
+
+def scratch_database() -> str:
+    name = f"arrears_bench_api_{os.getpid()}"
+    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return name
+
+
+def drop(name: str) -> None:
+    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def populate(url: str, borrowers: int) -> tuple[list[int], list[int], str]:
+    """Borrowers with one loan each, day-ended to the day before TODAY; an admin token."""
+    engine = make_engine(url)
+    upgrade(engine)
+    setup = Services(engine, Settings(database_url=url, business_date=START), origin="bench")
+    product = load_product(ROOT / "products" / "cn-microcredit.toml")
+    ids, loans = [], []
+    for i in range(borrowers):
+        borrower = setup.add_borrower(name=f"借款人{i}", phone=f"1380013{i:04d}")
+        line = setup.open_line(borrower_id=borrower, product=product, limit=2_000_000)
+        loans.append(setup.draw(line_id=line, amount=250_000, terms=5, start=START, key=f"d{i}"))
+        ids.append(borrower)
+    services = Services(engine, Settings(database_url=url), origin="bench")
+    run_store(services, through=TODAY - date.resolution)
+    with services.transaction() as connection:
+        _, token = tokens_store.create(
+            connection, role=Role.ADMIN, borrower=None, agency=None, label="bench", now=services.clock()
+        )
+    engine.dispose()
+    return ids, loans, token
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def drive(base: str, token: str, seconds: float, concurrency: int, make: object) -> list[float]:
+    """``concurrency`` clients sending ``make(i)`` requests for ``seconds``; each answer's latency (seconds)."""
+    latencies: list[float] = []
+    failures = 0
+    stop = time.perf_counter() + seconds
+    counter = 0
+    headers = {"Authorization": f"Bearer {token}"}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            nonlocal counter, failures
+            while time.perf_counter() < stop:
+                counter += 1
+                method, path, kwargs = make(counter)  # type: ignore[operator]
+                began = time.perf_counter()
+                response = await client.request(method, path, **kwargs)
+                latencies.append(time.perf_counter() - began)
+                if response.status_code >= 300:
+                    failures += 1
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    if failures:
+        raise SystemExit(f"{failures} requests failed: the figures would not be honest")
+    return latencies
+
+
+def report(name: str, latencies: list[float], seconds: float, floor: float | None) -> float:
+    rate = len(latencies) / seconds
+    ordered = sorted(latencies)
+    p50 = statistics.median(ordered) * 1000
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
+    ratio = f"  {rate / floor:.2f}x the floor" if floor else ""
+    print(f"  {name:<28} {rate:8.0f} req/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms{ratio}")
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--borrowers", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--concurrency", type=int, default=16)
+    options = parser.parse_args()
+    name = scratch_database()
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    server = None
+    try:
+        borrowers, loans, token = populate(url, options.borrowers)
+        port = free_port()
+        environment = {**os.environ, "ARREARS_DATABASE_URL": url, "ARREARS_BUSINESS_DATE": TODAY.isoformat()}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "arrears.cli", "serve", "--port", str(port)], env=environment, cwd=ROOT
+        )
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                httpx.get(f"{base}/openapi.json", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        print(
+            f"REST API on PostgreSQL, {len(borrowers)} borrowers, {options.concurrency} concurrent clients, "
+            f"{options.seconds:g} s each (bench/api.py)"
+        )
+        run = asyncio.run
+        floor = report(
+            "floor: GET /openapi.json",
+            run(drive(base, token, options.seconds, options.concurrency, lambda i: ("GET", "/openapi.json", {}))),
+            options.seconds,
+            None,
+        )
+        reads = run(
+            drive(
+                base,
+                token,
+                options.seconds,
+                options.concurrency,
+                lambda i: (
+                    "GET",
+                    f"/borrowers/{borrowers[i % len(borrowers)]}/standing",
+                    {"params": {"date": TODAY.isoformat()}},
+                ),
+            )
+        )
+        read_rate = report("standing reads", reads, options.seconds, floor)
+        writes = run(
+            drive(
+                base,
+                token,
+                options.seconds,
+                options.concurrency,
+                lambda i: (
+                    "POST",
+                    f"/loans/{loans[i % len(loans)]}/repayments",
+                    {
+                        "json": {"amount": "0.01", "value_date": TODAY.isoformat()},
+                        "headers": {"Idempotency-Key": f"bench-{i}"},
+                    },
+                ),
+            )
+        )
+        write_rate = report("repayment writes", writes, options.seconds, floor)
+        p99_read = sorted(reads)[int(len(reads) * 0.99)] * 1000
+        p99_write = sorted(writes)[int(len(writes) * 0.99)] * 1000
+        print(
+            f"  targets: reads {'met' if read_rate >= 500 and p99_read < 50 else 'NOT met'} (500/s, p99 < 50 ms); "
+            f"writes {'met' if write_rate >= 200 and p99_write < 100 else 'NOT met'} (200/s, p99 < 100 ms)"
+        )
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait()
+        drop(name)
+
+
+if __name__ == "__main__":
+    main()
