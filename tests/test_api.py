@@ -27,11 +27,14 @@ from arrears.service_layer.collections import plan_day
 from arrears.service_layer.services import Services
 from tests.test_collections_store import STRATEGY, _store
 
+app_of: dict[str, Any] = {}  # each running server's app, by its base URL
+
 
 @contextmanager
 def running(services: Services) -> Iterator[str]:
     """The app served by uvicorn on a free port of 127.0.0.1, in a thread; its base URL."""
-    server = uvicorn.Server(uvicorn.Config(create_app(services), host="127.0.0.1", port=0, log_level="warning"))
+    app = create_app(services)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -39,6 +42,7 @@ def running(services: Services) -> Iterator[str]:
             raise RuntimeError("the server did not start")
         time.sleep(0.01)  # start-up, not a timing assertion
     port = server.servers[0].sockets[0].getsockname()[1]
+    app_of[f"http://127.0.0.1:{port}"] = app
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -138,6 +142,7 @@ def test_a_retried_write_posts_once_and_reads_are_audited(api: tuple[str, Servic
             headers={"Authorization": f"Bearer {tokens['collector']}"},
         )
     assert first.status_code == 201 and again.json() == first.json()
+    app_of[base].state.read_audit.flush()  # what is queued, written now (the thread does it every second)
     assert other.status_code == 409 and missing.status_code == 422 and bad.status_code == 422
     with services.reading() as connection:
         posted = connection.execute(

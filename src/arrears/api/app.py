@@ -7,11 +7,13 @@ revoked: 401; a role that may not, or data that is not theirs: 403 with the reas
 **Writes** need an ``Idempotency-Key`` header: the same key and body post once, however often the client
 retries (the service layer keeps the key with the result); the same key with another body is refused (409).
 Every write is audited by the service layer with the caller as actor; every read of personal data (a standing,
-a loan) is audited here.
+a loan) is audited here, in batches written at least every second (:mod:`arrears.api.audit`).
 
 **Errors** are 4xx with ``{"error": "..."}`` saying what was wrong and how to fix it, never a 500 for bad input.
 """
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, timedelta
 from typing import Annotated, Any
 
@@ -24,6 +26,7 @@ from arrears.access import Forbidden, Permission, Principal, Role, authorize
 from arrears.adapters import collections_store as cs
 from arrears.adapters import store, tokens_store
 from arrears.adapters.store import NotFound
+from arrears.api.audit import ReadAudit
 from arrears.errors import InputRejected
 from arrears.service_layer.collections import work_queue
 from arrears.service_layer.services import IdempotencyConflict, Services
@@ -52,12 +55,24 @@ class Unauthorized(Exception):
 
 def create_app(services: Services) -> FastAPI:
     """The API over ``services`` (one store); see the module docstring."""
+    audit = ReadAudit(services)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        audit.start()
+        try:
+            yield
+        finally:
+            audit.close()  # nothing queued is lost at shutdown
+
     app = FastAPI(
+        lifespan=lifespan,
         title="arrears",
         version="0.1.0",
         description="Consumer-loan servicing and collections: lawful by construction.",
         responses={401: {"model": Problem}, 403: {"model": Problem}, 404: {"model": Problem}, 422: {"model": Problem}},
     )
+    app.state.read_audit = audit
 
     def caller(authorization: Annotated[str | None, Header()] = None) -> Principal:
         scheme, _, token = (authorization or "").partition(" ")
@@ -120,7 +135,7 @@ def create_app(services: Services) -> FastAPI:
         authorize(principal, Permission.READ_STANDING, borrower=borrower_id, placed_with=placed)
         near(on)
         view = services.standing(borrower_id, on, lang)
-        services.audit_read(principal.actor, "borrower.standing", f"borrower:{borrower_id}")
+        audit.read(principal.actor, "borrower.standing", f"borrower:{borrower_id}")
         return view
 
     @app.get("/loans/{loan_id}", response_model=dict[str, Any], tags=["loans"])
@@ -135,7 +150,7 @@ def create_app(services: Services) -> FastAPI:
         authorize(principal, Permission.READ_LOAN, borrower=owner, placed_with=placed)
         near(on)
         view = services.loan_state(loan_id, on)
-        services.audit_read(principal.actor, "loan.read", f"loan:{loan_id}")
+        audit.read(principal.actor, "loan.read", f"loan:{loan_id}")
         return view
 
     @app.post(

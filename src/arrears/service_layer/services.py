@@ -231,14 +231,6 @@ class Services:
         finally:
             _ACTING.reset(token)
 
-    def audit_read(self, actor: str, action: str, target: str) -> None:
-        """A read of personal data, audited: who read what, when."""
-        with self.transaction() as connection:
-            connection.execute(
-                store.INSERT_AUDIT,
-                store.audit_row(now=self.clock(), actor=actor, origin="api", action=action, target=target, details={}),
-            )
-
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         with self.engine.begin() as connection:
