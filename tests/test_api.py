@@ -23,6 +23,7 @@ from arrears.access import Role
 from arrears.adapters import tables as t
 from arrears.adapters import tokens_store
 from arrears.api.app import create_app
+from arrears.api.audit import ReadAudit
 from arrears.service_layer.collections import plan_day
 from arrears.service_layer.services import Services
 from tests.test_collections_store import STRATEGY, _store
@@ -184,3 +185,68 @@ def test_the_api_never_fails_with_a_500_and_answers_as_documented(
             case.call_and_validate(headers=auth, checks=CHECKS)
 
         check()
+
+
+def test_keys_belong_to_their_caller_and_amounts_are_bounded(
+    api: tuple[str, Services, dict[str, str], int, int],
+) -> None:
+    """A collector and the borrower both send Idempotency-Key pay-1: two payments, each audited as its sender. A
+    borrower's app pays at most the loan's principal; an amount past any loan is refused (never a 500). The
+    collections queue is personal data: its reads are audited."""
+    base, services, tokens, _, loan = api
+    body = {"amount": "3.00", "value_date": "2026-06-25"}
+    with httpx.Client(base_url=base) as client:
+        for name in ("collector", "own"):
+            headers = {"Authorization": f"Bearer {tokens[name]}", "Idempotency-Key": "pay-1"}
+            assert client.post(f"/loans/{loan}/repayments", json=body, headers=headers).status_code == 201
+        own = {"Authorization": f"Bearer {tokens['own']}", "Idempotency-Key": "big"}
+        too_much = client.post(f"/loans/{loan}/repayments", json={**body, "amount": "2500.01"}, headers=own)
+        admin = {"Authorization": f"Bearer {tokens['admin']}", "Idempotency-Key": "huge"}
+        huge = client.post(f"/loans/{loan}/repayments", json={**body, "amount": "92233720368547758.08"}, headers=admin)
+        long_key = client.post(f"/loans/{loan}/repayments", json=body, headers={**admin, "Idempotency-Key": "k" * 151})
+        client.get(
+            "/collections/queue",
+            params={"date": "2026-06-25"},
+            headers={"Authorization": f"Bearer {tokens['compliance']}"},
+        )
+    assert too_much.status_code == 422 and "service desk" in too_much.json()["error"]
+    assert huge.status_code == 422 and long_key.status_code == 422
+    app_of[base].state.read_audit.flush()
+    with services.reading() as connection:
+        posted = connection.execute(
+            select(func.count()).select_from(t.transactions).where(t.transactions.c.amount == 300)
+        ).scalar_one()
+        actions = connection.execute(select(t.audit_log.c.actor, t.audit_log.c.action)).all()
+    assert posted == 2
+    assert any(a.action == "collections.queue" and a.actor.startswith("compliance") for a in actions)
+
+
+class _Flaky:
+    """Services whose first transaction fails (the database away for a moment): a fake, inside a unit test."""
+
+    def __init__(self, real: Services) -> None:
+        self.real, self.failures = real, 1
+
+    def clock(self) -> Any:
+        return self.real.clock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        if self.failures:
+            self.failures -= 1
+            raise OSError("connection lost")
+        with self.real.transaction() as connection:
+            yield connection
+
+
+def test_a_failed_audit_write_keeps_its_rows_and_the_next_flush_writes_them(new_database: Callable[[], str]) -> None:
+    services, _, _ = _store(new_database())
+    audit = ReadAudit(_Flaky(services))  # type: ignore[arg-type]
+    audit.read("collector (token 1)", "borrower.standing", "borrower:1")
+    with pytest.raises(OSError):
+        audit.flush()
+    audit.read("collector (token 1)", "borrower.standing", "borrower:2")
+    assert audit.flush() == 2
+    with services.reading() as connection:
+        targets = connection.execute(select(t.audit_log.c.target).where(t.audit_log.c.origin == "api")).scalars()
+        assert list(targets) == ["borrower:1", "borrower:2"]  # in order, none lost

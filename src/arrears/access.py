@@ -31,7 +31,8 @@ class Permission(StrEnum):
 
 R = Role
 GRANTS: dict[Permission, frozenset[Role]] = {
-    Permission.READ_STANDING: frozenset({R.BORROWER, R.AGENCY, R.COLLECTOR, R.SUPERVISOR, R.COMPLIANCE, R.ADMIN}),
+    # an agency works the loans placed with it, not the borrower's whole standing (other loans, court orders)
+    Permission.READ_STANDING: frozenset({R.BORROWER, R.COLLECTOR, R.SUPERVISOR, R.COMPLIANCE, R.ADMIN}),
     Permission.READ_LOAN: frozenset({R.BORROWER, R.AGENCY, R.COLLECTOR, R.SUPERVISOR, R.COMPLIANCE, R.ADMIN}),
     Permission.REPAY: frozenset({R.BORROWER, R.COLLECTOR, R.SUPERVISOR, R.ADMIN}),
     Permission.READ_QUEUE: frozenset({R.AGENCY, R.COLLECTOR, R.SUPERVISOR, R.COMPLIANCE, R.ADMIN}),

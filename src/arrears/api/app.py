@@ -5,7 +5,8 @@ stands for a role and, for a borrower or an agency, whose data it may see (:mod:
 revoked: 401; a role that may not, or data that is not theirs: 403 with the reason.
 
 **Writes** need an ``Idempotency-Key`` header: the same key and body post once, however often the client
-retries (the service layer keeps the key with the result); the same key with another body is refused (409).
+retries (the service layer keeps the key with the result); the same key with another body is refused (409). Keys
+belong to the token that sent them: another caller's key never replays or blocks this one's.
 Every write is audited by the service layer with the caller as actor; every read of personal data (a standing,
 a loan) is audited here, in batches written at least every second (:mod:`arrears.api.audit`).
 
@@ -21,19 +22,22 @@ from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from arrears.access import Forbidden, Permission, Principal, Role, authorize
 from arrears.adapters import collections_store as cs
 from arrears.adapters import store, tokens_store
 from arrears.adapters.store import NotFound
-from arrears.api.audit import ReadAudit
+from arrears.api.audit import AuditBacklog, ReadAudit
 from arrears.errors import InputRejected
+from arrears.money import format_minor
 from arrears.service_layer.collections import work_queue
 from arrears.service_layer.services import IdempotencyConflict, Services
 from arrears.validation import Amount, IsoDate, error_detail
 
 LANGS = ("zh-CN", "en-US")
 HORIZON_DAYS = 366
+MAX_AMOUNT = 100_000_000_000  # 1,000,000,000.00: far above any loan here, far below the store's 64-bit limit
 Id = Annotated[int, Path(ge=1, le=2**31 - 1, description="A stored id (the store's integers are 32-bit)")]
 
 
@@ -91,6 +95,14 @@ def create_app(services: Services) -> FastAPI:
         said = "; ".join(f"{'.'.join(str(p) for p in item['loc'])}: {error_detail(item)}" for item in error.errors())
         return JSONResponse({"error": said or "the request is not valid"}, status_code=422)
 
+    @app.exception_handler(StarletteHTTPException)
+    def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(error.detail)}, status_code=error.status_code)
+
+    @app.exception_handler(AuditBacklog)
+    def _backlog(_: Request, error: AuditBacklog) -> JSONResponse:
+        return JSONResponse({"error": str(error)}, status_code=503, headers={"Retry-After": "5"})
+
     @app.exception_handler(Unauthorized)
     def _unauthorized(_: Request, error: Unauthorized) -> JSONResponse:
         return JSONResponse({"error": str(error)}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
@@ -119,10 +131,6 @@ def create_app(services: Services) -> FastAPI:
         if on > today + timedelta(days=HORIZON_DAYS):
             raise InputRejected(f"date {on} is more than {HORIZON_DAYS} days after the business date {today}")
 
-    def placed_agencies(borrower: int) -> set[str]:
-        with services.reading() as connection:
-            return cs.agencies_of_borrower(connection, borrower)
-
     @app.get("/borrowers/{borrower_id}/standing", response_model=dict[str, Any], tags=["borrowers"])
     def standing(
         borrower_id: Id,
@@ -131,8 +139,7 @@ def create_app(services: Services) -> FastAPI:
         lang: Annotated[str, Query(pattern="^(zh-CN|en-US)$")] = "zh-CN",
     ) -> dict[str, Any]:
         """Where the borrower stands: what is restricted, why, what is not affected, what to pay by when."""
-        placed = placed_agencies(borrower_id) if principal.role is Role.AGENCY else set()
-        authorize(principal, Permission.READ_STANDING, borrower=borrower_id, placed_with=placed)
+        authorize(principal, Permission.READ_STANDING, borrower=borrower_id)
         near(on)
         view = services.standing(borrower_id, on, lang)
         audit.read(principal.actor, "borrower.standing", f"borrower:{borrower_id}")
@@ -164,16 +171,23 @@ def create_app(services: Services) -> FastAPI:
         loan_id: Id,
         body: RepaymentIn,
         principal: Caller,
-        idempotency_key: Annotated[str, Header(min_length=1, max_length=200)],
+        idempotency_key: Annotated[str, Header(min_length=1, max_length=150)],
     ) -> dict[str, Any]:
         """Post a repayment, once per Idempotency-Key."""
         with services.reading() as connection:
-            owner = store.get_loan(connection, loan_id).borrower_id
-        authorize(principal, Permission.REPAY, borrower=owner)
-        with services.acting_as(principal.actor, origin="api"):
-            return services.repay(
-                loan_id=loan_id, amount=body.amount, value_date=body.value_date, key=f"api:{idempotency_key}"
+            stored = store.get_loan(connection, loan_id)
+        authorize(principal, Permission.REPAY, borrower=stored.borrower_id)
+        if principal.role is Role.BORROWER and body.amount > stored.terms.principal:
+            raise InputRejected(
+                f"the app takes a payment of at most the loan's principal ({format_minor(stored.terms.principal)}); "
+                "a larger sum goes through the lender's service desk"
             )
+        if body.amount > MAX_AMOUNT:
+            raise InputRejected(f"an amount above {format_minor(MAX_AMOUNT)} is not a repayment; check the figure")
+        with services.acting_as(principal.actor, origin="api"):
+            # keys are the caller's own: another token's key never replays or blocks this one
+            key = f"api:{principal.token_id}:{idempotency_key}"
+            return services.repay(loan_id=loan_id, amount=body.amount, value_date=body.value_date, key=key)
 
     @app.get("/collections/queue", response_model=dict[str, Any], tags=["collections"])
     def queue(
@@ -182,8 +196,10 @@ def create_app(services: Services) -> FastAPI:
         """The day's work: an agency sees only the accounts placed with it."""
         if principal.role is Role.AGENCY:
             authorize(principal, Permission.READ_QUEUE, placed_with={principal.agency or ""})
-            return work_queue(services, on, principal.agency)
-        authorize(principal, Permission.READ_QUEUE)
-        return work_queue(services, on, None)
+        else:
+            authorize(principal, Permission.READ_QUEUE)
+        view = work_queue(services, on, principal.agency if principal.role is Role.AGENCY else None)
+        audit.read(principal.actor, "collections.queue", f"day:{on}")
+        return view
 
     return app
