@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -159,3 +161,37 @@ def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any
 @pytest.fixture
 def database_url(new_database: Any) -> str:
     return str(new_database())
+
+
+@dataclass(frozen=True)
+class OneLoan:
+    """A store holding one borrower, one line and one loan drawn on 2026-05-15 (first due 2026-06-15), and the
+    services to run it (no business date pinned: day-ends and plans set their own days)."""
+
+    services: Any
+    borrower: int
+    line: int
+    loan: int
+
+
+def one_loan(
+    url: str,
+    product: Path = SAMPLE_PRODUCT,
+    *,
+    amount: int = 250_000,
+    name: str = "张三",
+    phone: str = "13800138000",
+    timezone: str = "Asia/Shanghai",
+    language: str = "zh",
+) -> OneLoan:
+    from arrears.adapters.database import make_engine
+    from arrears.config import Settings
+    from arrears.product import load_product
+    from arrears.service_layer.services import Services
+
+    setup = Services(make_engine(url), Settings(database_url=url, business_date=date(2026, 5, 15)), origin="test")
+    borrower = setup.add_borrower(name=name, phone=phone, timezone=timezone, language=language)
+    line = setup.open_line(borrower_id=borrower, product=load_product(product), limit=2_000_000)
+    loan = setup.draw(line_id=line, amount=amount, terms=5, start=date(2026, 5, 15), key="d")
+    setup.engine.dispose()
+    return OneLoan(Services(make_engine(url), Settings(database_url=url), origin="test"), borrower, line, loan)

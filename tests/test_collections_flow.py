@@ -17,7 +17,6 @@ from arrears.adapters import tables as t
 from arrears.adapters.database import make_engine
 from arrears.config import Settings
 from arrears.errors import InputRejected
-from arrears.product import load_product
 from arrears.service_layer.collections import (
     open_complaint,
     plan_day,
@@ -27,7 +26,7 @@ from arrears.service_layer.collections import (
 )
 from arrears.service_layer.eod_store import run_store
 from arrears.service_layer.services import Services
-from tests.conftest import SAMPLE_PRODUCT
+from tests.conftest import SAMPLE_PRODUCT, one_loan
 from tests.test_collections_store import STRATEGY, _store
 
 
@@ -207,11 +206,8 @@ def test_a_strategys_restriction_goes_through_the_registry_as_the_contract_allow
         encoding="utf-8",
     )
     url = new_database()
-    setup = Services(make_engine(url), Settings(database_url=url, business_date=date(2026, 5, 15)), origin="test")
-    borrower = setup.add_borrower(name="李四", phone="13900139000")
-    line = setup.open_line(borrower_id=borrower, product=load_product(product), limit=2_000_000)
-    loan = setup.draw(line_id=line, amount=250_000, terms=5, start=date(2026, 5, 15), key="d")
-    services = Services(make_engine(url), Settings(database_url=url), origin="test")
+    store = one_loan(url, product, name="李四", phone="13900139000")
+    services, borrower, line, loan = store.services, store.borrower, store.line, store.loan
     run_store(services, through=date(2026, 6, 24))
     plan = plan_day(services, date(2026, 6, 25), strategy)
     decisions = {a["action"]: (a["decision"], a["rule"]) for a in plan["actions"] if a["loan"] == loan}

@@ -19,7 +19,6 @@ from arrears.adapters.database import make_engine
 from arrears.config import Settings
 from arrears.engine import LoanReplay, Payment
 from arrears.errors import InputRejected
-from arrears.product import load_product
 from arrears.reporting import metro2
 from arrears.reporting.records import account_record, month_ends
 from arrears.scenario import load_scenario
@@ -33,7 +32,7 @@ from arrears.service_layer.credit_reporting import (
 )
 from arrears.service_layer.eod_store import run_store
 from arrears.service_layer.services import Services
-from tests.conftest import SAMPLE_PRODUCT, SCENARIOS, store_with_a_loan
+from tests.conftest import SAMPLE_PRODUCT, SCENARIOS, one_loan, store_with_a_loan
 
 TERMS = load_scenario(SCENARIOS / "cn_ageing.json").terms  # 2,500.00 over 5 terms from 2026-05-15, due the 15th
 
@@ -105,12 +104,19 @@ def _us_product(tmp_path: Path) -> Path:
 
 
 def _store(url: str, product: Path, *, name: str = "张三") -> tuple[Services, int, int]:
-    setup = Services(make_engine(url), Settings(database_url=url, business_date=date(2026, 5, 15)), origin="test")
-    borrower = setup.add_borrower(name=name, phone="13800138000")
-    line = setup.open_line(borrower_id=borrower, product=load_product(product), limit=2_000_000)
-    loan = setup.draw(line_id=line, amount=250_000, terms=5, start=date(2026, 5, 15), key="d")
-    services = Services(make_engine(url), Settings(database_url=url), origin="test")
-    return services, borrower, loan
+    made = one_loan(url, product, name=name)
+    return made.services, made.borrower, made.loan
+
+
+def _consented_and_noticed(services: Services, borrower: int, loan: int, sent_on: date) -> None:
+    """The borrower's consent on file, and a pre-notice that went out on ``sent_on``."""
+    record_consent(services, borrower_id=borrower, signed_on=date(2026, 5, 15), document="A-1")
+    with services.transaction() as connection:
+        connection.execute(
+            t.credit_pre_notices.insert().values(
+                loan_id=loan, borrower_id=borrower, sent_on=sent_on, channel="sms", recorded_at=datetime.now()
+            )
+        )
 
 
 def test_nothing_without_consent_nothing_negative_without_a_pre_notice(new_database: Callable[[], str]) -> None:
@@ -192,13 +198,7 @@ def test_a_backdated_payment_corrects_a_reported_month_and_a_dispute_is_answered
     delinquency."""
     url = new_database()
     services, borrower, loan = _store(url, SAMPLE_PRODUCT)
-    record_consent(services, borrower_id=borrower, signed_on=date(2026, 5, 15), document="A-1")
-    with services.transaction() as connection:
-        connection.execute(
-            t.credit_pre_notices.insert().values(
-                loan_id=loan, borrower_id=borrower, sent_on=date(2026, 6, 20), channel="sms", recorded_at=datetime.now()
-            )
-        )
+    _consented_and_noticed(services, borrower, loan, date(2026, 6, 20))
     run_store(services, through=date(2026, 6, 30))
     june = report_month(services, date(2026, 6, 1), "cn")
     assert [(r.status, r.negative) for r in june.records] == [("overdue", True)]
@@ -284,13 +284,7 @@ def test_a_name_with_no_latin_form_is_left_out_of_the_metro2_file_not_the_whole_
 def test_a_written_off_loan_is_reported_every_month_while_it_still_owes(new_database: Callable[[], str]) -> None:
     url = new_database()
     services, borrower, loan = _store(url, SAMPLE_PRODUCT)
-    record_consent(services, borrower_id=borrower, signed_on=date(2026, 5, 15), document="A-1")
-    with services.transaction() as connection:
-        connection.execute(
-            t.credit_pre_notices.insert().values(
-                loan_id=loan, borrower_id=borrower, sent_on=date(2026, 6, 19), channel="sms", recorded_at=datetime.now()
-            )
-        )
+    _consented_and_noticed(services, borrower, loan, date(2026, 6, 19))
     Services(make_engine(url), Settings(database_url=url, business_date=date(2026, 6, 28)), origin="test").write_off(
         loan_id=loan, value_date=date(2026, 6, 28), key="wo"
     )
@@ -306,13 +300,7 @@ def test_the_borrowers_standing_names_the_pre_notice_and_the_first_negative_mont
 ) -> None:
     url = new_database()
     services, borrower, loan = _store(url, SAMPLE_PRODUCT)
-    record_consent(services, borrower_id=borrower, signed_on=date(2026, 5, 15), document="A-1")
-    with services.transaction() as connection:
-        connection.execute(
-            t.credit_pre_notices.insert().values(
-                loan_id=loan, borrower_id=borrower, sent_on=date(2026, 6, 19), channel="sms", recorded_at=datetime.now()
-            )
-        )
+    _consented_and_noticed(services, borrower, loan, date(2026, 6, 19))
     run_store(services, through=date(2026, 6, 30))
     before = services.standing(borrower, date(2026, 6, 25), "en-US")["credit_reporting"]
     assert (before["pre_notice_sent_on"], before["first_negative_report_on"]) == ("2026-06-19", None)

@@ -20,13 +20,12 @@ from arrears.adapters import tables as t
 from arrears.adapters.channels import JsonLinesSender, WebhookSender, verify_signature
 from arrears.adapters.database import make_engine
 from arrears.config import Settings
-from arrears.product import load_product
 from arrears.reporting.pre_notice import PRE_NOTICE, negative_allowed
 from arrears.service_layer.collections import open_complaint, plan_day, record_contact
 from arrears.service_layer.dispatch import dispatch
 from arrears.service_layer.eod_store import run_store
 from arrears.service_layer.services import Services
-from tests.conftest import ROOT, SAMPLE_PRODUCT, store_with_a_loan
+from tests.conftest import ROOT, one_loan, store_with_a_loan
 from tests.test_channels import SECRET, Answer, Provider
 from tests.test_channels import provider as provider  # the fixture: a real HTTP server on 127.0.0.1
 from tests.test_collections_store import STRATEGY, _store
@@ -316,12 +315,9 @@ def test_a_validation_notice_sent_is_recorded_so_collection_goes_on(
 ) -> None:
     """us-default sends the validation notice as a letter at 1 day past due; once it is out, the account's
     validation_notice flag says so (Reg F 1006.34: collection may go on)."""
-    url = new_database()
-    setup = Services(make_engine(url), Settings(database_url=url, business_date=date(2026, 5, 15)), origin="test")
-    borrower = setup.add_borrower(name="Jane Roe", phone="2125550100", timezone="America/New_York", language="en")
-    line = setup.open_line(borrower_id=borrower, product=load_product(SAMPLE_PRODUCT), limit=2_000_000)
-    setup.draw(line_id=line, amount=100_000, terms=5, start=date(2026, 5, 15), key="d")
-    services = Services(make_engine(url), Settings(database_url=url), origin="test")
+    services = one_loan(
+        new_database(), amount=100_000, name="Jane Roe", phone="2125550100", timezone="America/New_York", language="en"
+    ).services
     run_store(services, through=date(2026, 6, 16))
     plan_day(services, date(2026, 6, 17), ROOT / "strategies" / "us-default.toml")
     new_york = ZoneInfo("America/New_York")
@@ -337,12 +333,8 @@ def test_the_credit_report_pre_notice_goes_out_and_is_recorded_for_credit_report
     """cn-default sends the pre-notice at 3 days past due (征信业管理条例 art. 15): by text, through the outbox
     and its checks; once it is out, credit reporting finds it and allows a negative record 7 days later, not
     before."""
-    url = new_database()
-    setup = Services(make_engine(url), Settings(database_url=url, business_date=date(2026, 5, 15)), origin="test")
-    borrower = setup.add_borrower(name="王五", phone="13700137000")
-    line = setup.open_line(borrower_id=borrower, product=load_product(SAMPLE_PRODUCT), limit=2_000_000)
-    loan = setup.draw(line_id=line, amount=100_000, terms=5, start=date(2026, 5, 15), key="d")
-    services = Services(make_engine(url), Settings(database_url=url), origin="test")
+    store = one_loan(new_database(), amount=100_000, name="王五", phone="13700137000")
+    services, loan = store.services, store.loan
     run_store(services, through=date(2026, 6, 18))
     plan = plan_day(services, date(2026, 6, 19), STRATEGY)
     notice = [a for a in plan["actions"] if a["action"] == "credit_report_pre_notice"]
