@@ -210,6 +210,8 @@ def test_keys_belong_to_their_caller_and_amounts_are_bounded(
             headers={"Authorization": f"Bearer {tokens['compliance']}"},
         )
     assert too_much.status_code == 422 and "service desk" in too_much.json()["error"]
+    with httpx.Client(base_url=base) as client:  # the document is served; no page that loads scripts from a CDN
+        assert client.get("/openapi.json").status_code == 200 and client.get("/docs").status_code == 404
     assert huge.status_code == 422 and long_key.status_code == 422
     app_of[base].state.read_audit.flush()
     with services.reading() as connection:

@@ -164,6 +164,7 @@ def test_demo_runs_small_and_persists(tmp_path: Path) -> None:
     assert f"portfolio report: {report}" in result.stdout
     assert "<svg" in report.read_text(encoding="utf-8")
     assert "arrears credit report --month" in printed and "held back" in printed  # the month's bureau file
+    assert "arrears serve --port 8000" in printed and printed.count("Authorization: Bearer ") == 6  # a token a role
     assert sorted(p.name for p in (tmp_path / "portfolio").iterdir()) == [
         "collections",
         next(p.name for p in (tmp_path / "portfolio").iterdir() if p.name.startswith("credit-")),

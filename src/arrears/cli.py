@@ -210,6 +210,7 @@ def demo(
         _demo_collections(console, result.end + timedelta(days=2), out, seed)
         _demo_credit(console, result, out)
         _demo_day_end(console, result, out)
+        _demo_api(console)
 
 
 def _persist_demo(console: Console, result: DemoResult, product_file: Path, out: Path) -> None:
@@ -325,6 +326,30 @@ def _demo_credit(console: Console, result: DemoResult, out: Path) -> None:
     )
     for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
         console.print(f"  held: {count} x {reason}")
+
+
+def _demo_api(console: Console) -> None:
+    """A token for each role on the demo store, and how to serve the API with them (the demo does not block on
+    a server: start it with the command printed)."""
+    from arrears.access import Role
+    from arrears.adapters import tokens_store
+
+    services = open_services()
+    with services.transaction() as connection:
+        borrower = connection.exec_driver_sql("SELECT MIN(id) FROM borrowers").scalar_one()
+        made = []
+        for role in Role:
+            whose = borrower if role is Role.BORROWER else None
+            agency = "huaxia-collect" if role is Role.AGENCY else None
+            _, token = tokens_store.create(
+                connection, role=role, borrower=whose, agency=agency, label="demo", now=services.clock()
+            )
+            made.append((role, whose or agency or "", token))
+    console.print(
+        "\n[bold]arrears serve --port 8000[/] (http://127.0.0.1:8000/openapi.json), with one of these tokens:"
+    )
+    for role, scope, token in made:
+        console.print(f"  {role:<10} {scope!s:<15} Authorization: Bearer {token}")
 
 
 def _demo_day_end(console: Console, result: DemoResult, out: Path) -> None:

@@ -71,6 +71,8 @@ def create_app(services: Services) -> FastAPI:
 
     app = FastAPI(
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's documentation pages load their scripts from a CDN: none here
+        redoc_url=None,
         title="arrears",
         version="0.1.0",
         description="Consumer-loan servicing and collections: lawful by construction.",
