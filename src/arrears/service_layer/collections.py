@@ -287,6 +287,13 @@ FLAG_KINDS = (
 )
 
 
+def _check_owner(connection: Any, borrower_id: int, loan_id: int | None) -> None:
+    """The borrower exists and, when a loan is named, the loan is theirs."""
+    store.get_borrower(connection, borrower_id)
+    if loan_id is not None and store.get_loan(connection, loan_id).borrower_id != borrower_id:
+        raise InputRejected(f"loan {loan_id} is not borrower {borrower_id}'s")
+
+
 def add_flag(services: Services, *, borrower_id: int, loan_id: int | None, kind: str, since: date, note: str) -> int:
     """A flag planning must respect (a special status, an opt-out, consent, a validation notice sent)."""
     if kind == Status.OPEN_COMPLAINT:
@@ -298,9 +305,7 @@ def add_flag(services: Services, *, borrower_id: int, loan_id: int | None, kind:
     if not note.strip():
         raise InputRejected("a flag needs a note saying where it comes from (the letter, the call, the court)")
     with services.transaction() as connection:
-        store.get_borrower(connection, borrower_id)
-        if loan_id is not None and store.get_loan(connection, loan_id).borrower_id != borrower_id:
-            raise InputRejected(f"loan {loan_id} is not borrower {borrower_id}'s")
+        _check_owner(connection, borrower_id, loan_id)
         return cs.add_flag(
             connection,
             {
@@ -362,9 +367,7 @@ def open_complaint(
     if not summary.strip():
         raise InputRejected("a complaint needs a summary of what the borrower said")
     with services.transaction() as connection:
-        store.get_borrower(connection, borrower_id)
-        if loan_id is not None and store.get_loan(connection, loan_id).borrower_id != borrower_id:
-            raise InputRejected(f"loan {loan_id} is not borrower {borrower_id}'s")
+        _check_owner(connection, borrower_id, loan_id)
         return cs.record_complaint(
             connection,
             {
