@@ -64,11 +64,30 @@ class DayEndPolicy:
 
     non_accrual_dpd: int = DEFAULT_NON_ACCRUAL_DPD
     """A loan more than this many days past due is non-accrual (see the module docstring, step 6)."""
+    observation_days: int = 365
+    """How long a loan whose terms a hardship plan changed (reschedule, freeze, settlement) is held at
+    ``restructured_floor`` at least, from the plan's date: its observation period. The 2023 classification
+    measures (商业银行金融资产风险分类办法) hold restructured assets for an observation period of at least a
+    year [S]: configure it."""
+    restructured_floor: Classification = Classification.SPECIAL_MENTION
+    """The best class a restructured loan can have during its observation period [S]."""
 
     def __post_init__(self) -> None:
-        value = self.non_accrual_dpd
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000:
-            raise InputRejected(f"non-accrual days past due must be a whole number from 0 to 10000, got {value!r}")
+        for name, value in (
+            ("non-accrual days past due", self.non_accrual_dpd),
+            ("observation days", self.observation_days),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000:
+                raise InputRejected(f"{name} must be a whole number from 0 to 10000, got {value!r}")
+
+    def floor(self, replay: LoanReplay) -> Classification:
+        """The class a loan cannot be better than after the day-end the replay has closed: ``restructured_floor``
+        during a hardship plan's observation period, else normal (days past due alone decide)."""
+        since = replay.restructured_on
+        observed = since is not None and (replay.closed_through_date - since).days < self.observation_days
+        if observed and replay.settled_on is None:
+            return self.restructured_floor
+        return Classification.NORMAL
 
 
 class Transition(StrEnum):
@@ -106,6 +125,8 @@ class Standing:
     suspended_penalty: int
     written_off_at: dict[Account, int] | None = None
     """The books as they stood at the write-off (accrual basis), once the loan is written off."""
+    floor: Classification = Classification.NORMAL
+    """The best class the loan may have whatever its days past due (a hardship plan's observation period)."""
 
     @property
     def bucket(self) -> Bucket:
@@ -113,7 +134,9 @@ class Standing:
 
     @property
     def classification(self) -> Classification:
-        return classification_for(self.days_past_due)
+        """The worse of what days past due give and the floor (:mod:`arrears.classification`)."""
+        by_dpd = classification_for(self.days_past_due)
+        return max(by_dpd, self.floor, key=_CLASSES.index)
 
     @property
     def recognised_interest(self) -> int:
@@ -208,10 +231,17 @@ def standing_after(
         suspended_interest=suspended_interest,
         suspended_penalty=suspended_penalty,
         written_off_at=written_off_at,
+        floor=policy.floor(replay),
     )
 
 
-def standing_from(replay: LoanReplay, non_accrual: bool, suspended_interest: int, suspended_penalty: int) -> Standing:
+def standing_from(
+    replay: LoanReplay,
+    non_accrual: bool,
+    suspended_interest: int,
+    suspended_penalty: int,
+    policy: DayEndPolicy | None = None,
+) -> Standing:
     """The standing after the day-end the replay has closed, given the accrual status that day-end stored (what
     a command needs of a loan the store's day-end runs, without replaying its day-ends one by one)."""
     day = replay.closed_through_date
@@ -224,6 +254,7 @@ def standing_from(replay: LoanReplay, non_accrual: bool, suspended_interest: int
         accrued=replay.accrued_interest(),
         suspended_interest=suspended_interest,
         suspended_penalty=suspended_penalty,
+        floor=(policy or DayEndPolicy()).floor(replay),
     )
 
 
@@ -250,6 +281,7 @@ def transitions(before: Standing, after: Standing) -> tuple[TransitionEvent, ...
 
 
 _BUCKETS = tuple(Bucket)
+_CLASSES = tuple(Classification)
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ bucket M1, special-mention, penalty 1.90 and compound 0.15.
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
@@ -95,7 +96,62 @@ class WriteOff:
     value_date: date
 
 
-LoanEvent = Payment | Waiver | WriteOff
+@dataclass(frozen=True, slots=True)
+class Reschedule:
+    """A hardship plan's re-scheduling (个性化分期 / 协商还款) of what is overdue, from the value date on.
+
+    Everything unpaid on the installments due on or before the value date (principal, interest, penalty and
+    compound) is carried into new installments due on ``due_dates``. Their totals are ``amounts``, or by
+    default the total split evenly with the odd minor units on the earliest; each takes its amount from the
+    carried components in the loan's allocation order, as payments would pay them. ``amounts`` must add up to
+    exactly what is carried: a plan never leaves part of the overdue debt out. The carried amounts bear no new
+    interest; a new installment left unpaid after its due date is charged penalty and compound like any other.
+
+    History is never rewritten: replaying to any day before the value date gives what it gave before, so past
+    days past due, classes and reported records stay true. From the value date the old installments show as
+    settled by the plan and the new ones carry the debt.
+    """
+
+    value_date: date
+    due_dates: tuple[date, ...]
+    amounts: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeFreeze:
+    """A hardship plan's freeze of penalty and compound interest (罚息、复利停计): the day-ends from the value date
+    through ``until`` charge neither. Contract interest already scheduled is unchanged."""
+
+    value_date: date
+    until: date
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """A settlement at a discount (折扣结清): once the money received from the value date through ``pay_by``
+    reaches ``amount``, everything still owed is forgiven (principal included: the discount is a loss, booked
+    to ``principal_forgiven``) and the loan is settled. Interest of the periods not yet begun is never owed
+    (民法典 art. 677); interest for the actual days of the current period is. If ``pay_by`` passes first,
+    nothing is forgiven and the payments stand as ordinary repayments."""
+
+    value_date: date
+    amount: int
+    pay_by: date
+
+
+@dataclass(frozen=True, slots=True)
+class Acceleration:
+    """Acceleration (宣布提前到期) on the value date: every installment not yet due falls due that day, with the
+    interest for the actual days of the current period (民法典 art. 677: none for periods not begun). From the
+    next day-end, penalty interest runs on the whole unpaid principal; no contract interest accrues any more."""
+
+    value_date: date
+
+
+PlanEvent = Reschedule | ChargeFreeze | Settlement | Acceleration
+"""Events of a hardship plan or a legal decision: they change the loan's terms from their value date on."""
+
+LoanEvent = Payment | Waiver | WriteOff | Reschedule | ChargeFreeze | Settlement | Acceleration
 """What can happen to a loan on a value date; replay applies them in value-date order, then recorded order."""
 
 
@@ -179,6 +235,8 @@ class InstallmentState:
     interest: int
     penalty: int
     compound: int
+    carried: bool = False
+    """Made by a hardship plan's reschedule (:class:`Reschedule`): it carries older debt."""
 
     @property
     def total(self) -> int:
@@ -220,12 +278,17 @@ class LoanState:
     """Everything forgiven so far, by component."""
     written_off_on: date | None
     """The write-off date, if the loan was written off."""
+    restructured_on: date | None = None
+    """The date of the last hardship plan event that changed the terms (reschedule, freeze, settlement)."""
+    accelerated_on: date | None = None
+    """The date every installment was made due (宣布提前到期), if the loan was accelerated."""
 
 
 class _Installment:
     """Working state of one installment during a replay (mutable, private to this module)."""
 
     __slots__ = (
+        "carried",
         "compound",
         "due",
         "due_date",
@@ -238,7 +301,10 @@ class _Installment:
         "principal",
     )
 
-    def __init__(self, number: int, due_date: date, principal: int, interest: int, grace_days: int) -> None:
+    def __init__(
+        self, number: int, due_date: date, principal: int, interest: int, grace_days: int, carried: bool = False
+    ) -> None:
+        self.carried = carried  # made by a reschedule: its interest was billed before, and it accrues nothing
         self.number = number
         self.due_date = due_date
         self.due = due_date.toordinal()
@@ -286,10 +352,27 @@ class LoanReplay:
         self._penalty_num, self._penalty_den = penalty_rate.numerator, penalty_rate.denominator
         self._daily = rate_fraction(terms.daily_rate)
         self._mode = terms.rounding
-        grace = terms.grace_days
-        self._event_days = sorted({r.due for r in self._rows} | ({r.grace_end for r in self._rows} if grace else set()))
-        self._due_days = [r.due for r in self._rows]
+        self._freezes: list[tuple[int, int]] = []  # day-ends (first, last) that charge nothing
+        self._settlement: tuple[int, int, int, int] | None = None  # from, amount, pay-by, received so far
+        self.restructured_on: date | None = None
+        """The value date of the last reschedule, freeze or settlement: the classification's observation period
+        runs from it (:mod:`arrears.dayend`)."""
+        self.accelerated_on: date | None = None
+        self.settled_by_plan = False
+        """The loan was settled by a settlement at a discount (what was left is forgiven)."""
+        self._reindex()
+
+    def _reindex(self) -> None:
+        """Rebuild what the day-ends look up, after the installments changed (at the start, or a plan event)."""
+        grace = self.terms.grace_days
+        rows = self._rows
+        days = {r.due for r in rows} | ({r.grace_end for r in rows} if grace else set())
+        days |= {edge for first, last in self._freezes for edge in (first, last + 1)}
+        self._event_days = sorted(days)
+        self._regular = [r for r in rows if not r.carried]
+        self._due_days = [r.due for r in self._regular]
         self._due_day_set = frozenset(self._due_days)
+        self._any_due_set = frozenset(r.due for r in rows)
 
     # -- events -------------------------------------------------------------------------------------------
 
@@ -315,8 +398,16 @@ class LoanReplay:
             self.pay(event.value_date, event.amount)
         elif isinstance(event, Waiver):
             self.waive(event.value_date, event.component, event.amount)
-        else:
+        elif isinstance(event, WriteOff):
             self.write_off_on(event.value_date)
+        elif isinstance(event, Reschedule):
+            self.reschedule(event)
+        elif isinstance(event, ChargeFreeze):
+            self.freeze(event)
+        elif isinstance(event, Settlement):
+            self.settle_at_discount(event)
+        else:
+            self.accelerate(event.value_date)
 
     def pay(self, value_date: date, amount: int) -> None:
         """Apply a payment received during ``value_date`` (before that day's day-end)."""
@@ -328,6 +419,8 @@ class LoanReplay:
             self.write_off = replace(self.write_off, recovered=self.write_off.recovered + amount)
         self.unapplied += amount
         self._apply_credit(day)
+        if self._settlement is not None:
+            self._count_towards_settlement(day, amount)
 
     def waive(self, value_date: date, component: Component, amount: int) -> None:
         """Forgive ``amount`` of ``component`` on installments due on or before ``value_date``, oldest first."""
@@ -366,6 +459,173 @@ class LoanReplay:
         self._after_reduction(day)
         self.write_off = WriteOffRecord(on=value_date, totals=self.totals(value_date), recovered=0)
 
+    # -- plan events (hardship plans and legal decisions) -----------------------------------------------------
+
+    def _plan_day(self, value_date: date, what: str) -> int:
+        day = self.begin_day(value_date)
+        if self.write_off is not None:
+            raise PaymentRefused(f"the loan was written off on {self.write_off.on}; a {what} cannot apply to it")
+        if self._first_open == len(self._rows):
+            raise PaymentRefused(f"the loan is fully repaid; there is nothing for a {what} to apply to")
+        return day
+
+    def reschedule(self, plan: Reschedule) -> None:
+        """Carry what is unpaid on installments due by the value date into new installments (see
+        :class:`Reschedule`)."""
+        day = self._plan_day(plan.value_date, "reschedule")
+        due_rows = [row for row in self._rows[self._first_open :] if row.due <= day and not row.settled()]
+        order = self.terms.allocation
+        carried = {c: sum(getattr(row, c.value) for row in due_rows) for c in order}
+        total = sum(carried.values())
+        if not total:
+            raise PaymentRefused(f"nothing is due and unpaid on {plan.value_date}; there is nothing to reschedule")
+        dues = [d.toordinal() for d in plan.due_dates]
+        if not dues or any(b <= a for a, b in itertools.pairwise(dues)) or dues[0] <= day:
+            raise PaymentRefused(
+                "a reschedule needs one or more due dates, each after the plan's date and after the one before"
+            )
+        if plan.amounts is None:
+            share, odd = divmod(total, len(dues))
+            amounts = [share + (1 if k < odd else 0) for k in range(len(dues))]
+        else:
+            amounts = list(plan.amounts)
+            if len(amounts) != len(dues) or any(a <= 0 for a in amounts) or sum(amounts) != total:
+                raise PaymentRefused(
+                    f"the plan's installments add up to {format_minor(sum(amounts))} but "
+                    f"{format_minor(total)} is overdue on {plan.value_date}; a plan must cover all of it, "
+                    "one positive amount per due date"
+                )
+        for row in due_rows:  # the old installments are settled by the plan: their debt moves, nothing is paid
+            row.principal = row.interest = row.penalty = row.compound = 0
+            row.held_penalty = row.held_compound = 0
+        new_rows, number = [], max(row.number for row in self._rows)
+        for due, amount in zip(dues, amounts, strict=True):
+            number += 1
+            row = _Installment(number, date.fromordinal(due), 0, 0, self.terms.grace_days, carried=True)
+            for component in order:
+                take = min(carried[component], amount)
+                setattr(row, component.value, take)
+                carried[component] -= take
+                amount -= take
+            new_rows.append(row)
+        self._rows.extend(new_rows)
+        # carried installments come before regular ones due the same day: they are the older debt
+        self._rows.sort(key=lambda r: (r.due, not r.carried, r.number))
+        self._first_open = 0
+        self._reindex()
+        self._advance_first_open(day)
+        self.restructured_on = plan.value_date
+
+    def freeze(self, plan: ChargeFreeze) -> None:
+        """Charge no penalty or compound at the day-ends from the value date through ``until``."""
+        day = self._plan_day(plan.value_date, "freeze")
+        if plan.until < plan.value_date:
+            raise PaymentRefused(f"a freeze must end on or after it starts ({plan.value_date}), not {plan.until}")
+        self._freezes.append((day, plan.until.toordinal()))
+        self._reindex()
+        self.restructured_on = plan.value_date
+
+    def settle_at_discount(self, plan: Settlement) -> None:
+        """Start a settlement at a discount; payments from now count towards it (see :class:`Settlement`)."""
+        day = self._plan_day(plan.value_date, "settlement")
+        if isinstance(plan.amount, bool) or not isinstance(plan.amount, int) or plan.amount <= 0:
+            raise PaymentRefused(f"a settlement amount must be a positive number of minor units, got {plan.amount!r}")
+        if plan.pay_by < plan.value_date:
+            raise PaymentRefused(f"a settlement must be paid on or after it is agreed ({plan.value_date})")
+        self._settlement = (day, plan.amount, plan.pay_by.toordinal(), 0)
+        self.restructured_on = plan.value_date
+
+    def _count_towards_settlement(self, day: int, amount: int) -> None:
+        assert self._settlement is not None
+        start, agreed, pay_by, received = self._settlement
+        if day > pay_by or self.settled_on is not None:
+            return
+        received += amount
+        self._settlement = (start, agreed, pay_by, received)
+        if received < agreed:
+            return
+        # reached: the money held goes to what is owed, oldest first, then the rest is forgiven
+        self._collapse_future(day, move_due=False)
+        for row in self._rows[self._first_open :]:
+            for component in self.terms.allocation:
+                owed = getattr(row, component.value)
+                take = min(owed, self.unapplied)
+                self.allocated[component] += take
+                self.unapplied -= take
+                self.waived[component] += owed - take
+                setattr(row, component.value, 0)
+            row.held_penalty = row.held_compound = 0
+        self._settlement = None
+        self.settled_by_plan = True
+        self._after_reduction(day)
+
+    def settlement_outstanding(self) -> tuple[int, date] | None:
+        """What is still to pay under a running settlement at a discount, and by when (None if none runs)."""
+        if self._settlement is None or self.settled_on is not None:
+            return None
+        _, agreed, pay_by, received = self._settlement
+        if self.closed_through >= pay_by:
+            return None
+        return agreed - received, date.fromordinal(pay_by)
+
+    def plan_in_force(self, day: int) -> str | None:
+        """What a hardship plan makes of the loan on ``day``, for credit reporting's special comment:
+        ``settled_for_less`` (settled at a discount), ``reschedule`` (carried installments unpaid), ``settlement``
+        (a settlement running), ``freeze`` (charges frozen that day), or None."""
+        if self.settled_by_plan:
+            return "settled_for_less"
+        if self.settled_on is not None:
+            return None
+        if any(row.carried for row in self._rows[self._first_open :]):
+            return "reschedule"
+        if self._settlement is not None and day <= self._settlement[2]:
+            return "settlement"
+        if any(first <= day <= last for first, last in self._freezes):
+            return "freeze"
+        return None
+
+    def plan_running(self, day: int) -> bool:
+        """A hardship plan still runs on ``day``: installments it carried are unpaid, its settlement is not yet
+        due, or its freeze has not ended."""
+        if self.settled_on is not None:
+            return False
+        carried = any(row.carried for row in self._rows[self._first_open :])
+        settling = self._settlement is not None and day <= self._settlement[2]
+        return carried or settling or any(last >= day for _, last in self._freezes)
+
+    def accelerate(self, value_date: date) -> None:
+        """Make every installment not yet due fall due on ``value_date`` (see :class:`Acceleration`)."""
+        day = self._plan_day(value_date, "acceleration")
+        if self.accelerated_on is not None:
+            raise PaymentRefused(f"the loan was already accelerated on {self.accelerated_on}")
+        if not any(row.due < day for row in self._rows[self._first_open :]):
+            raise PaymentRefused(
+                f"nothing is past due on {value_date}: a loan is accelerated only after a default (an installment "
+                "past its due date and unpaid)"
+            )
+        self._collapse_future(day, move_due=True)
+        self._reindex()
+        self.accelerated_on = value_date
+
+    def _collapse_future(self, day: int, *, move_due: bool) -> None:
+        """Interest of the periods not begun is dropped; the current period's is what its actual days earned
+        (民法典 art. 677), put on the first installment not yet due. ``move_due``: those installments fall due
+        on ``day`` (acceleration)."""
+        current = self.current_interest(day)
+        future = [row for row in self._regular if row.due > day]
+        for position, row in enumerate(future):
+            row.interest = current if position == 0 else 0
+            if move_due:
+                row.due_date, row.due = date.fromordinal(day), day
+                row.grace_end = day + self.terms.grace_days
+        if move_due:
+            self._rows.sort(key=lambda r: (r.due, not r.carried, r.number))
+            self._first_open = 0
+            self._advance_first_open(day)
+
+    def _frozen(self, day: int) -> bool:
+        return any(first <= day <= last for first, last in self._freezes)
+
     def _after_reduction(self, day: int) -> None:
         self._advance_first_open(day)
         if self._first_open == len(self._rows) and self.settled_on is None:
@@ -387,7 +647,7 @@ class LoanReplay:
                 return
             if event > first:
                 self._quiet_day_ends(first, event - 1)
-            if self.unapplied and event in self._due_day_set:
+            if self.unapplied and event in self._any_due_set:
                 self._apply_credit(event)
             self._event_day_end(event)
             self.closed_through = event
@@ -417,22 +677,31 @@ class LoanReplay:
 
     def _settle_if_covered(self, day: int) -> None:
         """Early settlement (提前结清): if the credit covers current interest plus the principal not yet due
-        (everything due is already paid when credit is left over), pay both and waive future interest."""
+        (everything due is already paid when credit is left over), pay both and waive future interest. Amounts a
+        reschedule carried into installments not yet due are owed in full (their interest was billed before)."""
         rows = self._rows
         future = [row for row in rows[self._first_open :] if row.due > day]
         if any(not row.settled() for row in rows[self._first_open :] if row.due <= day):
             return
-        principal_not_yet_due = sum(row.principal for row in future)
+        principal_not_yet_due = sum(row.principal for row in future if not row.carried)
+        carried = sum(row.principal + row.interest + row.penalty + row.compound for row in future if row.carried)
         current_interest = self.current_interest(day)
-        if self.unapplied < principal_not_yet_due + current_interest:
+        if self.unapplied < principal_not_yet_due + current_interest + carried:
             return
-        for position, row in enumerate(future):
+        first_regular = True
+        for row in future:
+            if row.carried:
+                for component in Component:
+                    self.allocated[component] += getattr(row, component.value)
+                    setattr(row, component.value, 0)
+                continue
             self.allocated[Component.PRINCIPAL] += row.principal
             row.principal = 0
-            row.interest = current_interest if position == 0 else 0
+            row.interest = current_interest if first_regular else 0
+            first_regular = False
             self.allocated[Component.INTEREST] += row.interest
             row.interest = 0
-        self.unapplied -= principal_not_yet_due + current_interest
+        self.unapplied -= principal_not_yet_due + current_interest + carried
         self.settled_on = date.fromordinal(day)
         if self.journal is not None:
             position = bisect.bisect_right(self._due_days, day)
@@ -442,11 +711,20 @@ class LoanReplay:
 
     def current_interest(self, day: int) -> int:
         """Interest earned from the last due date on or before ``day`` (or the start) up to ``day``, on the
-        principal not yet due: round(principal not yet due x daily rate x days). 民法典 art. 677."""
+        principal not yet due: round(principal not yet due x daily rate x days). 民法典 art. 677. Amounts a
+        reschedule carried bear no interest."""
         position = bisect.bisect_right(self._due_days, day)
         since = self._due_days[position - 1] if position else self._start
-        principal_not_yet_due = sum(row.principal for row in self._rows[position:])
+        principal_not_yet_due = sum(row.principal for row in self._regular[position:])
         return round_to_minor(principal_not_yet_due * self._daily * (day - since), self._mode)
+
+    def carried_not_yet_due(self, day: int) -> int:
+        """What a reschedule carried into installments due after ``day`` and is still unpaid (all components)."""
+        return sum(
+            row.principal + row.interest + row.penalty + row.compound
+            for row in self._rows[self._first_open :]
+            if row.carried and row.due > day
+        )
 
     def _advance_first_open(self, day: int = 0) -> None:
         rows = self._rows
@@ -473,6 +751,8 @@ class LoanReplay:
         charge times the number of days, held back if the run lies inside the grace period."""
         if self.write_off is not None:  # non-accrual: a written-off loan is charged nothing more
             return
+        if self._freezes and self._frozen(first):  # a freeze's edges are event days: the whole run is frozen
+            return
         days = last - first + 1
         for row in self._rows[self._first_open :]:
             if row.due >= first:
@@ -495,7 +775,7 @@ class LoanReplay:
         for row in self._rows[self._first_open :]:
             if row.due >= day:
                 break
-            if row.principal or row.interest:
+            if (row.principal or row.interest) and not (self._freezes and self._frozen(day)):
                 penalty, compound = self._daily_charges(row)
                 if self.journal is not None:
                     self._record(row, day, day, penalty, compound, day <= row.grace_end)
@@ -600,9 +880,9 @@ class LoanReplay:
 
     def _accrued_after(self, day: int) -> int:
         position = bisect.bisect_right(self._due_days, day)
-        if day < self._start or position == len(self._rows) or self._first_open == len(self._rows):
+        if day < self._start or position == len(self._regular) or self._first_open == len(self._rows):
             return 0
-        row = self._rows[position]
+        row = self._regular[position]
         since = self._due_days[position - 1] if position else self._start
         return round_div(row.interest * (day - since), row.due - since, self._mode)
 
@@ -612,7 +892,8 @@ class LoanReplay:
     def totals(self, billed_through: date) -> LoanTotals:
         """Cumulative amounts, with interest billed for installments due on or before ``billed_through``."""
         limit = billed_through.toordinal()
-        unpaid_billed = sum(row.interest for row in self._rows[self._first_open :] if row.due <= limit)
+        # interest a reschedule carried was billed before, whenever its new installment falls due
+        unpaid_billed = sum(row.interest for row in self._rows[self._first_open :] if row.due <= limit or row.carried)
         charged = {
             Component.PRINCIPAL: self.terms.principal,
             Component.INTEREST: self.allocated[Component.INTEREST] + self.waived[Component.INTEREST] + unpaid_billed,
@@ -648,7 +929,14 @@ class LoanReplay:
                 status = InstallmentStatus.FUTURE
             rows.append(
                 InstallmentState(
-                    row.number, row.due_date, status, row.principal, row.interest, row.penalty, row.compound
+                    row.number,
+                    row.due_date,
+                    status,
+                    row.principal,
+                    row.interest,
+                    row.penalty,
+                    row.compound,
+                    row.carried,
                 )
             )
         dpd = self.days_past_due()
@@ -665,6 +953,8 @@ class LoanReplay:
             settled_on=self.settled_on,
             waived=dict(self.waived),
             written_off_on=self.write_off.on if self.write_off else None,
+            restructured_on=self.restructured_on,
+            accelerated_on=self.accelerated_on,
         )
 
 

@@ -16,6 +16,7 @@ principal disbursed and R everything received::
     interest_income       -(interest billed - waived)
     penalty_income        -(penalty + compound charged - waived)
     suspense              -unapplied credit                      (money received that found nothing due)
+    principal_forgiven    principal waived                       (a settlement at a discount: an expense)
 
 They add up to R - (everything allocated) - unapplied = 0, because the engine never drops money.
 
@@ -61,6 +62,7 @@ class Account(StrEnum):
     RECOVERIES = "recoveries"  # income: money received on a written-off loan
     INTEREST_ACCRUED = "interest_accrued"  # asset: interest earned day by day, not yet billed (应计利息)
     INCOME_SUSPENSE = "income_suspense"  # held back from income while the loan is non-accrual (利息挂账)
+    PRINCIPAL_FORGIVEN = "principal_forgiven"  # expense: principal a settlement at a discount forgave
 
 
 Balances = dict[Account, int]
@@ -85,6 +87,8 @@ def open_loan_balances(totals: LoanTotals) -> Balances:
         Account.PENALTY_INCOME: -(_penalties(totals.charged) - _penalties(totals.waived)),
         Account.SUSPENSE: -totals.unapplied,
     }
+    if totals.waived[Component.PRINCIPAL]:  # only a settlement at a discount forgives principal: a loss
+        balances[Account.PRINCIPAL_FORGIVEN] = totals.waived[Component.PRINCIPAL]
     return _checked(balances)
 
 

@@ -7,6 +7,8 @@ After the payments dated on or before D (and the day-ends through D-1), the payo
   + current_interest      round(principal of installments due after D x daily rate x days from the last due
                           date on or before D, or the start, to D) -- interest for the actual days (民法典 art. 677)
   + principal_not_yet_due the principal of installments due after D
+  + rescheduled_not_yet_due what a hardship plan carried into installments due after D (all of it: its
+                          interest was billed before the plan, and it bears no more)
   - unapplied credit held
   = total                 (never below zero)
 
@@ -41,6 +43,7 @@ class Payoff:
     principal_not_yet_due: int
     unapplied: int
     total: int
+    rescheduled_not_yet_due: int = 0
 
 
 def payoff(terms: LoanTerms, payments: Iterable[Payment], on: date, schedule: Schedule | None = None) -> Payoff:
@@ -62,9 +65,10 @@ def payoff_of(loan: LoanReplay, on: date) -> Payoff:
     day = on.toordinal()
     state = loan.state()
     overdue_and_due = sum(row.total for row in state.installments if row.due_date <= on)
-    principal_not_yet_due = sum(row.principal for row in state.installments if row.due_date > on)
+    carried = loan.carried_not_yet_due(day)
+    principal_not_yet_due = sum(row.principal for row in state.installments if row.due_date > on and not row.carried)
     current_interest = loan.current_interest(day)
-    owed = overdue_and_due + current_interest + principal_not_yet_due
+    owed = overdue_and_due + current_interest + principal_not_yet_due + carried
     return Payoff(
         on=on,
         overdue_and_due=overdue_and_due,
@@ -72,4 +76,5 @@ def payoff_of(loan: LoanReplay, on: date) -> Payoff:
         principal_not_yet_due=principal_not_yet_due,
         unapplied=loan.unapplied,
         total=max(0, owed - loan.unapplied),
+        rescheduled_not_yet_due=carried,
     )

@@ -47,6 +47,7 @@ class MonthEnd:
     last_payment: date | None
     overdue_principal: int = 0  # the principal part of ``overdue`` (before held credit)
     closed_on: date | None = None  # the day it was settled or written off
+    plan: str | None = None  # a hardship plan in force (arrears.engine.LoanReplay.plan_in_force)
 
     @property
     def balance(self) -> int:
@@ -57,8 +58,9 @@ class MonthEnd:
         return self.principal + max(self.overdue - self.overdue_principal, 0)
 
 
-def month_ends(terms: LoanTerms, events: list[LoanEvent], through: date) -> list[MonthEnd]:
-    """The loan at every month-end from the month it started to ``through`` (a month-end), from its events: the
+def month_ends(terms: LoanTerms, events: list[LoanEvent], through: date, *, ending_on: bool = False) -> list[MonthEnd]:
+    """The loan at every month-end from the month it started to ``through`` (a month-end; with ``ending_on``, any
+    day, whose own entry then comes last: what an event record on that day needs), from its events: the
     reference engine replayed from event date to event date and month-end to month-end (what a bureau record
     needs does not depend on accrual status, so no day-by-day day-end is run).
 
@@ -81,7 +83,7 @@ def month_ends(terms: LoanTerms, events: list[LoanEvent], through: date) -> list
             run = oldest + timedelta(days=1) if oldest is not None else None
 
     found = []
-    day = _month_end(terms.start)
+    day = min(_month_end(terms.start), through) if ending_on else _month_end(terms.start)
     while day <= through:
         while queue and queue[0].value_date <= day:
             on = queue[0].value_date
@@ -110,9 +112,14 @@ def month_ends(terms: LoanTerms, events: list[LoanEvent], through: date) -> list
                 last_payment=paid[-1] if paid else None,
                 overdue_principal=sum(row[1] for row in replay.working_installments() if row[0] <= before),
                 closed_on=settled_on or written_on,
+                plan=replay.plan_in_force(day.toordinal()),
             )
         )
+        if day == through:
+            break
         day = _month_end(day + timedelta(days=1))
+        if ending_on:
+            day = min(day, through)
     return found
 
 
@@ -149,6 +156,22 @@ class AccountRecord:
         for key in ("original_amount", "balance", "amount_past_due"):
             view[key] = format_minor(view[key])
         return view
+
+
+SPECIAL_COMMENTS = {
+    # Metro 2 special comment codes (CDIA Credit Reporting Resource Guide, as vendors' guides summarise it: S)
+    "us": {"reschedule": "CO", "freeze": "CP", "settlement": "AC", "settled_for_less": "AU"},
+    # our own codes for the cn file (S): the second-generation report's special transactions name these
+    "cn": {
+        "reschedule": "restructured",
+        "freeze": "forbearance",
+        "settlement": "settling",
+        "settled_for_less": "settled_for_less",
+    },
+}
+"""The special comment a record carries while a hardship plan is in force (loan modified, forbearance, paying
+under a partial payment agreement) or after it settled the loan for less than the balance. A plan shows from its
+month on; records reported before it are never changed by it."""
 
 
 def us_status(month: MonthEnd) -> str:
@@ -239,6 +262,7 @@ def account_record(
         closed=closed,
         last_payment=month.last_payment,
         negative=negative,
+        special_comment=SPECIAL_COMMENTS[jurisdiction].get(month.plan) if month.plan else None,
     )
 
 
