@@ -27,6 +27,7 @@ from arrears.engine import (
     replay,
     replay_events,
 )
+from arrears.explain import explain
 from arrears.ledger import Account, open_loan_balances
 from arrears.payoff import payoff_of
 from arrears.reporting.records import account_record, month_ends
@@ -298,3 +299,30 @@ def test_bureau_records_carry_the_plan_from_its_month_on_and_never_before() -> N
     closed = month_ends(TERMS, settled, date(2026, 6, 30))
     record = account_record("us", 1, 1, TERMS, closed, 0)
     assert (record.status, record.special_comment) == ("13", "AU")  # paid in full for less than the balance
+
+
+def test_explain_accounts_for_what_a_plan_moved_and_what_acceleration_charged() -> None:
+    plan = Reschedule(PLAN_DAY, (date(2026, 7, 21), date(2026, 8, 21)))
+    view = explain(TERMS, [plan], date(2026, 7, 25), loan="L1", lang="en-US")
+    by_number = {row["number"]: row for row in view["installments"]}
+    first = by_number[1]  # its interest, penalty and compound moved out: nothing owed, nothing paid or waived
+    assert (first["penalty"]["charged"], first["penalty"]["owed"], first["penalty"]["paid_or_waived"]) == (
+        "0.00",
+        "0.00",
+        "0.00",
+    )
+    assert first["interest"]["lines"][-1]["kind"] == "carried_out"
+    carried = by_number[6]  # 229.60 principal, 38.75 interest, 1.90 penalty, 0.15 compound carried in, then
+    # penalty 229.60 x 0.00075 = 0.17 a day at day-ends 07-22..07-25 (4 days), compound 38.75 x 0.00075 = 0.03
+    assert carried["interest"]["owed"] == "38.75"
+    assert carried["penalty"]["charged"] == carried["penalty"]["owed"] == "2.58"  # 1.90 + 4 x 0.17
+    assert carried["compound"]["owed"] == "0.27"  # 0.15 + 4 x 0.03
+    assert "Hardship plan of 2026-06-21" in carried["penalty"]["lines"][0]["text"]
+    zh = explain(TERMS, [plan], date(2026, 7, 25), loan="L1", lang="zh-CN")
+    assert "协商还款方案" in zh["installments"][0]["interest"]["lines"][-1]["text"]
+
+    accelerated = explain(TERMS, [Acceleration(PLAN_DAY)], date(2026, 9, 1), loan="L1", lang="en-US")
+    second = next(row for row in accelerated["installments"] if row["number"] == 2)
+    [line] = second["interest"]["lines"]
+    assert (line["kind"], line["charged"]) == ("acceleration", "6.00")  # 2,000.00 x 0.0005 x 6 days
+    assert all("interest" not in row for row in accelerated["installments"] if row["number"] > 2)

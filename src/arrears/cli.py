@@ -20,11 +20,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy.exc import ArgumentError, OperationalError
 
+from arrears import demo_negotiation
 from arrears.classification import Bucket, Classification
 from arrears.cli_api import serve, token_app
 from arrears.cli_collections import collections_app, outbox_app, strategy_app
 from arrears.cli_credit import credit_app
 from arrears.cli_eod import eod_app
+from arrears.cli_hardship import hardship_app
+from arrears.cli_legal import legal_app
 from arrears.cli_portfolio import portfolio_app
 from arrears.cli_report import report_app
 from arrears.cli_services import open_services
@@ -208,7 +211,8 @@ def demo(
         _persist_demo(console, result, product_file, out)
         _demo_standing(console, result.end + timedelta(days=1))
         _demo_collections(console, result.end + timedelta(days=2), out, seed)
-        _demo_credit(console, result, out)
+        month = _demo_credit(console, result, out)
+        demo_negotiation.show(console, month)
         _demo_day_end(console, result, out)
         _demo_api(console)
 
@@ -302,7 +306,7 @@ def _demo_collections(console: Console, day: date, out: Path, seed: int) -> None
         console.print(f"  [red]refused[/]: {violation.where}: {violation.message} (rule {violation.rule})")
 
 
-def _demo_credit(console: Console, result: DemoResult, out: Path) -> None:
+def _demo_credit(console: Console, result: DemoResult, out: Path) -> date:
     """The month's credit-reporting file: the last whole month of the run, every borrower having signed a
     consent at onboarding; negative records only where a pre-notice went out in time (none had, that month: they
     are held back, with the reason)."""
@@ -326,6 +330,7 @@ def _demo_credit(console: Console, result: DemoResult, out: Path) -> None:
     )
     for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
         console.print(f"  held: {count} x {reason}")
+    return month
 
 
 def _demo_api(console: Console) -> None:
@@ -472,6 +477,8 @@ app.add_typer(strategy_app, name="strategy")
 app.add_typer(collections_app, name="collections")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(credit_app, name="credit")
+app.add_typer(hardship_app, name="hardship")
+app.add_typer(legal_app, name="legal")
 app.add_typer(token_app, name="token")
 app.command("serve")(serve)
 KeyOption = Annotated[str, typer.Option("--key", help="Idempotency key: a retry with the same key posts once.")]

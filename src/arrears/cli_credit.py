@@ -16,6 +16,7 @@ from arrears.service_layer.credit_reporting import (
     open_dispute,
     record_consent,
     report_month,
+    report_new_delinquencies,
     resolve_dispute,
     write_jsonl,
     write_metro2,
@@ -131,3 +132,17 @@ def credit_disputes(
         state = item["outcome"] or ("OVERDUE" if item["overdue"] else "open")
         what = f"loan {item['loan']} {item['month']}, answer by {item['answer_by']}"
         sys.stdout.write(f"  dispute {item['dispute']}: {what}: {state}\n")
+
+
+@credit_app.command("events")
+def credit_events(
+    day: Annotated[str, typer.Option("--date", help="The day, YYYY-MM-DD (after its day-end).")],
+    jurisdiction: Annotated[str, typer.Option(help="cn or us.")] = "cn",
+    out: Annotated[Path | None, typer.Option(help="Write the emitted event records here as JSON Lines.")] = None,
+) -> None:
+    """Event records of new delinquencies: each told to the bureau once, under the month's rules (consent,
+    pre-notice, retention); what is held back today is tried again on the next run. Prints JSON."""
+    report = report_new_delinquencies(open_services(), date_option(day, "--date"), jurisdiction)
+    if out is not None:
+        out.write_text("".join(json.dumps(r.as_json(), ensure_ascii=False) + "\n" for r in report.records), "utf-8")
+    sys.stdout.write(json.dumps(report.as_json(), ensure_ascii=False, indent=2) + "\n")

@@ -221,7 +221,32 @@ class EarlySettlement:
     interest: int
 
 
-JournalEntry = DailyCharge | GraceOutcome | EarlySettlement
+@dataclass(frozen=True, slots=True)
+class Carried:
+    """What a reschedule (:class:`Reschedule`) moved on ``day``: out of installment ``number`` (``into`` False),
+    or into the new installment ``number`` (``into`` True), by component."""
+
+    number: int
+    day: date
+    into: bool
+    principal: int
+    interest: int
+    penalty: int
+    compound: int
+
+
+@dataclass(frozen=True, slots=True)
+class Accelerated:
+    """Acceleration on ``day``: the current period's interest for the actual days since ``since`` on the principal
+    not yet due (:class:`Acceleration`)."""
+
+    day: date
+    since: date
+    principal: int
+    interest: int
+
+
+JournalEntry = DailyCharge | GraceOutcome | EarlySettlement | Carried | Accelerated
 
 
 @dataclass(frozen=True, slots=True)
@@ -496,6 +521,9 @@ class LoanReplay:
                     "one positive amount per due date"
                 )
         for row in due_rows:  # the old installments are settled by the plan: their debt moves, nothing is paid
+            if self.journal is not None:
+                moved = (row.principal, row.interest, row.penalty, row.compound)
+                self.journal.append(Carried(row.number, plan.value_date, False, *moved))
             row.principal = row.interest = row.penalty = row.compound = 0
             row.held_penalty = row.held_compound = 0
         new_rows, number = [], max(row.number for row in self._rows)
@@ -508,6 +536,9 @@ class LoanReplay:
                 carried[component] -= take
                 amount -= take
             new_rows.append(row)
+            if self.journal is not None:
+                moved = (row.principal, row.interest, row.penalty, row.compound)
+                self.journal.append(Carried(row.number, plan.value_date, True, *moved))
         self._rows.extend(new_rows)
         # carried installments come before regular ones due the same day: they are the older debt
         self._rows.sort(key=lambda r: (r.due, not r.carried, r.number))
@@ -613,6 +644,12 @@ class LoanReplay:
         on ``day`` (acceleration)."""
         current = self.current_interest(day)
         future = [row for row in self._regular if row.due > day]
+        if self.journal is not None and future:
+            position = bisect.bisect_right(self._due_days, day)
+            since = date.fromordinal(self._due_days[position - 1] if position else self._start)
+            principal = sum(row.principal for row in future)
+            entry = Accelerated if move_due else EarlySettlement
+            self.journal.append(entry(date.fromordinal(day), since, principal, current))
         for position, row in enumerate(future):
             row.interest = current if position == 0 else 0
             if move_due:

@@ -23,10 +23,20 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from arrears.engine import DailyCharge, EarlySettlement, GraceOutcome, JournalEntry, LoanEvent, replay_events
+from arrears.engine import (
+    Accelerated,
+    Carried,
+    DailyCharge,
+    EarlySettlement,
+    GraceOutcome,
+    InstallmentState,
+    JournalEntry,
+    LoanEvent,
+    replay_events,
+)
 from arrears.errors import InputRejected
 from arrears.money import format_minor, rate_fraction
-from arrears.schedule import PERIOD_DAYS, build_schedule
+from arrears.schedule import PERIOD_DAYS, ScheduledInstallment, build_schedule
 from arrears.terms import InterestBasis, LoanTerms
 
 LANGUAGES = ("zh-CN", "en-US")
@@ -46,6 +56,11 @@ _TEXT = {
         "held": " (held back: grace period)",
         "released": "Grace ended {day} with the installment unpaid: the {amount} held back is charged",
         "dropped": "Paid in full within grace by {day}: the {amount} held back is dropped",
+        "carried_in": "Hardship plan of {day}: {amount} of older installments' {component} carried into this one",
+        "carried_out": "Hardship plan of {day}: the {amount} unpaid moved to the plan's installments",
+        "accelerated": "Accelerated on {day}: interest for the {days} days since {since} on the {base} not yet due: "
+        "{base} x {rate} x {days} = {exact}, rounded {rounding} to {amount}; none for later periods (Civil Code "
+        "art. 677)",
     },
     "zh-CN": {
         "interest": "{start}至{due}的利息：{base} × 日利率{rate} × {days}天 = {exact}，{rounding}后为{amount}",
@@ -57,7 +72,15 @@ _TEXT = {
         "held": "（宽限期内，暂不收取）",
         "released": "{day}宽限期结束仍未还清：暂缓的{amount}计入",
         "dropped": "{day}前在宽限期内还清：暂缓的{amount}免收",
+        "carried_in": "{day}协商还款方案：原分期未还的{component}{amount}转入本期",
+        "carried_out": "{day}协商还款方案：未还的{amount}转入方案的新分期",
+        "accelerated": "{day}宣布提前到期：自{since}起{days}天、未到期本金{base}的利息：{base} × {rate} × {days} = "
+        "{exact}，{rounding}后为{amount}；以后各期不计利息（民法典第677条）",
     },
+}
+_COMPONENT_NAMES = {
+    "en-US": {"interest": "interest", "penalty": "penalty", "compound": "compound"},
+    "zh-CN": {"interest": "利息", "penalty": "罚息", "compound": "复利"},
 }
 _ROUNDING = {
     "en-US": {"half-up": "half up", "half-even": "half to even"},
@@ -66,6 +89,8 @@ _ROUNDING = {
 _RULES = {
     "interest": ("interest.period", "the contract: balance x daily rate x days (shared/RULES.md)"),
     "settlement": ("interest.early_settlement", "民法典 art. 677: interest for the actual period"),
+    "accelerated": ("interest.acceleration", "the contract's acceleration clause; 民法典 art. 677"),
+    "carried": ("hardship.reschedule", "a hardship plan approved by maker and checker (arrears.hardship)"),
     "penalty": ("penalty.rate", "the contract: daily rate x multiplier on overdue principal (银发〔2003〕251号)"),
     "compound": ("compound.rate", "the contract: overdue interest at the penalty rate (银发〔2003〕251号)"),
 }
@@ -118,24 +143,34 @@ def explain(
     state = replayed.state()
     text, rounding = _TEXT[lang], _ROUNDING[lang][terms.rounding.value]
     daily, penalty_rate = rate_fraction(terms.daily_rate), rate_fraction(terms.penalty_daily_rate)
-    settlement = next((entry for entry in journal if isinstance(entry, EarlySettlement)), None)
+    ended = next((entry for entry in journal if isinstance(entry, EarlySettlement | Accelerated)), None)
     schedule = build_schedule(terms)
-    first_future = next((row.number for row in schedule if row.due_date > settlement.day), None) if settlement else None
+    first_future = next((row.number for row in schedule if row.due_date > ended.day), None) if ended else None
+    now_of = {row.number: row for row in state.installments}
     installments = []
     start = terms.start
-    for row, now in zip(schedule, state.installments, strict=True):
+    rows: list[ScheduledInstallment | InstallmentState] = [*schedule]
+    rows += [row for row in state.installments if row.carried]  # a hardship plan's installments, after the contract's
+    for row in rows:
+        now = now_of[row.number]
         lines: dict[str, list[dict[str, Any]]] = {"interest": [], "penalty": [], "compound": []}
-        if settlement is not None and row.number == first_future:
-            days = (settlement.day - settlement.since).days
-            exact = settlement.principal * daily * days
-            figures = _values(settlement.principal, daily, exact, settlement.interest)
-            sentence = text["settlement"].format(
-                day=settlement.day, since=settlement.since, days=days, rounding=rounding, **figures
+        if isinstance(row, InstallmentState):
+            pass  # a plan's installment: no contract interest, only what was carried into it (below)
+        elif ended is not None and row.number == first_future:
+            kind, key = (
+                ("early_settlement", "settlement")
+                if isinstance(ended, EarlySettlement)
+                else (
+                    "acceleration",
+                    "accelerated",
+                )
             )
-            lines["interest"].append(
-                _line("early_settlement", "settlement", sentence, settlement.interest, settlement.day, **figures)
-            )
-        elif row.due_date <= as_of and row.interest and (settlement is None or row.due_date <= settlement.day):
+            days = (ended.day - ended.since).days
+            exact = ended.principal * daily * days
+            figures = _values(ended.principal, daily, exact, ended.interest)
+            sentence = text[key].format(day=ended.day, since=ended.since, days=days, rounding=rounding, **figures)
+            lines["interest"].append(_line(kind, key, sentence, ended.interest, ended.day, **figures))
+        elif row.due_date <= as_of and row.interest and (ended is None or row.due_date <= ended.day):
             days = PERIOD_DAYS if terms.interest_basis is InterestBasis.PERIOD else row.days
             figures = _values(row.opening_balance, daily, row.opening_balance * daily * days, row.interest)
             template = "interest_period" if terms.interest_basis is InterestBasis.PERIOD else "interest"
@@ -143,9 +178,21 @@ def explain(
             lines["interest"].append(
                 _line("period_interest", "interest", sentence, row.interest, row.due_date, **figures)
             )
-        start = row.due_date
+        if isinstance(row, ScheduledInstallment):
+            start = row.due_date
         for entry in journal:
-            if isinstance(entry, DailyCharge) and entry.number == row.number:
+            if isinstance(entry, Carried) and entry.number == row.number:
+                moved = (("interest", entry.interest), ("penalty", entry.penalty), ("compound", entry.compound))
+                for component, amount in moved:
+                    if amount:
+                        name = _COMPONENT_NAMES[lang][component]
+                        key = "carried_in" if entry.into else "carried_out"
+                        sentence = text[key].format(day=entry.day, amount=format_minor(amount), component=name)
+                        charged = amount if entry.into else -amount
+                        lines[component].append(
+                            _line(key, "carried", sentence, charged, entry.day, amount=format_minor(amount))
+                        )
+            elif isinstance(entry, DailyCharge) and entry.number == row.number:
                 for component, base, amount in (
                     ("penalty", entry.principal, entry.penalty),
                     ("compound", entry.interest, entry.compound),

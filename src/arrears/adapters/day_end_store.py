@@ -21,7 +21,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from arrears.adapters import bulk
 from arrears.adapters import tables as t
-from arrears.adapters.store import GENESIS_HASH, event_of, terms_of
+from arrears.adapters.store import EVENT_KINDS, GENESIS_HASH, PLAN_KINDS, event_of, terms_of
 from arrears.batch.state import INSTALLMENT_COLUMNS, SCHEMA, SNAPSHOT_SCHEMA
 from arrears.engine import LoanEvent
 from arrears.ledger import Account
@@ -226,14 +226,22 @@ def loans_to_rebuild(connection: Connection, loan_ids: Sequence[int]) -> dict[in
             found[row.id] = (terms_of(row), [])
         reversed_ids = select(tx.c.reverses_id).where(tx.c.reverses_id.is_not(None))
         events = (
-            select(tx.c.loan_id, tx.c.kind, tx.c.value_date, tx.c.amount, tx.c.component)
-            .where(tx.c.loan_id.in_(members), tx.c.kind.in_(("repayment", "waiver", "write_off")))
+            select(tx.c.loan_id, tx.c.kind, tx.c.value_date, tx.c.amount, tx.c.component, tx.c.detail)
+            .where(tx.c.loan_id.in_(members), tx.c.kind.in_(EVENT_KINDS))
             .where(tx.c.id.not_in(reversed_ids))
             .order_by(tx.c.loan_id, tx.c.value_date, tx.c.id)
         )
         for row in connection.execute(events):
             found[row.loan_id][1].append(event_of(row._mapping))
     return found
+
+
+def loans_with_plans(connection: Connection) -> pa.Array:
+    """Loans with an event that changed their terms (a hardship plan, an acceleration), reversed or not: the
+    kernel takes payments only, so the reference day-ends them from their events, every day."""
+    kinds = ", ".join(f"'{kind}'" for kind in PLAN_KINDS)
+    rows = connection.exec_driver_sql(f"SELECT DISTINCT loan_id FROM transactions WHERE kind IN ({kinds})")
+    return pa.array(sorted(row[0] for row in rows), pa.int64())
 
 
 def postings_digest(postings: pa.Table) -> str:

@@ -20,7 +20,16 @@ from sqlalchemy import Connection, Row, RowMapping, bindparam, func, insert, lit
 
 from arrears.adapters import tables as t
 from arrears.court_orders import CourtOrder, OrderKind
-from arrears.engine import LoanEvent, Payment, Waiver, WriteOff
+from arrears.engine import (
+    Acceleration,
+    ChargeFreeze,
+    LoanEvent,
+    Payment,
+    Reschedule,
+    Settlement,
+    Waiver,
+    WriteOff,
+)
 from arrears.errors import InputRejected
 from arrears.ledger import Account, Balances
 from arrears.money import RoundingMode
@@ -144,6 +153,10 @@ def terms_columns(terms: LoanTerms) -> dict[str, Any]:
 
 # The hot path's queries, built once (SQLAlchemy then reuses their compiled form); FOR UPDATE renders nothing on
 # SQLite, whose writers already hold the database's write lock.
+EVENT_KINDS = ("repayment", "waiver", "write_off", "reschedule", "freeze", "settlement", "acceleration")
+"""The transaction kinds that are loan events (a reversal is not: it takes its repayment out)."""
+PLAN_KINDS = ("reschedule", "freeze", "settlement", "acceleration")
+"""Events that change a loan's terms: the day-end's kernel does not run such a loan (the reference does)."""
 _tx = t.transactions
 _state = t.day_end_state.c
 # The loan row with its day-end accrual status and the store's last day-end in one round trip (a command needs
@@ -159,11 +172,11 @@ _LOAN_ROWS = select(
 _LOAN = _LOAN_ROWS.where(t.loans.c.id == bindparam("loan_id"))
 _LOAN_FOR_UPDATE = _LOAN.with_for_update(of=t.loans)
 _LOAN_EVENTS = (
-    select(_tx.c.kind, _tx.c.value_date, _tx.c.amount, _tx.c.component)
+    select(_tx.c.kind, _tx.c.value_date, _tx.c.amount, _tx.c.component, _tx.c.detail)
     # The kinds bound one by one: a plain IN list is an "expanding" parameter, rendered anew on every execution.
     .where(
         _tx.c.loan_id == bindparam("loan_id"),
-        _tx.c.kind.in_([literal(k) for k in ("repayment", "waiver", "write_off")]),
+        _tx.c.kind.in_([literal(k) for k in EVENT_KINDS]),
     )
     .where(
         _tx.c.id.not_in(
@@ -444,14 +457,40 @@ def open_loans_outstanding(connection: Connection, line_id: int) -> list[int]:
 
 
 def event_of(row: RowMapping) -> LoanEvent:
-    kind = row["kind"]
+    kind, on = row["kind"], row["value_date"]
     if kind == "repayment":
-        return Payment(row["value_date"], row["amount"])
+        return Payment(on, row["amount"])
     if kind == "waiver":
-        return Waiver(row["value_date"], Component(row["component"]), row["amount"])
+        return Waiver(on, Component(row["component"]), row["amount"])
     if kind == "write_off":
-        return WriteOff(row["value_date"])
+        return WriteOff(on)
+    detail = json.loads(row["detail"] or "{}")
+    if kind == "reschedule":
+        return Reschedule(on, tuple(date.fromisoformat(d) for d in detail["due_dates"]))
+    if kind == "freeze":
+        return ChargeFreeze(on, date.fromisoformat(detail["until"]))
+    if kind == "settlement":
+        return Settlement(on, row["amount"], date.fromisoformat(detail["pay_by"]))
+    if kind == "acceleration":
+        return Acceleration(on)
     raise ValueError(f"transaction kind {kind!r} is not a loan event")
+
+
+def event_row(event: LoanEvent) -> tuple[str, int, str | None, str | None]:
+    """How a loan event is kept in ``transactions``: kind, amount, component and detail (JSON)."""
+    if isinstance(event, Payment):
+        return "repayment", event.amount, None, None
+    if isinstance(event, Waiver):
+        return "waiver", event.amount, str(event.component), None
+    if isinstance(event, WriteOff):
+        return "write_off", 0, None, None
+    if isinstance(event, Reschedule):
+        return "reschedule", 0, None, json.dumps({"due_dates": [d.isoformat() for d in event.due_dates]})
+    if isinstance(event, ChargeFreeze):
+        return "freeze", 0, None, json.dumps({"until": event.until.isoformat()})
+    if isinstance(event, Settlement):
+        return "settlement", event.amount, None, json.dumps({"pay_by": event.pay_by.isoformat()})
+    return "acceleration", 0, None, None
 
 
 def loan_events(connection: Connection, loan_id: int, *, excluding: int | None = None) -> list[LoanEvent]:

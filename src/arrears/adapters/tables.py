@@ -98,7 +98,9 @@ transactions = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("loan_id", ForeignKey("loans.id"), nullable=False),
-    Column("kind", String(16), nullable=False),  # disbursement | repayment | reversal | waiver | write_off
+    # disbursement | repayment | reversal | waiver | write_off; a plan's: reschedule | freeze | settlement;
+    # a decision's: acceleration
+    Column("kind", String(16), nullable=False),
     Column("value_date", Date, nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("component", String(16)),  # waivers: penalty | compound | interest
@@ -107,6 +109,7 @@ transactions = Table(
     Column("backdated", Boolean, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("source", String(200)),  # where money came from when not the borrower: "court order 3 (case ...)"
+    Column("detail", Text),  # JSON, for the events of a plan: reschedule dates, freeze end, settlement terms
     Index("ix_transactions_loan", "loan_id", "value_date", "id"),
     Index("ix_transactions_value_date", "value_date"),  # the day-end reads each day's repayments
     Index("ix_transactions_business_date", "business_date"),
@@ -438,6 +441,66 @@ credit_disputes = Table(
     Column("resolved_on", Date),
     Column("resolution", Text),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+# Hardship plans (arrears/hardship.py, arrears/service_layer/hardship.py): a borrower's request, a plan proposed
+# by one person and approved or rejected by another; approval posts the plan's events on the loan.
+hardship_plans = Table(
+    "hardship_plans",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("loan_id", ForeignKey("loans.id"), nullable=False, index=True),
+    Column("status", String(16), nullable=False),  # requested | proposed | approved | rejected
+    Column("requested_on", Date),
+    Column("reason", Text),  # the borrower's own words, when they asked
+    Column("terms", Text),  # JSON: arrears.hardship.PlanTerms
+    Column("maker", String(100)),
+    Column("proposed_on", Date),
+    Column("concession", BigInteger),  # what it forgives at most, in minor units, as proposed
+    Column("checker", String(100)),
+    Column("checker_role", String(16)),
+    Column("decided_on", Date),
+    Column("decision_note", Text),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+# Court cases (arrears/legal.py, arrears/service_layer/legal.py): a loan referred to court and the steps of its case.
+legal_cases = Table(
+    "legal_cases",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("loan_id", ForeignKey("loans.id"), nullable=False, index=True),
+    Column("status", String(16), nullable=False),  # referred | filed | judgment | enforcement | closed | withdrawn
+    Column("referred_on", Date, nullable=False),
+    Column("court", Text),
+    Column("case_number", String(100)),
+    Column("filed_on", Date),
+    Column("judgment_date", Date),
+    Column("judgment_principal", BigInteger),
+    Column("judgment_interest", BigInteger),
+    Column("judgment_penalty", BigInteger),
+    Column("judgment_costs", BigInteger),
+    Column("pay_by", Date),
+    Column("enforcement_case_number", String(100)),
+    Column("enforcement_on", Date),
+    Column("closed_on", Date),
+    Column("withdrawn_on", Date),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+# Event records (arrears/service_layer/credit_reporting.py): each new delinquency told to the bureau once.
+credit_events = Table(
+    "credit_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("loan_id", Integer, nullable=False),
+    Column("borrower_id", Integer, nullable=False),
+    Column("jurisdiction", String(8), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("first_delinquency", Date, nullable=False),
+    Column("payload", Text, nullable=False),  # the record as JSON (arrears.reporting.records.AccountRecord)
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("loan_id", "jurisdiction", "first_delinquency", name="uq_credit_events_delinquency"),
 )
 
 # API tokens (arrears/adapters/tokens_store.py): a role and, for a borrower or an agency, whose data it opens;

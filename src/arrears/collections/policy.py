@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
+from arrears import legal
 from arrears.restrictions import OUTSIDE_PRODUCT, OUTSIDE_PRODUCT_SOURCE
 
 
@@ -351,11 +352,7 @@ def time_barred_on(pack: PolicyPack, limitation_from: date) -> date:
     >>> time_barred_on(CN, date(2024, 2, 29))
     datetime.date(2027, 2, 28)
     """
-    year = limitation_from.year + pack.limitation_years
-    try:
-        return limitation_from.replace(year=year)
-    except ValueError:
-        return date(year, 2, 28)
+    return legal.time_barred_on(limitation_from, pack.limitation_years)
 
 
 @dataclass(frozen=True, slots=True)

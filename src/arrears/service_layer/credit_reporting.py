@@ -17,7 +17,9 @@ and what was held back and why. Reporting it again returns the stored records an
 (its record or latest correction) with what the events now give, and sends the difference as a correction with
 the month's file. **Disputes** (异议): :func:`open_dispute`, :func:`resolve_dispute`.
 
-Not built yet (issue 8): hardship special comments, withdrawing a consent.
+**Event records** (:func:`report_new_delinquencies`): between monthly files, each new delinquency is told once,
+under the same rules. **Hardship plans** show from their month on as the record's special comment
+(:data:`arrears.reporting.records.SPECIAL_COMMENTS`). Not built: withdrawing a consent.
 """
 
 from __future__ import annotations
@@ -451,3 +453,95 @@ def disputes(services: Services, today: date) -> list[dict[str, Any]]:
             }
             for row in rows
         ]
+
+
+@dataclass
+class EventReport:
+    """The new-delinquency event records of one day: emitted, and held back with the reason."""
+
+    day: date
+    jurisdiction: str
+    records: list[AccountRecord] = field(default_factory=list)
+    held: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "day": self.day.isoformat(),
+            "jurisdiction": self.jurisdiction,
+            "emitted": len(self.records),
+            "records": [record.as_json() for record in self.records],
+            "held": self.held,
+        }
+
+
+def report_new_delinquencies(services: Services, day: date, jurisdiction: str) -> EventReport:
+    """Event records (between monthly files) for delinquencies the bureau has not been told of: a loan whose record
+    on ``day`` is negative, for a delinquency (its date of first delinquency) no record emitted yet, monthly or
+    event. The same rules hold as for the month: consent, the pre-notice's lead days before ``day``, retention;
+    a record held back today is tried again on the next run, and goes once the pre-notice's lead has passed. Each
+    delinquency is told once (a unique key on loan, jurisdiction and date of first delinquency), so runs may be
+    repeated or raced."""
+    if jurisdiction not in PRE_NOTICE:
+        raise InputRejected(f"no credit reporting for {jurisdiction!r}; use one of {', '.join(sorted(PRE_NOTICE))}")
+    report = EventReport(day, jurisdiction)
+    with services.transaction() as connection:
+        last, _ = des.last_day_end(connection)
+        if last is None or last < day:
+            raise ReportRefused(
+                f"event records of {day} come after its day-end; the store's last day-end is {last or 'none'}: "
+                f"run arrears eod run --through {day} first"
+            )
+        s = t.day_end_state.c
+        overdue = set(connection.execute(select(s.loan_id).where(s.days_past_due > 0)).scalars())
+        loans = [(loan, borrower) for loan, borrower in _loans_of(connection, day, jurisdiction) if loan in overdue]
+        events = des.loans_to_rebuild(connection, [loan for loan, _ in loans])
+        consents = _consents(connection, day)
+        notices = _pre_notices(connection, [loan for loan, _ in loans])
+        told = _told_delinquencies(connection, jurisdiction)
+        for loan, borrower in loans:
+            terms, loan_events = events[loan]
+            history = month_ends(terms, loan_events, day, ending_on=True)
+            record = account_record(jurisdiction, loan, borrower, terms, history, terms.grace_days)
+            if not record.negative or record.first_delinquency is None:
+                continue
+            if (loan, record.first_delinquency) in told:
+                continue
+            reason = _held(jurisdiction, record, borrower in consents, notices.get(loan, []))
+            if reason is not None:
+                report.held.append({"loan": loan, "borrower": borrower, "reason": reason})
+                continue
+            try:
+                with connection.begin_nested():
+                    connection.execute(
+                        insert(t.credit_events).values(
+                            loan_id=loan,
+                            borrower_id=borrower,
+                            jurisdiction=jurisdiction,
+                            day=day,
+                            first_delinquency=record.first_delinquency,
+                            payload=json.dumps(record.as_json(), ensure_ascii=False),
+                            recorded_at=services.clock(),
+                        )
+                    )
+            except IntegrityError:
+                continue  # another run told this delinquency first
+            report.records.append(record)
+    return report
+
+
+def _told_delinquencies(connection: Any, jurisdiction: str) -> set[tuple[int, date]]:
+    """(loan, date of first delinquency) of every negative record emitted: event records and monthly ones."""
+    e = t.credit_events.c
+    told = {
+        (row.loan_id, row.first_delinquency)
+        for row in connection.execute(select(e.loan_id, e.first_delinquency).where(e.jurisdiction == jurisdiction))
+    }
+    r = t.credit_records.c
+    rows = connection.execute(
+        select(r.loan_id, r.payload).where(r.jurisdiction == jurisdiction, r.emitted.is_(True), r.negative.is_(True))
+    )
+    for row in rows:
+        first = json.loads(row.payload)["first_delinquency"]
+        if first:
+            told.add((row.loan_id, date.fromisoformat(first)))
+    return told

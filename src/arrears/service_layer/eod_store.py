@@ -20,10 +20,11 @@ One day D:
    repayments of D;
 4. **the reference** (:class:`arrears.dayend.LoanDayEnds`) day-ends from their events, up to and including D,
    the loans the kernel cannot take: drawn since the last day-end, changed in the past by a command (backdated
-   payment, reversal, waiver: the command forgot their state), or with a broken state row. Each becomes a kernel
-   row again (:func:`arrears.batch.state.reference_state`). A loan whose events the reference refuses is
-   quarantined: left out, with a ``day_end_quarantined`` event (code and message); it never stops the day-end.
-   Written-off loans are not day-ended: their books stay as the write-off left them;
+   payment, reversal, waiver: the command forgot their state), with terms a hardship plan or an acceleration
+   changed (every day: the kernel knows only the contract's installments), or with a broken state row. Each
+   becomes a kernel row again (:func:`arrears.batch.state.reference_state`). A loan whose events the reference
+   refuses is quarantined: left out, with a ``day_end_quarantined`` event (code and message); it never stops the
+   day-end. Written-off loans are not day-ended: their books stay as the write-off left them;
 5. **posts** one entry for the book (``day_end_postings``, chained day to day by hash): for each loan, its
    books after the day-end minus its books now. For a loan the kernel ran that is the kernel's postings, less
    what commands already posted to it during D; for a rebuilt loan, its standing's balances less its books as
@@ -142,6 +143,10 @@ def _day_end(services: Services, connection: Connection, day: date, has_state: b
     in_day_end = loans.column("loan_id").combine_chunks()
     state = des.read_state(connection, closed) if has_state else SCHEMA.empty_table()
     state = state.filter(pc.is_in(state.column("loan_id").cast(pa.int64()), value_set=in_day_end))
+    # a loan whose terms a plan or an acceleration changed is day-ended by the reference from its events
+    planned = des.loans_with_plans(connection)
+    if len(planned):
+        state = state.filter(pc.invert(pc.is_in(state.column("loan_id").cast(pa.int64()), value_set=planned)))
     payments = des.payments_on(connection, day)
 
     # 2. rows the kernel must not run are rebuilt from the events

@@ -103,7 +103,11 @@ def _apply_day(replayed: LoanReplay, events: list[LoanEvent], business_date: dat
 
 
 def position_after_day_end(
-    terms: LoanTerms, events: list[LoanEvent], business_date: date, status: tuple[bool, int, int]
+    terms: LoanTerms,
+    events: list[LoanEvent],
+    business_date: date,
+    status: tuple[bool, int, int],
+    policy: DayEndPolicy | None = None,
 ) -> Position:
     """As :func:`position_of` for a loan the store's day-end ran through the day before, from the accrual
     status it stored (non-accrual, suspended interest, suspended penalty): one replay, no day-by-day reference."""
@@ -111,7 +115,7 @@ def position_after_day_end(
     replayed = replay_events(terms, events, closed)
     if closed >= terms.start:
         replayed.close_through(closed)
-    standing = standing_from(replayed, *status)
+    standing = standing_from(replayed, *status, policy)
     _apply_day(replayed, events, business_date)
     return _during(replayed, standing, business_date, day_ended=True)
 
@@ -263,6 +267,10 @@ class Services:
             f"set ARREARS_BUSINESS_DATE after it (or unset it to follow the day-ends)"
         )
 
+    def idempotent(self, command: str, key: str, payload: dict[str, Any], work: Callable[..., Any]) -> Any:
+        """Run a command module's ``work(connection, business_date)`` once per key (:meth:`_idempotent`)."""
+        return self._idempotent(command, key, payload, work)
+
     def _idempotent(self, command: str, key: str | None, payload: dict[str, Any], work: Callable[..., Any]) -> Any:
         """Run ``work(connection, business_date)`` once per key; see the module docstring.
 
@@ -315,6 +323,10 @@ class Services:
             )
         return json.loads(row.response)
 
+    def audit(self, connection: Connection, action: str, target: str, details: Any) -> None:
+        """Audit a command's write, for command modules outside this class (hardship, legal)."""
+        self._audit(connection, action, target, details)
+
     def _audit(self, connection: Connection, action: str, target: str, details: Any) -> None:
         """Write an audit row in the command's transaction; inside :meth:`_idempotent` it is held back and written
         with the idempotency key, still in the same transaction, so it commits or rolls back with the command."""
@@ -357,7 +369,7 @@ class Services:
         (with ``day_ended``, from the day-end's state read with the loan row, when it is as of the day before)."""
         status = loan.accrual_status(business_date - timedelta(days=1)) if day_ended else None
         if status is not None:
-            return position_after_day_end(loan.terms, events, business_date, status)
+            return position_after_day_end(loan.terms, events, business_date, status, self.policy)
         return position_of(loan.terms, events, business_date, self.policy)
 
     # -- borrowers and lines ----------------------------------------------------------------------------------
@@ -626,6 +638,11 @@ class Services:
 
         return self._idempotent("reverse", key, payload, work)  # type: ignore[no-any-return]
 
+    def post_event(self, connection: Connection, business_date: date, loan_id: int, event: LoanEvent) -> dict[str, Any]:
+        """Post one loan event inside a command's transaction (a hardship plan's events, an acceleration): as a
+        repayment or a waiver is posted, with its books and audit row."""
+        return self._loan_event(connection, business_date, loan_id, event, store.event_row(event)[0])
+
     def _loan_event(
         self,
         connection: Connection,
@@ -681,9 +698,9 @@ class Services:
             current = store.ledger_balances(connection, loan_id)
         now = self.clock()
         loan = self.post_position(connection, loan, before, current, "recognition", business_date, business_date, None)
+        detail = None
         if event is not None:
-            amount = event.amount if isinstance(event, Payment | Waiver) else 0
-            component = str(event.component) if isinstance(event, Waiver) else None
+            _, amount, component, detail = store.event_row(event)
         else:
             amount, component = reverses["amount"], None
         allocated_before, unapplied_before = dict(before.replay.allocated), before.replay.unapplied
@@ -717,6 +734,7 @@ class Services:
             component=component,
             reverses_id=reverses["id"] if reverses is not None else None,
             source=source,
+            detail=detail,
         )
         status_before = loan.status
         loan = self.post_position(
@@ -740,7 +758,10 @@ class Services:
         # The registry of restrictions: a posting of today can only lift what is in force; a change to the past
         # may change any day-end since (arrears/service_layer/restriction_records.py).
         changed_past = not today or event is None or isinstance(event, WriteOff) or loan.status == "written_off"
-        if changed_past or restriction_store.has_in_force(connection, loan.line_id):
+        # A payment of today that leaves this loan overdue lifts nothing: every lift condition needs the line's
+        # loans current (nothing overdue; a run of clean day-ends; a review after full repayment).
+        still_overdue = isinstance(event, Payment) and after.replay.days_past_due() > 0
+        if changed_past or (not still_overdue and restriction_store.has_in_force(connection, loan.line_id)):
             cause = f"{kind} (transaction {transaction_id}, value date {value_date})"
             record_line(connection, loan.line_id, business_date, business_date, cause, now)
         self._replays.stage(loan, business_date, after)
@@ -772,6 +793,7 @@ class Services:
         component: str | None = None,
         reverses_id: int | None = None,
         source: str | None = None,
+        detail: str | None = None,
     ) -> int:
         return store.add_transaction(
             connection,
@@ -786,6 +808,7 @@ class Services:
                 "backdated": backdated,
                 "created_at": now,
                 "source": source,
+                "detail": detail,
             },
         )
 

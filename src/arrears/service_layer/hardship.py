@@ -1,0 +1,211 @@
+"""Hardship plans over the store: request, propose, approve or reject (rules in :mod:`arrears.hardship`).
+
+Every step is written with who did it and when (``hardship_plans`` and the audit log). An approval is one
+transaction under an idempotency key: the plan's rules are checked again against the loan as it stands that day
+(a payment since the proposal may have changed what is overdue), the maker-checker rule and the approver's limit
+are applied, and the plan's events are posted on the loan like any other command, with their books. A refusal
+writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from arrears.adapters import store
+from arrears.adapters import tables as t
+from arrears.errors import InputRejected
+from arrears.hardship import (
+    HardshipPolicy,
+    LoanFacts,
+    PlanRefused,
+    PlanTerms,
+    check_approval,
+    check_terms,
+    concession,
+    facts_of,
+    plan_events,
+)
+from arrears.money import format_minor
+from arrears.service_layer.services import Services
+
+POLICY = HardshipPolicy()
+
+
+def _facts(services: Services, connection: Connection, loan_id: int, on: date) -> LoanFacts:
+    loan = store.get_loan(connection, loan_id, lock=True)
+    position = services.position(loan, store.loan_events(connection, loan_id), on)
+    return facts_of(position.replay, on)
+
+
+def _plan(connection: Connection, plan_id: int) -> Any:
+    row = connection.execute(select(t.hardship_plans).where(t.hardship_plans.c.id == plan_id)).first()
+    if row is None:
+        raise store.NotFound(f"no hardship plan {plan_id}; `arrears hardship list` shows the plans")
+    return row
+
+
+def request(services: Services, *, loan_id: int, reason: str) -> dict[str, Any]:
+    """The borrower asks for help: recorded with their reason, on the business date, for a collector to answer."""
+    if not reason.strip():
+        raise InputRejected("a hardship request needs the borrower's reason, in their own words")
+    with services.transaction() as connection:
+        store.get_loan(connection, loan_id)
+        on = services.business_date(connection)
+        plan_id = connection.execute(
+            insert(t.hardship_plans).values(
+                loan_id=loan_id,
+                status="requested",
+                requested_on=on,
+                reason=reason.strip(),
+                recorded_at=services.clock(),
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+        services.audit(connection, "hardship.request", f"loan:{loan_id}", {"plan": plan_id})
+    return {"plan": int(plan_id), "loan": loan_id, "status": "requested", "requested_on": on.isoformat()}
+
+
+def propose(
+    services: Services, *, loan_id: int, terms: PlanTerms, maker: str, plan_id: int | None = None
+) -> dict[str, Any]:
+    """A plan proposed by ``maker`` (answering request ``plan_id``, if given), checked against the loan today."""
+    if not maker.strip():
+        raise InputRejected("a proposal needs its maker: who proposes the plan")
+    with services.transaction() as connection:
+        on = services.business_date(connection)
+        facts = _facts(services, connection, loan_id, on)
+        check_terms(terms, facts, on, POLICY)
+        amount = concession(terms, facts)
+        values = {
+            "status": "proposed",
+            "terms": json.dumps(_terms_json(terms)),
+            "maker": maker.strip(),
+            "proposed_on": on,
+            "concession": amount,
+        }
+        if plan_id is None:
+            plan_id = connection.execute(
+                insert(t.hardship_plans).values(loan_id=loan_id, recorded_at=services.clock(), **values)
+            ).inserted_primary_key[0]  # type: ignore[index]
+        else:
+            row = _plan(connection, plan_id)
+            if row.loan_id != loan_id or row.status != "requested":
+                raise PlanRefused(
+                    f"hardship.not_a_request: plan {plan_id} is {row.status} on loan {row.loan_id}; a proposal "
+                    f"answers a request on the same loan"
+                )
+            connection.execute(update(t.hardship_plans).where(t.hardship_plans.c.id == plan_id).values(**values))
+        services.audit(connection, "hardship.propose", f"loan:{loan_id}", {"plan": plan_id, "maker": maker})
+    return {
+        "plan": int(plan_id),
+        "loan": loan_id,
+        "status": "proposed",
+        "terms": terms.as_dict(),
+        "concession": format_minor(amount),
+        "overdue": format_minor(facts.overdue),
+    }
+
+
+def approve(services: Services, *, plan_id: int, checker: str, role: str, note: str, key: str) -> dict[str, Any]:
+    """Approve a proposed plan and post its events, once per key (see the module docstring)."""
+    payload = {"plan": plan_id, "checker": checker, "role": role, "note": note}
+
+    def work(connection: Connection, on: date) -> dict[str, Any]:
+        row = _plan(connection, plan_id)
+        if row.status != "proposed":
+            raise PlanRefused(
+                f"hardship.not_proposed: plan {plan_id} is {row.status}; only a proposed plan is approved"
+            )
+        terms = _terms_of(json.loads(row.terms))
+        facts = _facts(services, connection, row.loan_id, on)
+        check_terms(terms, facts, on, POLICY)  # again: the loan may have changed since the proposal
+        amount = concession(terms, facts)
+        check_approval(row.maker, checker, role, amount, POLICY)
+        posted = [services.post_event(connection, on, row.loan_id, event) for event in plan_events(terms, facts, on)]
+        connection.execute(
+            update(t.hardship_plans)
+            .where(t.hardship_plans.c.id == plan_id)
+            .values(status="approved", checker=checker.strip(), checker_role=role, decided_on=on, decision_note=note)
+        )
+        services.audit(connection, "hardship.approve", f"loan:{row.loan_id}", {"plan": plan_id, "checker": checker})
+        return {
+            "plan": plan_id,
+            "loan": row.loan_id,
+            "status": "approved",
+            "effective_on": on.isoformat(),
+            "concession": format_minor(amount),
+            "transactions": [event["transaction_id"] for event in posted],
+        }
+
+    return services.idempotent("hardship.approve", key, payload, work)  # type: ignore[no-any-return]
+
+
+def reject(services: Services, *, plan_id: int, checker: str, note: str) -> dict[str, Any]:
+    """Reject a request or a proposal, with the reason the borrower will be told."""
+    if not note.strip():
+        raise InputRejected("a rejection needs its reason: the borrower is told why")
+    with services.transaction() as connection:
+        row = _plan(connection, plan_id)
+        if row.status not in ("requested", "proposed"):
+            raise PlanRefused(f"hardship.decided: plan {plan_id} is already {row.status}")
+        if row.maker is not None and row.maker.casefold() == checker.strip().casefold():
+            raise PlanRefused(f"hardship.maker_checker: {checker} proposed plan {plan_id} and cannot also decide it")
+        on = services.business_date(connection)
+        connection.execute(
+            update(t.hardship_plans)
+            .where(t.hardship_plans.c.id == plan_id)
+            .values(status="rejected", checker=checker.strip(), decided_on=on, decision_note=note.strip())
+        )
+        services.audit(connection, "hardship.reject", f"loan:{row.loan_id}", {"plan": plan_id, "checker": checker})
+    return {"plan": plan_id, "loan": row.loan_id, "status": "rejected", "decided_on": on.isoformat()}
+
+
+def plans(services: Services, *, loan_id: int | None = None, status: str | None = None) -> list[dict[str, Any]]:
+    """The plans, newest first, optionally of one loan or in one status."""
+    p = t.hardship_plans.c
+    query = select(t.hardship_plans).order_by(p.id.desc())
+    if loan_id is not None:
+        query = query.where(p.loan_id == loan_id)
+    if status is not None:
+        query = query.where(p.status == status)
+    with services.reading() as connection:
+        rows = connection.execute(query).all()
+    return [_view(row) for row in rows]
+
+
+def _view(row: Any) -> dict[str, Any]:
+    terms = _terms_of(json.loads(row.terms)).as_dict() if row.terms else None
+
+    def day(value: date | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "plan": row.id,
+        "loan": row.loan_id,
+        "status": row.status,
+        "requested_on": day(row.requested_on),
+        "reason": row.reason,
+        "terms": terms,
+        "maker": row.maker,
+        "proposed_on": day(row.proposed_on),
+        "concession": format_minor(row.concession) if row.concession is not None else None,
+        "checker": row.checker,
+        "checker_role": row.checker_role,
+        "decided_on": day(row.decided_on),
+        "decision_note": row.decision_note,
+    }
+
+
+def _terms_json(terms: PlanTerms) -> dict[str, Any]:
+    raw = asdict(terms)
+    raw["first_due"] = terms.first_due.isoformat() if terms.first_due else None
+    return raw
+
+
+def _terms_of(raw: dict[str, Any]) -> PlanTerms:
+    first = raw.get("first_due")
+    return PlanTerms(**{**raw, "first_due": date.fromisoformat(first) if first else None})
