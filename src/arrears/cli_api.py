@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -59,10 +59,26 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="The token's id.")
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes (about one per core the server may use).")
+    ] = 1,
 ) -> None:
-    """Serve the REST API (OpenAPI at /openapi.json) on the store (ARREARS_DATABASE_URL, default SQLite)."""
+    """Serve the REST API (OpenAPI at /openapi.json) on the store (ARREARS_DATABASE_URL, default SQLite).
+
+    Each worker is a process with its own connections and its own read-audit writer; they share the port."""
     import uvicorn
 
     from arrears.api.app import create_app
 
-    uvicorn.run(create_app(open_services()), host=host, port=port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(create_app(open_services()), host=host, port=port, log_level="warning")
+        return
+    open_services()  # the environment checked (and SQLite migrated) once, here, before any worker starts
+    uvicorn.run("arrears.cli_api:worker_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
+
+
+def worker_app() -> Any:
+    """The app of one worker process of ``arrears serve --workers N`` (uvicorn imports it by name)."""
+    from arrears.api.app import create_app
+
+    return create_app(open_services(migrate=False))
