@@ -85,16 +85,36 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of process ``pid`` and its children so far (Linux /proc; 0 elsewhere)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for each in pids:
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
 def report(
-    name: str, latencies: list[float], seconds: float, floor: tuple[float, float] | None = None
+    name: str, measured: tuple[list[float], float], seconds: float, floor: tuple[float, float] | None = None
 ) -> tuple[float, float]:
-    """Print and return (requests per second, p99 in ms)."""
+    """Print and return (requests per second, p99 in ms); also the server's CPU time per request, a figure that
+    another load on the machine disturbs less than the throughput."""
+    latencies, cpu = measured
     rate = len(latencies) / seconds
     ordered = sorted(latencies)
     p50 = statistics.median(ordered) * 1000
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
     ratio = f"  {rate / floor[0]:.2f}x the floor" if floor else ""
-    print(f"  {name:<28} {rate:8.0f} req/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms{ratio}")
+    per = 1000 * cpu / max(1, len(latencies))
+    print(f"  {name:<26} {rate:6.0f} req/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  server CPU {per:4.1f} ms/req{ratio}")
     return rate, p99
 
 
@@ -197,8 +217,10 @@ def main() -> None:
         )
         day = TODAY.isoformat()
 
-        def run(make: Callable[[int], Request]) -> list[float]:
-            return asyncio.run(drive(port, token, options.seconds, options.concurrency, make))
+        def run(make: Callable[[int], Request]) -> tuple[list[float], float]:
+            began = cpu_seconds(server.pid)
+            latencies = asyncio.run(drive(port, token, options.seconds, options.concurrency, make))
+            return latencies, cpu_seconds(server.pid) - began
 
         floor = report("floor: GET /openapi.json", run(lambda i: ("GET", "/openapi.json", None, {})), options.seconds)
         reads = run(lambda i: ("GET", f"/borrowers/{borrowers[i % len(borrowers)]}/standing?date={day}", None, {}))
