@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from arrears.access import Role
 from arrears.adapters import tables as t
 from arrears.adapters import tokens_store
-from arrears.api.app import create_app
+from arrears.api.app import TOKEN_SECONDS, create_app
 from arrears.api.audit import ReadAudit
 from arrears.service_layer.collections import plan_day
 from arrears.service_layer.services import Services
@@ -252,3 +252,32 @@ def test_a_failed_audit_write_keeps_its_rows_and_the_next_flush_writes_them(new_
     with services.reading() as connection:
         targets = connection.execute(select(t.audit_log.c.target).where(t.audit_log.c.origin == "api")).scalars()
         assert list(targets) == ["borrower:1", "borrower:2"]  # in order, none lost
+
+
+def test_a_revoked_token_opens_nothing_once_its_kept_principal_expires(
+    api: tuple[str, Services, dict[str, str], int, int],
+) -> None:
+    """A process keeps what a live token stands for TOKEN_SECONDS (by the token's hash, never the token): after
+    ``arrears token revoke`` the token may open one more read within that bound, and nothing after it. The
+    process's clock is a fake here: the test waits for nothing."""
+    base, services, tokens, borrower, _ = api
+    principals = app_of[base].state.principals
+    now = [1000.0]
+    principals.clock = lambda: now[0]
+    headers = {"Authorization": f"Bearer {tokens['collector']}"}
+    with httpx.Client(base_url=base, headers=headers) as client:
+
+        def read() -> int:
+            return client.get(f"/borrowers/{borrower}/standing", params={"date": "2026-06-25"}).status_code
+
+        assert read() == 200
+        assert tokens["collector"] not in str(principals._kept)  # kept by its hash only
+        with services.transaction() as connection:
+            principal = tokens_store.principal_of(connection, tokens["collector"])
+            assert principal is not None and tokens_store.revoke(connection, principal.token_id, services.clock())
+        now[0] += TOKEN_SECONDS / 2
+        assert read() == 200  # within the documented bound
+        now[0] += TOKEN_SECONDS / 2
+        assert read() == 401
+        now[0] += TOKEN_SECONDS * 10
+        assert read() == 401  # a refused token is never kept: looked up again, refused again

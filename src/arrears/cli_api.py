@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from arrears.access import Role
 from arrears.adapters import store, tokens_store
+from arrears.adapters.database import make_engine
 from arrears.cli_services import open_services
 from arrears.errors import InputRejected
+from arrears.service_layer.services import Services
 
 token_app = typer.Typer(help="API tokens: one per caller, with its role.", no_args_is_help=True)
 
@@ -59,10 +61,40 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="The token's id.")
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes (about one per core the server may use).")
+    ] = 1,
 ) -> None:
-    """Serve the REST API (OpenAPI at /openapi.json) on the store (ARREARS_DATABASE_URL, default SQLite)."""
+    """Serve the REST API (OpenAPI at /openapi.json) on the store (ARREARS_DATABASE_URL, default SQLite).
+
+    Each worker is a process with its own connections and its own read-audit writer; they share the port."""
     import uvicorn
 
     from arrears.api.app import create_app
 
-    uvicorn.run(create_app(open_services()), host=host, port=port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(create_app(api_services()), host=host, port=port, log_level="warning")
+        return
+    open_services().engine.dispose()  # the environment checked (and SQLite migrated) once, before any worker
+    uvicorn.run("arrears.cli_api:worker_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
+
+
+def worker_app() -> Any:
+    """The app of one worker process of ``arrears serve --workers N`` (uvicorn imports it by name)."""
+    from arrears.api.app import create_app
+
+    return create_app(api_services(migrate=False))
+
+
+def api_services(*, migrate: bool | None = None) -> Services:
+    """Services for one API process: on PostgreSQL, a pool that holds a connection for each request thread
+    (:data:`arrears.api.app.THREADS`) and the read-audit writer, so that none is opened and closed per request
+    (SQLAlchemy's default keeps 5 and closes the rest on return: PostgreSQL then starts a backend per request)."""
+    from arrears.api.app import THREADS
+
+    services = open_services(migrate=migrate)
+    if services.engine.dialect.name != "postgresql":
+        return services
+    services.engine.dispose()
+    engine = make_engine(services.settings.database_url, pool_size=THREADS + 2, max_overflow=4)
+    return Services(engine, services.settings)
