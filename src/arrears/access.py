@@ -2,8 +2,10 @@
 only the accounts placed with it (issue 9). The service (arrears.api) asks :func:`authorize` before it acts.
 
 Roles: ``borrower`` (only their own loans and standing), ``agency`` (only accounts placed with it), ``collector``,
-``supervisor``, ``compliance`` (reads everything, writes nothing), ``admin``. Maker-checker approvals and amount
-limits per role come with the rest of issue 9.
+``supervisor``, ``compliance`` (reads everything, writes nothing), ``admin``. Hardship plans are maker-checker:
+one token proposes, another (a supervisor or an admin) decides, within the role's amount limit
+(:class:`arrears.hardship.HardshipPolicy`). Maker-checker for waivers, write-offs, reversals and court-order
+records over the API is not built yet.
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ class Permission(StrEnum):
     READ_LOAN = "loan.read"
     REPAY = "loan.repay"
     READ_QUEUE = "collections.queue"
+    REQUEST_HARDSHIP = "hardship.request"  # a borrower asks for help (协商还款)
+    READ_HARDSHIP = "hardship.read"
+    PROPOSE_HARDSHIP = "hardship.propose"  # the maker
+    DECIDE_HARDSHIP = "hardship.decide"  # the checker: never the maker, within the role's limit (arrears.hardship)
+    OPEN_DISPUTE = "credit.dispute"  # a borrower disputes a bureau record (异议)
+    READ_LEGAL = "legal.read"
 
 
 R = Role
@@ -36,6 +44,12 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.READ_LOAN: frozenset({R.BORROWER, R.AGENCY, R.COLLECTOR, R.SUPERVISOR, R.COMPLIANCE, R.ADMIN}),
     Permission.REPAY: frozenset({R.BORROWER, R.COLLECTOR, R.SUPERVISOR, R.ADMIN}),
     Permission.READ_QUEUE: frozenset({R.AGENCY, R.COLLECTOR, R.SUPERVISOR, R.COMPLIANCE, R.ADMIN}),
+    Permission.REQUEST_HARDSHIP: frozenset({R.BORROWER, R.COLLECTOR, R.SUPERVISOR, R.ADMIN}),
+    Permission.READ_HARDSHIP: frozenset({R.BORROWER, R.COLLECTOR, R.SUPERVISOR, R.COMPLIANCE, R.ADMIN}),
+    Permission.PROPOSE_HARDSHIP: frozenset({R.COLLECTOR, R.SUPERVISOR, R.ADMIN}),
+    Permission.DECIDE_HARDSHIP: frozenset({R.SUPERVISOR, R.ADMIN}),
+    Permission.OPEN_DISPUTE: frozenset({R.BORROWER, R.COLLECTOR, R.SUPERVISOR, R.ADMIN}),
+    Permission.READ_LEGAL: frozenset({R.COLLECTOR, R.SUPERVISOR, R.COMPLIANCE, R.ADMIN}),
 }
 """Each permission and the roles that hold it (compliance reads, never writes; an agency never posts money)."""
 

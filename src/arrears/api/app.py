@@ -36,8 +36,11 @@ from arrears.adapters import store, tokens_store
 from arrears.adapters.store import NotFound
 from arrears.api.audit import AuditBacklog, ReadAudit
 from arrears.errors import InputRejected
+from arrears.hardship import PlanTerms
 from arrears.money import format_minor
+from arrears.service_layer import hardship, legal
 from arrears.service_layer.collections import work_queue
+from arrears.service_layer.credit_reporting import jurisdiction_of, open_dispute
 from arrears.service_layer.services import IdempotencyConflict, Services
 from arrears.validation import Amount, IsoDate, error_detail
 
@@ -59,6 +62,39 @@ class RepaymentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     amount: Amount = Field(description='Decimal string in the loan\'s currency, e.g. "300.00"')
     value_date: IsoDate = Field(description="YYYY-MM-DD: the day the money was paid")
+
+
+class HardshipRequestIn(BaseModel):
+    """A borrower's request for help, in their own words."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class PlanIn(BaseModel):
+    """What a plan offers (arrears.hardship.PlanTerms); the request it answers, if any."""
+
+    model_config = ConfigDict(extra="forbid")
+    request: int | None = Field(None, ge=1, le=2**31 - 1, description="The borrower's request it answers")
+    installments: int | None = Field(None, ge=1, le=600, description="Reschedule into N monthly installments")
+    first_due: IsoDate | None = Field(None, description="YYYY-MM-DD: the first new installment's due date")
+    waive_penalty: bool = False
+    freeze_days: int | None = Field(None, ge=1, le=10_000, description="No penalty or compound for N days")
+    settlement_amount: Amount | None = Field(None, description='Settle at a discount for this, e.g. "2000.00"')
+    settlement_days: int | None = Field(None, ge=1, le=10_000, description="Days to pay the settlement")
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field("", max_length=2000, description="Why; a rejection's note is what the borrower is told")
+
+
+class DisputeIn(BaseModel):
+    """A dispute (异议) of what the bureau was told of a loan for a month."""
+
+    model_config = ConfigDict(extra="forbid")
+    month: IsoDate = Field(description="Any day of the month disputed, YYYY-MM-DD")
+    claim: str = Field(min_length=1, max_length=2000, description="What the borrower says is wrong")
 
 
 class Unauthorized(Exception):
@@ -207,16 +243,21 @@ def create_app(services: Services) -> FastAPI:
         audit.read(principal.actor, "borrower.standing", f"borrower:{borrower_id}")
         return Json(view)
 
+    def owner_of(loan_id: int) -> int:
+        with services.reading() as connection:
+            return store.get_loan(connection, loan_id).borrower_id
+
+    def placed(loan_id: int) -> set[str]:
+        with services.reading() as connection:
+            placement = cs.open_placements(connection).get(loan_id)
+        return {placement.agency} if placement is not None else set()
+
     @app.get("/loans/{loan_id}", response_model=dict[str, Any], tags=["loans"])
     def loan(
         loan_id: Id, principal: Caller, on: Annotated[IsoDate, Query(alias="date", description="YYYY-MM-DD")]
     ) -> Json:
         """A loan as of a day: schedule, what is due and paid, days past due."""
-        with services.reading() as connection:
-            owner = store.get_loan(connection, loan_id).borrower_id
-            placement = cs.open_placements(connection).get(loan_id)
-            placed = {placement.agency} if placement is not None else set()
-        authorize(principal, Permission.READ_LOAN, borrower=owner, placed_with=placed)
+        authorize(principal, Permission.READ_LOAN, borrower=owner_of(loan_id), placed_with=placed(loan_id))
         near(on)
         view = services.loan_state(loan_id, on)
         audit.read(principal.actor, "loan.read", f"loan:{loan_id}")
@@ -251,6 +292,103 @@ def create_app(services: Services) -> FastAPI:
             key = f"api:{principal.token_id}:{idempotency_key}"
             posted = services.repay(loan_id=loan_id, amount=body.amount, value_date=body.value_date, key=key)
         return Json(posted, status_code=201)
+
+    @app.get("/loans/{loan_id}/explanation", response_model=dict[str, Any], tags=["loans"])
+    def explanation(
+        loan_id: Id,
+        principal: Caller,
+        on: Annotated[IsoDate, Query(alias="date", description="YYYY-MM-DD")],
+        lang: Annotated[str, Query(pattern="^(zh-CN|en-US)$")] = "zh-CN",
+    ) -> Json:
+        """Every interest, penalty and compound amount of the loan, each with how it was computed and its rule."""
+        authorize(principal, Permission.READ_LOAN, borrower=owner_of(loan_id), placed_with=placed(loan_id))
+        near(on)
+        view = services.explain_loan(loan_id, on, lang)
+        audit.read(principal.actor, "loan.explanation", f"loan:{loan_id}")
+        return Json(view)
+
+    @app.post("/loans/{loan_id}/hardship-requests", response_model=dict[str, Any], status_code=201, tags=["hardship"])
+    def hardship_request(loan_id: Id, body: HardshipRequestIn, principal: Caller) -> Json:
+        """The borrower asks for a plan (协商还款); a collector answers it with a proposal."""
+        authorize(principal, Permission.REQUEST_HARDSHIP, borrower=owner_of(loan_id))
+        with services.acting_as(principal.actor, origin="api"):
+            return Json(hardship.request(services, loan_id=loan_id, reason=body.reason), status_code=201)
+
+    @app.get("/loans/{loan_id}/hardship-plans", response_model=list[dict[str, Any]], tags=["hardship"])
+    def hardship_plans(loan_id: Id, principal: Caller) -> Json:
+        """The loan's requests and plans, newest first."""
+        authorize(principal, Permission.READ_HARDSHIP, borrower=owner_of(loan_id))
+        view = hardship.plans(services, loan_id=loan_id)
+        audit.read(principal.actor, "hardship.read", f"loan:{loan_id}")
+        return Json(view)
+
+    @app.post("/loans/{loan_id}/hardship-plans", response_model=dict[str, Any], status_code=201, tags=["hardship"])
+    def hardship_propose(loan_id: Id, body: PlanIn, principal: Caller) -> Json:
+        """Propose a plan (the caller is its maker, who cannot approve it); checked against the loan today."""
+        authorize(principal, Permission.PROPOSE_HARDSHIP)
+        terms = PlanTerms(
+            installments=body.installments,
+            first_due=body.first_due,
+            waive_penalty=body.waive_penalty,
+            freeze_days=body.freeze_days,
+            settlement_amount=body.settlement_amount,
+            settlement_days=body.settlement_days,
+        )
+        with services.acting_as(principal.actor, origin="api"):
+            view = hardship.propose(services, loan_id=loan_id, terms=terms, maker=principal.actor, plan_id=body.request)
+        return Json(view, status_code=201)
+
+    @app.post(
+        "/hardship-plans/{plan_id}/approval",
+        response_model=dict[str, Any],
+        status_code=201,
+        tags=["hardship"],
+        responses={409: {"model": Problem}},
+    )
+    def hardship_approve(
+        plan_id: Id,
+        body: DecisionIn,
+        principal: Caller,
+        idempotency_key: Annotated[str, Header(min_length=1, max_length=150)],
+    ) -> Json:
+        """Approve a plan made by another token, within this role's limit; posts its events, once per key."""
+        authorize(principal, Permission.DECIDE_HARDSHIP)
+        key = f"api:{principal.token_id}:{idempotency_key}"
+        with services.acting_as(principal.actor, origin="api"):
+            view = hardship.approve(
+                services, plan_id=plan_id, checker=principal.actor, role=principal.role.value, note=body.note, key=key
+            )
+        return Json(view, status_code=201)
+
+    @app.post("/hardship-plans/{plan_id}/rejection", response_model=dict[str, Any], status_code=201, tags=["hardship"])
+    def hardship_reject(plan_id: Id, body: DecisionIn, principal: Caller) -> Json:
+        """Reject a request or a plan made by another token, saying why."""
+        authorize(principal, Permission.DECIDE_HARDSHIP)
+        with services.acting_as(principal.actor, origin="api"):
+            view = hardship.reject(services, plan_id=plan_id, checker=principal.actor, note=body.note)
+        return Json(view, status_code=201)
+
+    @app.post("/loans/{loan_id}/disputes", response_model=dict[str, Any], status_code=201, tags=["credit"])
+    def dispute(loan_id: Id, body: DisputeIn, principal: Caller) -> Json:
+        """Dispute what was reported of the loan for a month: answered within 20 days (cn) or 30 (us)."""
+        authorize(principal, Permission.OPEN_DISPUTE, borrower=owner_of(loan_id))
+        jurisdiction = jurisdiction_of(services, loan_id)
+        with services.reading() as connection:
+            on = services.business_date(connection)
+        with services.acting_as(principal.actor, origin="api"):
+            view = open_dispute(
+                services, loan_id=loan_id, month=body.month, jurisdiction=jurisdiction, received_on=on, claim=body.claim
+            )
+        return Json(view, status_code=201)
+
+    @app.get("/loans/{loan_id}/cases", response_model=list[dict[str, Any]], tags=["legal"])
+    def cases(loan_id: Id, principal: Caller) -> Json:
+        """The loan's court cases, with the delay interest a judgment debtor owes today and the court orders."""
+        authorize(principal, Permission.READ_LEGAL)
+        owner_of(loan_id)  # 404 for a loan that does not exist
+        view = legal.cases(services, loan_id=loan_id)
+        audit.read(principal.actor, "legal.read", f"loan:{loan_id}")
+        return Json(view)
 
     @app.get("/collections/queue", response_model=dict[str, Any], tags=["collections"])
     def queue(principal: Caller, on: Annotated[IsoDate, Query(alias="date", description="YYYY-MM-DD")]) -> Json:

@@ -545,3 +545,13 @@ def _told_delinquencies(connection: Any, jurisdiction: str) -> set[tuple[int, da
         if first:
             told.add((row.loan_id, date.fromisoformat(first)))
     return told
+
+
+def jurisdiction_of(services: Services, loan_id: int) -> str:
+    """The jurisdiction of the product a loan was drawn on: which bureau its records go to."""
+    with services.reading() as connection:
+        loan = store.get_loan(connection, loan_id)
+        document = connection.execute(
+            select(t.credit_lines.c.product_document).where(t.credit_lines.c.id == loan.line_id)
+        ).scalar_one()
+    return str(json.loads(document)["product"]["jurisdiction"])

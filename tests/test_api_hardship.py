@@ -1,0 +1,100 @@
+"""The API's hardship, dispute, explanation and legal endpoints over real HTTP, on SQLite and PostgreSQL: who may
+call each, and maker-checker between two tokens (tests/test_api.py serves the app and makes the tokens)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+from sqlalchemy import func, select
+
+from arrears.adapters import tables as t
+from arrears.service_layer.services import Services
+from tests.test_api import api  # noqa: F401  (the fixture: a served store with a token per role)
+
+Api = tuple[str, Services, dict[str, str], int, int]
+
+ALLOWED = {
+    "explanation": {"own", "collector", "supervisor", "compliance", "admin"},
+    "request": {"own", "collector", "supervisor", "admin"},
+    "plans": {"own", "collector", "supervisor", "compliance", "admin"},
+    "propose": {"collector", "supervisor", "admin"},
+    "approve": {"supervisor", "admin"},
+    "reject": {"supervisor", "admin"},
+    "dispute": {"own", "collector", "supervisor", "admin"},
+    "cases": {"collector", "supervisor", "compliance", "admin"},
+}
+
+
+def _auth(token: str, key: str | None = None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", **({"Idempotency-Key": key} if key else {})}
+
+
+def test_every_new_endpoint_with_every_role(api: Api) -> None:  # noqa: F811
+    """Refused (403, with the reason) for a role that may not or for someone else's data; for a role that may, a
+    domain rule may still refuse (422: a month never reported, a plan already decided), never 401 or 403."""
+    base, _, tokens, _, loan = api
+    with httpx.Client(base_url=base) as client:
+        made = client.post(
+            f"/loans/{loan}/hardship-plans", json={"freeze_days": 10}, headers=_auth(tokens["collector"])
+        ).json()["plan"]
+        calls: dict[str, Callable[[str], httpx.Response]] = {
+            "explanation": lambda tok: client.get(
+                f"/loans/{loan}/explanation", params={"date": "2026-06-24"}, headers=_auth(tok)
+            ),
+            "request": lambda tok: client.post(
+                f"/loans/{loan}/hardship-requests", json={"reason": "收入中断"}, headers=_auth(tok)
+            ),
+            "plans": lambda tok: client.get(f"/loans/{loan}/hardship-plans", headers=_auth(tok)),
+            "propose": lambda tok: client.post(
+                f"/loans/{loan}/hardship-plans", json={"freeze_days": 10}, headers=_auth(tok)
+            ),
+            "approve": lambda tok: client.post(
+                f"/hardship-plans/{made}/approval", json={"note": "ok"}, headers=_auth(tok, f"a-{tok[-6:]}")
+            ),
+            "reject": lambda tok: client.post(
+                f"/hardship-plans/{made}/rejection", json={"note": "no"}, headers=_auth(tok)
+            ),
+            "dispute": lambda tok: client.post(
+                f"/loans/{loan}/disputes", json={"month": "2026-05-31", "claim": "wrong"}, headers=_auth(tok)
+            ),
+            "cases": lambda tok: client.get(f"/loans/{loan}/cases", headers=_auth(tok)),
+        }
+        for endpoint, call in calls.items():
+            for name, token in tokens.items():
+                response = call(token)
+                if name == "revoked":
+                    assert response.status_code == 401, (endpoint, name)
+                elif name in ALLOWED[endpoint]:
+                    assert response.status_code in (200, 201, 422), (endpoint, name, response.text)
+                else:
+                    assert response.status_code == 403, (endpoint, name, response.text)
+                    assert response.json()["error"]
+
+
+def test_a_plan_is_asked_for_by_the_borrower_made_by_one_token_and_approved_by_another(api: Api) -> None:  # noqa: F811
+    base, services, tokens, _, loan = api
+    with httpx.Client(base_url=base) as client:
+        asked = client.post(f"/loans/{loan}/hardship-requests", json={"reason": "失业了"}, headers=_auth(tokens["own"]))
+        assert asked.status_code == 201
+        body = {"request": asked.json()["plan"], "installments": 3, "first_due": "2026-07-25", "waive_penalty": True}
+        proposed = client.post(f"/loans/{loan}/hardship-plans", json=body, headers=_auth(tokens["supervisor"]))
+        assert proposed.status_code == 201, proposed.text
+        plan = proposed.json()["plan"]
+        same = client.post(f"/hardship-plans/{plan}/approval", json={}, headers=_auth(tokens["supervisor"], "x1"))
+        assert same.status_code == 422 and "maker_checker" in same.json()["error"]
+        with services.reading() as connection:
+            before = connection.execute(select(func.count()).select_from(t.transactions)).scalar_one()
+        first = client.post(f"/hardship-plans/{plan}/approval", json={}, headers=_auth(tokens["admin"], "x2"))
+        again = client.post(f"/hardship-plans/{plan}/approval", json={}, headers=_auth(tokens["admin"], "x2"))
+        assert first.status_code == 201 and again.json() == first.json()
+        with services.reading() as connection:
+            after = connection.execute(select(func.count()).select_from(t.transactions)).scalar_one()
+        assert after - before == len(first.json()["transactions"]) == 3  # two waivers and the reschedule, once
+        [seen] = client.get(f"/loans/{loan}/hardship-plans", headers=_auth(tokens["own"])).json()
+        assert seen["status"] == "approved" and seen["maker"].startswith("supervisor")
+        assert seen["checker"].startswith("admin")
+        unreported = client.post(
+            f"/loans/{loan}/disputes", json={"month": "2026-05-31", "claim": "wrong"}, headers=_auth(tokens["own"])
+        )
+        assert unreported.status_code == 422 and "nothing was reported" in unreported.json()["error"]
