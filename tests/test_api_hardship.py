@@ -98,3 +98,42 @@ def test_a_plan_is_asked_for_by_the_borrower_made_by_one_token_and_approved_by_a
             f"/loans/{loan}/disputes", json={"month": "2026-05-31", "claim": "wrong"}, headers=_auth(tokens["own"])
         )
         assert unreported.status_code == 422 and "nothing was reported" in unreported.json()["error"]
+
+
+def test_a_waiver_over_http_is_posted_only_when_another_token_approves_it(api: Api) -> None:  # noqa: F811
+    """The fixture's loans are 9 days past due on 2026-06-25: penalty is owed."""
+    base, services, tokens, _, loan = api
+    body = {"component": "penalty", "amount": "0.38", "value_date": "2026-06-25"}
+    with httpx.Client(base_url=base) as client:
+        for name in ("own", "agency", "compliance"):  # who may not propose
+            refused = client.post(f"/loans/{loan}/waivers", json=body, headers=_auth(tokens[name]))
+            assert refused.status_code == 403, name
+        made = client.post(f"/loans/{loan}/waivers", json=body, headers=_auth(tokens["supervisor"]))
+        assert made.status_code == 201, made.text
+        ident = made.json()["approval"]
+        own = client.post(f"/approvals/{ident}/approval", headers=_auth(tokens["supervisor"]))
+        assert own.status_code == 422 and "maker_checker" in own.json()["error"]
+        assert client.post(f"/approvals/{ident}/approval", headers=_auth(tokens["collector"])).status_code == 403
+        listed = client.get("/approvals", params={"status": "pending"}, headers=_auth(tokens["compliance"]))
+        assert [a["approval"] for a in listed.json()] == [ident]
+        done = client.post(f"/approvals/{ident}/approval", headers=_auth(tokens["admin"]))
+        assert done.status_code == 201 and done.json()["status"] == "approved"
+        again = client.post(f"/approvals/{ident}/approval", headers=_auth(tokens["admin"]))
+        assert again.json() == done.json()
+        bogus = client.post(
+            "/borrowers/1/court-orders",
+            json={
+                "court": "x",
+                "case_number": "y",
+                "document_ref": "z",
+                "kind": "seize_wechat",
+                "issued_on": "2026-06-20",
+            },
+            headers=_auth(tokens["collector"]),
+        )
+        assert bogus.status_code == 422  # not an order a court makes: refused with the kinds there are
+    with services.reading() as connection:
+        waived = connection.execute(
+            select(func.count()).select_from(t.transactions).where(t.transactions.c.kind == "waiver")
+        ).scalar_one()
+    assert waived == 1

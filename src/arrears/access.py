@@ -4,8 +4,8 @@ only the accounts placed with it (issue 9). The service (arrears.api) asks :func
 Roles: ``borrower`` (only their own loans and standing), ``agency`` (only accounts placed with it), ``collector``,
 ``supervisor``, ``compliance`` (reads everything, writes nothing), ``admin``. Hardship plans are maker-checker:
 one token proposes, another (a supervisor or an admin) decides, within the role's amount limit
-(:class:`arrears.hardship.HardshipPolicy`). Maker-checker for waivers, write-offs, reversals and court-order
-records over the API is not built yet.
+(:class:`arrears.hardship.HardshipPolicy`). Waivers, write-offs, reversals and court-order records are maker-checker
+too (:mod:`arrears.service_layer.approvals`: who may approve each, up to how much).
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ class Permission(StrEnum):
     DECIDE_HARDSHIP = "hardship.decide"  # the checker: never the maker, within the role's limit (arrears.hardship)
     OPEN_DISPUTE = "credit.dispute"  # a borrower disputes a bureau record (异议)
     READ_LEGAL = "legal.read"
+    PROPOSE_COMMAND = "approvals.propose"  # a waiver, write-off, reversal or court order, for a checker
+    DECIDE_COMMAND = "approvals.decide"  # never the maker's own; within the role's limit (service_layer.approvals)
+    READ_APPROVALS = "approvals.read"
 
 
 R = Role
@@ -50,6 +53,9 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.DECIDE_HARDSHIP: frozenset({R.SUPERVISOR, R.ADMIN}),
     Permission.OPEN_DISPUTE: frozenset({R.BORROWER, R.COLLECTOR, R.SUPERVISOR, R.ADMIN}),
     Permission.READ_LEGAL: frozenset({R.COLLECTOR, R.SUPERVISOR, R.COMPLIANCE, R.ADMIN}),
+    Permission.PROPOSE_COMMAND: frozenset({R.COLLECTOR, R.SUPERVISOR, R.ADMIN}),
+    Permission.DECIDE_COMMAND: frozenset({R.SUPERVISOR, R.ADMIN}),
+    Permission.READ_APPROVALS: frozenset({R.COLLECTOR, R.SUPERVISOR, R.COMPLIANCE, R.ADMIN}),
 }
 """Each permission and the roles that hold it (compliance reads, never writes; an agency never posts money)."""
 

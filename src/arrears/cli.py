@@ -23,6 +23,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from arrears import demo_negotiation
 from arrears.classification import Bucket, Classification
 from arrears.cli_api import serve, token_app
+from arrears.cli_approvals import approvals_app
 from arrears.cli_collections import collections_app, outbox_app, strategy_app
 from arrears.cli_credit import credit_app
 from arrears.cli_eod import eod_app
@@ -479,6 +480,7 @@ app.add_typer(outbox_app, name="outbox")
 app.add_typer(credit_app, name="credit")
 app.add_typer(hardship_app, name="hardship")
 app.add_typer(legal_app, name="legal")
+app.add_typer(approvals_app, name="approvals")
 app.add_typer(token_app, name="token")
 app.command("serve")(serve)
 KeyOption = Annotated[str, typer.Option("--key", help="Idempotency key: a retry with the same key posts once.")]

@@ -503,6 +503,27 @@ credit_events = Table(
     UniqueConstraint("loan_id", "jurisdiction", "first_delinquency", name="uq_credit_events_delinquency"),
 )
 
+# Maker-checker (arrears/service_layer/approvals.py): a waiver, write-off, reversal or court-order record proposed
+# by one person, run only once another approves it within their role's limit.
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("command", String(16), nullable=False),  # waive | write_off | reverse | court_order
+    Column("loan_id", Integer, index=True),
+    Column("arguments", Text, nullable=False),  # JSON: what the command is run with
+    Column("amount", BigInteger, nullable=False),  # what the role limits compare, minor units
+    Column("maker", String(100), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | approving | approved | rejected
+    Column("proposed_on", Date, nullable=False),
+    Column("checker", String(100)),
+    Column("checker_role", String(16)),
+    Column("decided_on", Date),
+    Column("note", Text),
+    Column("result", Text),  # JSON: the command's answer
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
 # API tokens (arrears/adapters/tokens_store.py): a role and, for a borrower or an agency, whose data it opens;
 # only the SHA-256 of the token is kept.
 api_tokens = Table(

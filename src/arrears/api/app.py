@@ -20,7 +20,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import anyio.to_thread
 import orjson
@@ -38,7 +38,7 @@ from arrears.api.audit import AuditBacklog, ReadAudit
 from arrears.errors import InputRejected
 from arrears.hardship import PlanTerms
 from arrears.money import format_minor
-from arrears.service_layer import hardship, legal
+from arrears.service_layer import approvals, hardship, legal
 from arrears.service_layer.collections import work_queue
 from arrears.service_layer.credit_reporting import jurisdiction_of, open_dispute
 from arrears.service_layer.services import IdempotencyConflict, Services
@@ -95,6 +95,33 @@ class DisputeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     month: IsoDate = Field(description="Any day of the month disputed, YYYY-MM-DD")
     claim: str = Field(min_length=1, max_length=2000, description="What the borrower says is wrong")
+
+
+class WaiverIn(BaseModel):
+    """A waiver (减免) to propose: a checker approves it before it is posted."""
+
+    model_config = ConfigDict(extra="forbid")
+    component: Literal["penalty", "compound", "interest"]
+    amount: Amount = Field(description='Decimal string, e.g. "12.50"')
+    value_date: IsoDate = Field(description="YYYY-MM-DD")
+
+
+class WriteOffIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    value_date: IsoDate = Field(description="YYYY-MM-DD")
+
+
+class CourtOrderIn(BaseModel):
+    """A court's order to record (never executed), proposed for a checker to compare with the document."""
+
+    model_config = ConfigDict(extra="forbid")
+    court: str = Field(min_length=1, max_length=200)
+    case_number: str = Field(min_length=1, max_length=100)
+    document_ref: str = Field(min_length=1, max_length=200)
+    kind: str = Field(min_length=1, max_length=40, description="freeze, transfer, consumption_restriction, ...")
+    issued_on: IsoDate = Field(description="YYYY-MM-DD")
+    loan: int | None = Field(None, ge=1, le=2**31 - 1)
+    amount: Amount | None = None
 
 
 class Unauthorized(Exception):
@@ -389,6 +416,70 @@ def create_app(services: Services) -> FastAPI:
         view = legal.cases(services, loan_id=loan_id)
         audit.read(principal.actor, "legal.read", f"loan:{loan_id}")
         return Json(view)
+
+    def proposed(command: str, arguments: dict[str, Any], principal: Principal) -> Json:
+        authorize(principal, Permission.PROPOSE_COMMAND)
+        with services.acting_as(principal.actor, origin="api"):
+            view = approvals.propose(services, command=command, arguments=arguments, maker=principal.actor)
+        return Json(view, status_code=201)
+
+    @app.post("/loans/{loan_id}/waivers", response_model=dict[str, Any], status_code=201, tags=["approvals"])
+    def waiver(loan_id: Id, body: WaiverIn, principal: Caller) -> Json:
+        """Propose a waiver; it is posted only when someone else approves it (maker-checker)."""
+        arguments = {
+            "loan": loan_id,
+            "component": body.component,
+            "amount": body.amount,
+            "date": body.value_date.isoformat(),
+        }
+        return proposed("waive", arguments, principal)
+
+    @app.post("/loans/{loan_id}/write-offs", response_model=dict[str, Any], status_code=201, tags=["approvals"])
+    def write_off(loan_id: Id, body: WriteOffIn, principal: Caller) -> Json:
+        """Propose a write-off (核销); posted only once an admin approves it."""
+        return proposed("write_off", {"loan": loan_id, "date": body.value_date.isoformat()}, principal)
+
+    @app.post(
+        "/transactions/{transaction_id}/reversals", response_model=dict[str, Any], status_code=201, tags=["approvals"]
+    )
+    def reversal(transaction_id: Id, principal: Caller) -> Json:
+        """Propose reversing a repayment (returned or mistaken money); reversed only once approved."""
+        return proposed("reverse", {"transaction": transaction_id}, principal)
+
+    @app.post(
+        "/borrowers/{borrower_id}/court-orders", response_model=dict[str, Any], status_code=201, tags=["approvals"]
+    )
+    def court_order(borrower_id: Id, body: CourtOrderIn, principal: Caller) -> Json:
+        """Propose recording a court's order (recorded, never executed); recorded only once approved."""
+        arguments = {**body.model_dump(), "borrower": borrower_id, "issued_on": body.issued_on.isoformat()}
+        return proposed("court_order", arguments, principal)
+
+    @app.get("/approvals", response_model=list[dict[str, Any]], tags=["approvals"])
+    def approval_list(
+        principal: Caller,
+        status: Annotated[str | None, Query(pattern="^(pending|approving|approved|rejected)$")] = None,
+    ) -> Json:
+        """The maker-checker requests, newest first."""
+        authorize(principal, Permission.READ_APPROVALS)
+        return Json(approvals.approvals(services, status=status))
+
+    @app.post("/approvals/{approval_id}/approval", response_model=dict[str, Any], status_code=201, tags=["approvals"])
+    def approval_approve(approval_id: Id, principal: Caller) -> Json:
+        """Approve a request someone else made, within this role's limit; its command runs exactly once."""
+        authorize(principal, Permission.DECIDE_COMMAND)
+        with services.acting_as(principal.actor, origin="api"):
+            view = approvals.approve(
+                services, approval_id=approval_id, checker=principal.actor, role=principal.role.value
+            )
+        return Json(view, status_code=201)
+
+    @app.post("/approvals/{approval_id}/rejection", response_model=dict[str, Any], status_code=201, tags=["approvals"])
+    def approval_reject(approval_id: Id, body: DecisionIn, principal: Caller) -> Json:
+        """Reject a request someone else made, saying why."""
+        authorize(principal, Permission.DECIDE_COMMAND)
+        with services.acting_as(principal.actor, origin="api"):
+            view = approvals.reject(services, approval_id=approval_id, checker=principal.actor, note=body.note)
+        return Json(view, status_code=201)
 
     @app.get("/collections/queue", response_model=dict[str, Any], tags=["collections"])
     def queue(principal: Caller, on: Annotated[IsoDate, Query(alias="date", description="YYYY-MM-DD")]) -> Json:
