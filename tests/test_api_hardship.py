@@ -23,6 +23,12 @@ ALLOWED = {
     "reject": {"supervisor", "admin"},
     "dispute": {"own", "collector", "supervisor", "admin"},
     "cases": {"collector", "supervisor", "compliance", "admin"},
+    "borrower": {"own", "collector", "supervisor", "compliance", "admin"},
+    "drawdown": {"own", "admin"},
+    "promise": {"collector", "supervisor", "admin"},  # and an agency, on the loans placed with it
+    "contact": {"collector", "supervisor", "admin"},
+    "waiver": {"collector", "supervisor", "admin"},
+    "approvals": {"collector", "supervisor", "compliance", "admin"},
 }
 
 
@@ -33,7 +39,9 @@ def _auth(token: str, key: str | None = None) -> dict[str, str]:
 def test_every_new_endpoint_with_every_role(api: Api) -> None:  # noqa: F811
     """Refused (403, with the reason) for a role that may not or for someone else's data; for a role that may, a
     domain rule may still refuse (422: a month never reported, a plan already decided), never 401 or 403."""
-    base, _, tokens, _, loan = api
+    base, services, tokens, borrower, loan = api
+    with services.reading() as connection:
+        line = connection.execute(select(t.loans.c.line_id).where(t.loans.c.id == loan)).scalar_one()
     with httpx.Client(base_url=base) as client:
         made = client.post(
             f"/loans/{loan}/hardship-plans", json={"freeze_days": 10}, headers=_auth(tokens["collector"])
@@ -59,6 +67,24 @@ def test_every_new_endpoint_with_every_role(api: Api) -> None:  # noqa: F811
                 f"/loans/{loan}/disputes", json={"month": "2026-05-31", "claim": "wrong"}, headers=_auth(tok)
             ),
             "cases": lambda tok: client.get(f"/loans/{loan}/cases", headers=_auth(tok)),
+            "borrower": lambda tok: client.get(f"/borrowers/{borrower}", headers=_auth(tok)),
+            "drawdown": lambda tok: client.post(
+                f"/lines/{line}/drawdowns", json={"amount": "100.00", "terms": 5}, headers=_auth(tok, tok[-9:])
+            ),
+            "promise": lambda tok: client.post(
+                f"/loans/{loan}/promises", json={"amount": "50.00", "due": "2026-06-30"}, headers=_auth(tok)
+            ),
+            "contact": lambda tok: client.post(
+                f"/loans/{loan}/contacts",
+                json={"channel": "voice", "at": "2026-06-25T10:00:00+08:00", "outcome": "promised"},
+                headers=_auth(tok),
+            ),
+            "waiver": lambda tok: client.post(
+                f"/loans/{loan}/waivers",
+                json={"component": "penalty", "amount": "0.01", "value_date": "2026-06-25"},
+                headers=_auth(tok),
+            ),
+            "approvals": lambda tok: client.get("/approvals", headers=_auth(tok)),
         }
         for endpoint, call in calls.items():
             for name, token in tokens.items():

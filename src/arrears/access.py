@@ -38,6 +38,8 @@ class Permission(StrEnum):
     PROPOSE_COMMAND = "approvals.propose"  # a waiver, write-off, reversal or court order, for a checker
     DECIDE_COMMAND = "approvals.decide"  # never the maker's own; within the role's limit (service_layer.approvals)
     READ_APPROVALS = "approvals.read"
+    DRAW = "loan.draw"  # the borrower's app (or an admin) draws on the borrower's own line
+    RECORD_COLLECTIONS = "collections.record"  # contacts and promises to pay; an agency on its placed loans
 
 
 R = Role
@@ -56,6 +58,8 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.PROPOSE_COMMAND: frozenset({R.COLLECTOR, R.SUPERVISOR, R.ADMIN}),
     Permission.DECIDE_COMMAND: frozenset({R.SUPERVISOR, R.ADMIN}),
     Permission.READ_APPROVALS: frozenset({R.COLLECTOR, R.SUPERVISOR, R.COMPLIANCE, R.ADMIN}),
+    Permission.DRAW: frozenset({R.BORROWER, R.ADMIN}),
+    Permission.RECORD_COLLECTIONS: frozenset({R.AGENCY, R.COLLECTOR, R.SUPERVISOR, R.ADMIN}),
 }
 """Each permission and the roles that hold it (compliance reads, never writes; an agency never posts money)."""
 

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import anyio.to_thread
@@ -39,7 +39,7 @@ from arrears.errors import InputRejected
 from arrears.hardship import PlanTerms
 from arrears.money import format_minor
 from arrears.service_layer import approvals, hardship, legal
-from arrears.service_layer.collections import work_queue
+from arrears.service_layer.collections import record_contact, record_promise, work_queue
 from arrears.service_layer.credit_reporting import jurisdiction_of, open_dispute
 from arrears.service_layer.services import IdempotencyConflict, Services
 from arrears.validation import Amount, IsoDate, error_detail
@@ -122,6 +122,31 @@ class CourtOrderIn(BaseModel):
     issued_on: IsoDate = Field(description="YYYY-MM-DD")
     loan: int | None = Field(None, ge=1, le=2**31 - 1)
     amount: Amount | None = None
+
+
+class DrawdownIn(BaseModel):
+    """A drawdown (借款) on the borrower's line, starting on the business date."""
+
+    model_config = ConfigDict(extra="forbid")
+    amount: Amount = Field(description='Decimal string, e.g. "1000.00"')
+    terms: int = Field(ge=1, le=600, description="Monthly terms")
+
+
+class PromiseIn(BaseModel):
+    """A borrower's promise to pay (承诺还款), as a collector or an agency heard it today."""
+
+    model_config = ConfigDict(extra="forbid")
+    amount: Amount = Field(description='Decimal string, e.g. "300.00"')
+    due: IsoDate = Field(description="YYYY-MM-DD: by when")
+
+
+class ContactIn(BaseModel):
+    """A contact made with the borrower: it counts toward the caps from then on."""
+
+    model_config = ConfigDict(extra="forbid")
+    channel: str = Field(min_length=1, max_length=20, description="voice, sms, app, email or letter")
+    at: datetime = Field(description="When, with its offset, e.g. 2026-06-25T10:00:00+08:00")
+    outcome: str | None = Field(None, max_length=200)
 
 
 class Unauthorized(Exception):
@@ -480,6 +505,66 @@ def create_app(services: Services) -> FastAPI:
         with services.acting_as(principal.actor, origin="api"):
             view = approvals.reject(services, approval_id=approval_id, checker=principal.actor, note=body.note)
         return Json(view, status_code=201)
+
+    @app.get("/borrowers/{borrower_id}", response_model=dict[str, Any], tags=["borrowers"])
+    def borrower(borrower_id: Id, principal: Caller) -> Json:
+        """The borrower's profile (phone masked), lines and loans."""
+        authorize(principal, Permission.READ_STANDING, borrower=borrower_id)
+        view = services.borrower_profile(borrower_id)
+        audit.read(principal.actor, "borrower.read", f"borrower:{borrower_id}")
+        return Json(view)
+
+    @app.post(
+        "/lines/{line_id}/drawdowns",
+        response_model=dict[str, Any],
+        status_code=201,
+        tags=["loans"],
+        responses={409: {"model": Problem}},
+    )
+    def drawdown(
+        line_id: Id,
+        body: DrawdownIn,
+        principal: Caller,
+        idempotency_key: Annotated[str, Header(min_length=1, max_length=150)],
+    ) -> Json:
+        """Draw a loan on the line, from the business date; refused with the rule (a suspended line, the limit)."""
+        with services.reading() as connection:
+            owner = store.get_line(connection, line_id)["borrower_id"]
+            today = services.business_date(connection)
+        authorize(principal, Permission.DRAW, borrower=owner)
+        if body.amount > MAX_AMOUNT:
+            raise InputRejected(f"an amount above {format_minor(MAX_AMOUNT)} is not a drawdown; check the figure")
+        with services.acting_as(principal.actor, origin="api"):
+            key = f"api:{principal.token_id}:{idempotency_key}"
+            loan_id = services.draw(line_id=line_id, amount=body.amount, terms=body.terms, start=today, key=key)
+        return Json({"loan": loan_id, "line": line_id, "start": today.isoformat()}, status_code=201)
+
+    def working(principal: Principal, permission: Permission, loan_id: int) -> str | None:
+        """Authorize a collections write on a loan; the agency the caller works for, if one."""
+        authorize(principal, permission, borrower=owner_of(loan_id), placed_with=placed(loan_id))
+        return principal.agency if principal.role is Role.AGENCY else None
+
+    @app.post("/loans/{loan_id}/promises", response_model=dict[str, Any], status_code=201, tags=["collections"])
+    def promise(loan_id: Id, body: PromiseIn, principal: Caller) -> Json:
+        """Record a promise to pay made today; the day-end judges it kept or broken."""
+        agency = working(principal, Permission.RECORD_COLLECTIONS, loan_id)
+        with services.reading() as connection:
+            today = services.business_date(connection)
+        with services.acting_as(principal.actor, origin="api"):
+            made = record_promise(
+                services, loan_id=loan_id, amount=body.amount, due=body.due, made_on=today, agency=agency
+            )
+        return Json({"promise": made, "loan": loan_id, "due": body.due.isoformat()}, status_code=201)
+
+    @app.post("/loans/{loan_id}/contacts", response_model=dict[str, Any], status_code=201, tags=["collections"])
+    def contact(loan_id: Id, body: ContactIn, principal: Caller) -> Json:
+        """Record a contact made (a call, a text): it counts toward the day's and the week's caps."""
+        agency = working(principal, Permission.RECORD_COLLECTIONS, loan_id)
+        with services.acting_as(principal.actor, origin="api"):
+            made = record_contact(
+                services, loan_id=loan_id, channel=body.channel, at=body.at, agency=agency, outcome=body.outcome
+            )
+        return Json({"contact": made, "loan": loan_id}, status_code=201)
 
     @app.get("/collections/queue", response_model=dict[str, Any], tags=["collections"])
     def queue(principal: Caller, on: Annotated[IsoDate, Query(alias="date", description="YYYY-MM-DD")]) -> Json:

@@ -264,7 +264,7 @@ def record_contact(
         zone = ZoneInfo(store.get_borrower(connection, loan.borrower_id)["timezone"])
         if at.tzinfo is None:
             raise InputRejected("give the contact's time with its offset, e.g. 2026-06-20T14:00+08:00")
-        return cs.record_contact(
+        contact = cs.record_contact(
             connection,
             {
                 "borrower_id": loan.borrower_id,
@@ -277,6 +277,8 @@ def record_contact(
                 "recorded_at": services.clock(),
             },
         )
+        services.audit(connection, "collections.contact", f"loan:{loan_id}", {"contact": contact, "channel": channel})
+        return contact
 
 
 FLAG_KINDS = (
@@ -336,7 +338,7 @@ def record_promise(
         loan = store.get_loan(connection, loan_id)
         if loan.status != "open":
             raise InputRejected(f"loan {loan_id} is {loan.status}: there is nothing to promise")
-        return cs.record_promise(
+        promise = cs.record_promise(
             connection,
             {
                 "borrower_id": loan.borrower_id,
@@ -350,6 +352,9 @@ def record_promise(
                 "recorded_at": services.clock(),
             },
         )
+        details = {"promise": promise, "amount": amount, "due": due.isoformat()}
+        services.audit(connection, "collections.promise", f"loan:{loan_id}", details)
+        return promise
 
 
 COMPLAINT_CATEGORIES = ("conduct", "contact_frequency", "third_party_contact", "amount", "privacy", "other")

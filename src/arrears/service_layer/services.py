@@ -1019,6 +1019,34 @@ class Services:
             for loan in store.loans_of_line(connection, line_id)
         ]
 
+    def borrower_profile(self, borrower_id: int) -> dict[str, Any]:
+        """A borrower as their app or a collector sees them: name, phone masked, lines and loans."""
+        with self.reading() as connection:
+            row = store.get_borrower(connection, borrower_id)
+            lines = store.lines_of_borrower(connection, borrower_id)
+            loans = connection.execute(
+                select(t.loans.c.id, t.loans.c.line_id, t.loans.c.status, t.loans.c.outstanding_principal)
+                .where(t.loans.c.borrower_id == borrower_id)
+                .order_by(t.loans.c.id)
+            ).all()
+        return {
+            "borrower": borrower_id,
+            "name": row["name"],
+            "phone": store.mask_phone(row["phone"]),
+            "timezone": row["timezone"],
+            "language": row["language"],
+            "lines": [{"line": line["id"], "limit": format_minor(line["limit_minor"])} for line in lines],
+            "loans": [
+                {
+                    "loan": loan.id,
+                    "line": loan.line_id,
+                    "status": loan.status,
+                    "outstanding_principal": format_minor(loan.outstanding_principal),
+                }
+                for loan in loans
+            ],
+        }
+
     def standing(self, borrower_id: int, day: date, lang: str) -> dict[str, Any]:
         """``standing``: what is restricted on the borrower's lines during ``day``, why, and how to lift it."""
         with self.reading() as connection:
