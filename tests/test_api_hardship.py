@@ -8,7 +8,9 @@ from collections.abc import Callable
 import httpx
 from sqlalchemy import func, select
 
+from arrears.access import Role
 from arrears.adapters import tables as t
+from arrears.adapters import tokens_store
 from arrears.service_layer.services import Services
 from tests.test_api import api  # noqa: F401  (the fixture: a served store with a token per role)
 
@@ -163,3 +165,22 @@ def test_a_waiver_over_http_is_posted_only_when_another_token_approves_it(api: A
             select(func.count()).select_from(t.transactions).where(t.transactions.c.kind == "waiver")
         ).scalar_one()
     assert waived == 1
+
+
+def test_the_payment_provider_posts_repayments_and_reads_nothing(api: Api) -> None:  # noqa: F811
+    base, services, _, borrower, loan = api
+    with services.transaction() as connection:
+        _, token = tokens_store.create(
+            connection, role=Role.PROVIDER, borrower=None, agency=None, label="psp", now=services.clock()
+        )
+    with httpx.Client(base_url=base) as client:
+        paid = client.post(
+            f"/loans/{loan}/repayments",
+            json={"amount": "5.00", "value_date": "2026-06-25"},
+            headers=_auth(token, "psp-1"),
+        )
+        assert paid.status_code == 201, paid.text
+        for path in (f"/borrowers/{borrower}", f"/loans/{loan}/hardship-plans", "/approvals"):
+            assert client.get(path, headers=_auth(token)).status_code == 403, path
+        standing = client.get(f"/borrowers/{borrower}/standing", params={"date": "2026-06-25"}, headers=_auth(token))
+        assert standing.status_code == 403

@@ -2,7 +2,9 @@
 only the accounts placed with it (issue 9). The service (arrears.api) asks :func:`authorize` before it acts.
 
 Roles: ``borrower`` (only their own loans and standing), ``agency`` (only accounts placed with it), ``collector``,
-``supervisor``, ``compliance`` (reads everything, writes nothing), ``admin``. Hardship plans are maker-checker:
+``supervisor``, ``compliance`` (reads everything, writes nothing), ``admin``, ``provider`` (the payment
+provider's confirmations post repayments on any loan; it reads nothing). A lender that takes money only through
+its provider revokes the repayment permission from the borrower role here. Hardship plans are maker-checker:
 one token proposes, another (a supervisor or an admin) decides, within the role's amount limit
 (:class:`arrears.hardship.HardshipPolicy`). Waivers, write-offs, reversals and court-order records are maker-checker
 too (:mod:`arrears.service_layer.approvals`: who may approve each, up to how much).
@@ -22,6 +24,7 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     COMPLIANCE = "compliance"
     ADMIN = "admin"
+    PROVIDER = "provider"  # the payment provider's confirmations: posts repayments, reads nothing personal
 
 
 class Permission(StrEnum):
@@ -47,7 +50,7 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     # an agency works the loans placed with it, not the borrower's whole standing (other loans, court orders)
     Permission.READ_STANDING: frozenset({R.BORROWER, R.COLLECTOR, R.SUPERVISOR, R.COMPLIANCE, R.ADMIN}),
     Permission.READ_LOAN: frozenset({R.BORROWER, R.AGENCY, R.COLLECTOR, R.SUPERVISOR, R.COMPLIANCE, R.ADMIN}),
-    Permission.REPAY: frozenset({R.BORROWER, R.COLLECTOR, R.SUPERVISOR, R.ADMIN}),
+    Permission.REPAY: frozenset({R.BORROWER, R.COLLECTOR, R.SUPERVISOR, R.ADMIN, R.PROVIDER}),
     Permission.READ_QUEUE: frozenset({R.AGENCY, R.COLLECTOR, R.SUPERVISOR, R.COMPLIANCE, R.ADMIN}),
     Permission.REQUEST_HARDSHIP: frozenset({R.BORROWER, R.COLLECTOR, R.SUPERVISOR, R.ADMIN}),
     Permission.READ_HARDSHIP: frozenset({R.BORROWER, R.COLLECTOR, R.SUPERVISOR, R.COMPLIANCE, R.ADMIN}),
