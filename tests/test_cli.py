@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from arrears.access import Role
 from tests.conftest import ROOT, SCENARIOS
 
 SCHEDULE = ["schedule", "--principal", "10000", "--daily-rate", "0.0005", "--terms", "10"]
@@ -164,7 +165,9 @@ def test_demo_runs_small_and_persists(tmp_path: Path) -> None:
     assert f"portfolio report: {report}" in result.stdout
     assert "<svg" in report.read_text(encoding="utf-8")
     assert "arrears credit report --month" in printed and "held back" in printed  # the month's bureau file
-    assert "arrears serve --port 8000" in printed and printed.count("Authorization: Bearer ") == 6  # a token a role
+    assert "arrears serve --port 8000" in printed and printed.count("Authorization: Bearer ") == len(Role)  # one a role
+    assert "arrears hardship propose" in printed and "refused: hardship.maker_checker" in printed  # issue 8's demo
+    assert "arrears credit dispute open" in printed
     assert sorted(p.name for p in (tmp_path / "portfolio").iterdir()) == [
         "collections",
         next(p.name for p in (tmp_path / "portfolio").iterdir() if p.name.startswith("credit-")),

@@ -54,3 +54,21 @@ def test_a_new_delinquency_is_told_once_when_the_rules_allow(new_database: Calla
     assert report_month(services, date(2026, 6, 1), "cn").records[0].first_delinquency == date(2026, 6, 16)
     run_store(services, through=date(2026, 7, 2))
     assert report_new_delinquencies(services, date(2026, 7, 2), "cn").records == []  # the month told it too
+
+
+def test_a_catch_up_run_for_a_past_day_answers_for_that_day(new_database: Callable[[], str]) -> None:
+    made = one_loan(new_database())
+    services, loan, borrower = made.services, made.loan, made.borrower
+    record_consent(services, borrower_id=borrower, signed_on=date(2026, 5, 15), document="A-1")
+    with services.transaction() as connection:
+        connection.execute(
+            t.credit_pre_notices.insert().values(
+                loan_id=loan, borrower_id=borrower, sent_on=date(2026, 6, 16), channel="sms", recorded_at=datetime.now()
+            )
+        )
+    run_store(services, through=date(2026, 6, 25))
+    services.repay(loan_id=loan, amount=60_000, value_date=date(2026, 6, 26), key="cure")
+    run_store(services, through=date(2026, 6, 26))  # current again
+    [record] = report_new_delinquencies(services, date(2026, 6, 25), "cn").records  # 10 days past due that day
+    assert (record.period, record.days_past_due) == (date(2026, 6, 25), 10)
+    assert report_new_delinquencies(services, date(2026, 6, 26), "cn").records == []

@@ -97,20 +97,25 @@ def test_carried_interest_is_billed_income_already_so_the_books_do_not_move_at_t
     assert after.accrued_during(PLAN_DAY) == before.accrued_during(PLAN_DAY)
 
 
-def test_a_plan_that_does_not_cover_the_overdue_amount_is_refused() -> None:
-    with pytest.raises(PaymentRefused, match=r"add up to 540\.79 but 540\.80 is overdue"):
-        replay(TERMS, [Reschedule(PLAN_DAY, (date(2026, 7, 21), date(2026, 8, 21)), (27040, 27039))], PLAN_DAY)
+def test_a_reschedule_needs_due_dates_after_it_and_lapses_when_nothing_is_overdue() -> None:
     with pytest.raises(PaymentRefused, match="after the plan's date"):
         replay(TERMS, [Reschedule(PLAN_DAY, (PLAN_DAY,))], PLAN_DAY)
-    with pytest.raises(PaymentRefused, match="nothing is due and unpaid"):
-        replay(TERMS, [Reschedule(date(2026, 6, 1), (date(2026, 7, 1),))], date(2026, 6, 1))
+    with pytest.raises(PaymentRefused, match="after the one before"):
+        replay(TERMS, [Reschedule(PLAN_DAY, (date(2026, 8, 21), date(2026, 7, 21)))], PLAN_DAY)
+    early = Reschedule(date(2026, 6, 1), (date(2026, 7, 1),))
+    loan = replay_events(TERMS, [early], date(2026, 6, 1))
+    assert loan.lapsed == [(early, "nothing is due and unpaid on 2026-06-01")]
+    assert loan.restructured_on is None
 
 
-def test_explicit_amounts_that_cover_the_debt_are_taken() -> None:
-    plan = Reschedule(PLAN_DAY, (date(2026, 7, 21), date(2026, 8, 21)), (4080, 50000))
-    state = replay(TERMS, [plan], PLAN_DAY)
-    carried = [(r.principal, r.interest, r.penalty, r.compound) for r in state.installments if r.number > 5]
-    assert carried == [(0, 3875, 190, 15), (50000, 0, 0, 0)]
+def test_a_payment_dated_before_a_plan_that_leaves_nothing_overdue_makes_the_plan_lapse() -> None:
+    """Money recorded late is never refused for a plan's sake: the plan's condition is checked on replay."""
+    plan = Reschedule(PLAN_DAY, (date(2026, 7, 21),))
+    paid = Payment(date(2026, 6, 20), 54080)  # everything overdue on 06-20: 500.00 + 38.75 + 1.90 + 0.15
+    loan = replay_events(TERMS, [plan, paid], PLAN_DAY)
+    loan.close_through(PLAN_DAY)
+    assert [why for _, why in loan.lapsed] == ["nothing is due and unpaid on 2026-06-21"]
+    assert loan.days_past_due() == 0 and not any(row.carried for row in loan.state().installments)
 
 
 def test_paying_the_plan_on_time_keeps_the_loan_current_and_repays_it_exactly() -> None:
@@ -193,9 +198,18 @@ def test_acceleration_makes_everything_due_with_interest_for_the_actual_days() -
     assert state.days_past_due == 7  # still counted from installment 1's due date
 
 
-def test_acceleration_needs_a_default() -> None:
-    with pytest.raises(PaymentRefused, match="only after a default"):
-        replay(TERMS, [Acceleration(date(2026, 6, 1))], date(2026, 6, 1))
+def test_acceleration_lapses_without_a_default_and_takes_a_plan_s_installments_too() -> None:
+    early = Acceleration(date(2026, 6, 1))
+    assert replay_events(TERMS, [early], date(2026, 6, 1)).lapsed[0][1].startswith("nothing is past due")
+    # rescheduled on 06-21 into 07-21 and 08-21; installment 2 (due 07-15) missed; accelerated on 07-25: every
+    # installment, the plan's included, falls due that day
+    events: list[LoanEvent] = [
+        Reschedule(PLAN_DAY, (date(2026, 7, 21), date(2026, 8, 21))),
+        Acceleration(date(2026, 7, 25)),
+    ]
+    state = replay(TERMS, events, date(2026, 7, 26))
+    assert all(row.due_date <= date(2026, 7, 25) for row in state.installments)
+    assert state.overdue.principal == 250_000 - 0  # nothing was paid: all the principal is overdue
 
 
 def test_restructured_loan_is_held_at_special_mention_for_the_observation_period() -> None:
@@ -318,6 +332,7 @@ def test_explain_accounts_for_what_a_plan_moved_and_what_acceleration_charged() 
     assert carried["penalty"]["charged"] == carried["penalty"]["owed"] == "2.58"  # 1.90 + 4 x 0.17
     assert carried["compound"]["owed"] == "0.27"  # 0.15 + 4 x 0.03
     assert "Hardship plan of 2026-06-21" in carried["penalty"]["lines"][0]["text"]
+    assert view["owed"]["interest"] == "68.75"  # 38.75 carried (billed before it moved) + 30.00 due 07-15
     zh = explain(TERMS, [plan], date(2026, 7, 25), loan="L1", lang="zh-CN")
     assert "协商还款方案" in zh["installments"][0]["interest"]["lines"][-1]["text"]
 

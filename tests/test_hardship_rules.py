@@ -84,8 +84,13 @@ def test_the_settlement_floor_is_rounded_up_to_the_minor_unit() -> None:
 
 
 def test_maker_checker_and_role_limits() -> None:
+    for same in (" li wei ", "Li\u200bWei".replace("Wei", " Wei"), "ｌｉ  ｗｅｉ", "LI WEI"):
+        with pytest.raises(PlanRefused, match="maker_checker"):
+            check_approval("Li Wei", same, "supervisor", 0, POLICY)
     with pytest.raises(PlanRefused, match="maker_checker"):
-        check_approval("Li Wei", " li wei ", "supervisor", 0, POLICY)
+        check_approval("José", "Jose\u0301", "supervisor", 0, POLICY)  # composed and decomposed: one name
+    with pytest.raises(PlanRefused, match="checker_required"):
+        check_approval("Li Wei", " \u200b ", "supervisor", 0, POLICY)
     with pytest.raises(PlanRefused, match="approver_role"):
         check_approval("Li Wei", "Wang", "collector", 0, POLICY)
     check_approval("Li Wei", "Wang", "supervisor", 500_000, POLICY)  # exactly the 5,000.00 limit

@@ -13,11 +13,13 @@ from arrears.adapters import store
 from arrears.adapters import tables as t
 from arrears.classification import Classification
 from arrears.dayend import standing_through
+from arrears.errors import InputRejected
 from arrears.hardship import PlanRefused, PlanTerms
 from arrears.ledger import Account
-from arrears.service_layer import hardship
+from arrears.money import format_minor
+from arrears.service_layer import hardship, legal
 from arrears.service_layer.eod_store import run_store
-from arrears.service_layer.services import Services
+from arrears.service_layer.services import DrawdownRefused, Services
 from tests.conftest import one_loan
 
 
@@ -104,3 +106,69 @@ def test_settlement_at_a_discount_over_the_store(new_database: Callable[[], str]
     # payment is during 06-26, so 542.85, then 2,000.00 principal and 11 days' interest, 11.00): the principal
     # left after the payment, 2,000.00 - (2,000.00 - 542.85 - 11.00) = 553.85, is forgiven
     assert books[Account.PRINCIPAL_FORGIVEN] == 55385
+
+
+def test_a_settlement_forgives_no_more_than_was_approved_and_the_line_is_not_restored(
+    new_database: Callable[[], str],
+) -> None:
+    """Agreed on 06-26 for 2,000.00 within 10 days (to 07-05), paid on the last day: what is forgiven is exactly
+    the concession approved, which counted the penalty and interest running to that day."""
+    made = one_loan(new_database())
+    services, loan = made.services, made.loan
+    run_store(services, through=date(2026, 6, 25))
+    terms = PlanTerms(settlement_amount=200_000, settlement_days=10)
+    proposed = hardship.propose(services, loan_id=loan, terms=terms, maker="李")
+    approved = hardship.approve(services, plan_id=proposed["plan"], checker="王", role="supervisor", note="", key="s")
+    # owed on 07-05 if nothing is paid before: installment 1 with 19 day-ends of charges (538.75 + 7.22 + 0.57),
+    # 20 days' interest on 2,000.00 (20.00) and the 2,000.00: 2,566.54, less 2,000.00 (today's payoff gives 553.85)
+    assert approved["concession"] == proposed["concession"] == "566.54"
+    run_store(services, through=date(2026, 7, 4))
+    services.repay(loan_id=loan, amount=200_000, value_date=date(2026, 7, 5), key="pay")
+    with services.reading() as connection:
+        record = store.get_loan(connection, loan)
+        events = store.loan_events(connection, loan)
+    _, replayed = standing_through(record.terms, events, date(2026, 7, 5), services.policy)
+    assert record.status == "settled" and replayed.settled_by_plan
+    assert format_minor(sum(replayed.waived.values())) == approved["concession"]
+    with pytest.raises(DrawdownRefused, match=r"line\.settled_for_less"):
+        services.draw(line_id=made.line, amount=100_00, terms=5, start=date(2026, 7, 5), key="again")
+
+
+def test_money_dated_before_a_plan_is_taken_and_the_plan_lapses(new_database: Callable[[], str]) -> None:
+    made = one_loan(new_database())
+    services, loan = made.services, made.loan
+    run_store(services, through=date(2026, 6, 25))
+    terms = PlanTerms(installments=2, first_due=date(2026, 7, 26))
+    proposed = hardship.propose(services, loan_id=loan, terms=terms, maker="李")
+    hardship.approve(services, plan_id=proposed["plan"], checker="王", role="supervisor", note="", key="r")
+    # a bank transfer of 06-16 found late: installment 1's 538.75, paid within its grace day, so nothing was
+    # overdue on 06-26 and the reschedule has nothing to carry
+    services.repay(loan_id=loan, amount=53_875, value_date=date(2026, 6, 16), key="late")
+    with services.reading() as connection:
+        record = store.get_loan(connection, loan)
+        events = store.loan_events(connection, loan)
+    _, replayed = standing_through(record.terms, events, date(2026, 6, 26), services.policy)
+    assert [why for _, why in replayed.lapsed] == ["nothing is due and unpaid on 2026-06-26"]
+    assert replayed.days_past_due() == 0
+    run_store(services, through=date(2026, 6, 27))
+    assert services.verify_ledger() == []
+    view = services.loan_state(loan, date(2026, 6, 27))
+    assert view["classification"] == "normal"  # a plan that lapsed restructured nothing
+    # posting a plan event that would lapse at once is refused, and nothing is written
+    before = _transactions(services, loan)
+    with pytest.raises(InputRejected, match="would have no effect: nothing is past due"):
+        legal.accelerate(services, loan_id=loan, by="decision", reason="test", key="acc")
+    assert _transactions(services, loan) == before
+
+
+def test_loan_show_holds_the_class_during_the_observation_period(new_database: Callable[[], str]) -> None:
+    made = one_loan(new_database())
+    services, loan = made.services, made.loan
+    run_store(services, through=date(2026, 6, 25))
+    proposed = hardship.propose(
+        services, loan_id=loan, terms=PlanTerms(installments=2, first_due=date(2026, 7, 26)), maker="李"
+    )
+    hardship.approve(services, plan_id=proposed["plan"], checker="王", role="supervisor", note="", key="c")
+    run_store(services, through=date(2026, 7, 1))
+    view = services.loan_state(loan, date(2026, 7, 1))
+    assert (view["days_past_due"], view["classification"]) == (0, "special-mention")

@@ -101,11 +101,11 @@ class Reschedule:
     """A hardship plan's re-scheduling (个性化分期 / 协商还款) of what is overdue, from the value date on.
 
     Everything unpaid on the installments due on or before the value date (principal, interest, penalty and
-    compound) is carried into new installments due on ``due_dates``. Their totals are ``amounts``, or by
-    default the total split evenly with the odd minor units on the earliest; each takes its amount from the
-    carried components in the loan's allocation order, as payments would pay them. ``amounts`` must add up to
-    exactly what is carried: a plan never leaves part of the overdue debt out. The carried amounts bear no new
-    interest; a new installment left unpaid after its due date is charged penalty and compound like any other.
+    compound) is carried into new installments due on ``due_dates``: the total split evenly, the odd minor
+    units on the earliest, each taking its amount from the carried components in the loan's allocation order, as
+    payments would pay them. All of it is carried: a plan never leaves part of the overdue debt out. The carried
+    amounts bear no new interest; a new installment left unpaid after its due date is charged penalty and
+    compound like any other.
 
     History is never rewritten: replaying to any day before the value date gives what it gave before, so past
     days past due, classes and reported records stay true. From the value date the old installments show as
@@ -114,7 +114,6 @@ class Reschedule:
 
     value_date: date
     due_dates: tuple[date, ...]
-    amounts: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +148,14 @@ class Acceleration:
 
 
 PlanEvent = Reschedule | ChargeFreeze | Settlement | Acceleration
-"""Events of a hardship plan or a legal decision: they change the loan's terms from their value date on."""
+"""Events of a hardship plan or a legal decision: they change the loan's terms from their value date on.
+
+They are conditions, checked when replayed: a plan event whose condition no longer holds on its date **lapses**
+(has no effect, and is listed in :attr:`LoanReplay.lapsed`): a reschedule when nothing is overdue that day, an
+acceleration when nothing is past due, any of them on a loan already repaid or written off. That is what a
+payment recorded late, dated before the plan, does to it: the money is never refused for the plan's sake. A
+command that posts a plan event refuses it if it would lapse at once (:meth:`LoanReplay.apply` raises nothing;
+the service layer checks :attr:`LoanReplay.lapsed`)."""
 
 LoanEvent = Payment | Waiver | WriteOff | Reschedule | ChargeFreeze | Settlement | Acceleration
 """What can happen to a loan on a value date; replay applies them in value-date order, then recorded order."""
@@ -385,6 +391,8 @@ class LoanReplay:
         self.accelerated_on: date | None = None
         self.settled_by_plan = False
         """The loan was settled by a settlement at a discount (what was left is forgiven)."""
+        self.lapsed: list[tuple[PlanEvent, str]] = []
+        """Plan events that had no effect, and why (see :data:`PlanEvent`)."""
         self._reindex()
 
     def _reindex(self) -> None:
@@ -432,7 +440,7 @@ class LoanReplay:
         elif isinstance(event, Settlement):
             self.settle_at_discount(event)
         else:
-            self.accelerate(event.value_date)
+            self.accelerate(event)
 
     def pay(self, value_date: date, amount: int) -> None:
         """Apply a payment received during ``value_date`` (before that day's day-end)."""
@@ -486,40 +494,40 @@ class LoanReplay:
 
     # -- plan events (hardship plans and legal decisions) -----------------------------------------------------
 
-    def _plan_day(self, value_date: date, what: str) -> int:
-        day = self.begin_day(value_date)
+    def _plan_day(self, event: PlanEvent) -> int | None:
+        """The plan event's day, or None when it lapses because the loan is closed (see :data:`PlanEvent`)."""
+        day = self.begin_day(event.value_date)
         if self.write_off is not None:
-            raise PaymentRefused(f"the loan was written off on {self.write_off.on}; a {what} cannot apply to it")
+            self._lapse(event, f"the loan was written off on {self.write_off.on}")
+            return None
         if self._first_open == len(self._rows):
-            raise PaymentRefused(f"the loan is fully repaid; there is nothing for a {what} to apply to")
+            self._lapse(event, "the loan is fully repaid")
+            return None
         return day
+
+    def _lapse(self, event: PlanEvent, why: str) -> None:
+        self.lapsed.append((event, why))
 
     def reschedule(self, plan: Reschedule) -> None:
         """Carry what is unpaid on installments due by the value date into new installments (see
-        :class:`Reschedule`)."""
-        day = self._plan_day(plan.value_date, "reschedule")
+        :class:`Reschedule`); lapses when nothing is."""
+        dues = [d.toordinal() for d in plan.due_dates]
+        if not dues or any(b <= a for a, b in itertools.pairwise(dues)) or dues[0] <= plan.value_date.toordinal():
+            raise PaymentRefused(
+                "a reschedule needs one or more due dates, each after the plan's date and after the one before"
+            )
+        day = self._plan_day(plan)
+        if day is None:
+            return
         due_rows = [row for row in self._rows[self._first_open :] if row.due <= day and not row.settled()]
         order = self.terms.allocation
         carried = {c: sum(getattr(row, c.value) for row in due_rows) for c in order}
         total = sum(carried.values())
         if not total:
-            raise PaymentRefused(f"nothing is due and unpaid on {plan.value_date}; there is nothing to reschedule")
-        dues = [d.toordinal() for d in plan.due_dates]
-        if not dues or any(b <= a for a, b in itertools.pairwise(dues)) or dues[0] <= day:
-            raise PaymentRefused(
-                "a reschedule needs one or more due dates, each after the plan's date and after the one before"
-            )
-        if plan.amounts is None:
-            share, odd = divmod(total, len(dues))
-            amounts = [share + (1 if k < odd else 0) for k in range(len(dues))]
-        else:
-            amounts = list(plan.amounts)
-            if len(amounts) != len(dues) or any(a <= 0 for a in amounts) or sum(amounts) != total:
-                raise PaymentRefused(
-                    f"the plan's installments add up to {format_minor(sum(amounts))} but "
-                    f"{format_minor(total)} is overdue on {plan.value_date}; a plan must cover all of it, "
-                    "one positive amount per due date"
-                )
+            self._lapse(plan, f"nothing is due and unpaid on {plan.value_date}")
+            return
+        share, odd = divmod(total, len(dues))
+        amounts = [share + (1 if k < odd else 0) for k in range(len(dues))]
         for row in due_rows:  # the old installments are settled by the plan: their debt moves, nothing is paid
             if self.journal is not None:
                 moved = (row.principal, row.interest, row.penalty, row.compound)
@@ -549,20 +557,24 @@ class LoanReplay:
 
     def freeze(self, plan: ChargeFreeze) -> None:
         """Charge no penalty or compound at the day-ends from the value date through ``until``."""
-        day = self._plan_day(plan.value_date, "freeze")
         if plan.until < plan.value_date:
             raise PaymentRefused(f"a freeze must end on or after it starts ({plan.value_date}), not {plan.until}")
+        day = self._plan_day(plan)
+        if day is None:
+            return
         self._freezes.append((day, plan.until.toordinal()))
         self._reindex()
         self.restructured_on = plan.value_date
 
     def settle_at_discount(self, plan: Settlement) -> None:
         """Start a settlement at a discount; payments from now count towards it (see :class:`Settlement`)."""
-        day = self._plan_day(plan.value_date, "settlement")
         if isinstance(plan.amount, bool) or not isinstance(plan.amount, int) or plan.amount <= 0:
             raise PaymentRefused(f"a settlement amount must be a positive number of minor units, got {plan.amount!r}")
         if plan.pay_by < plan.value_date:
             raise PaymentRefused(f"a settlement must be paid on or after it is agreed ({plan.value_date})")
+        day = self._plan_day(plan)
+        if day is None:
+            return
         self._settlement = (day, plan.amount, plan.pay_by.toordinal(), 0)
         self.restructured_on = plan.value_date
 
@@ -624,19 +636,21 @@ class LoanReplay:
         settling = self._settlement is not None and day <= self._settlement[2]
         return carried or settling or any(last >= day for _, last in self._freezes)
 
-    def accelerate(self, value_date: date) -> None:
-        """Make every installment not yet due fall due on ``value_date`` (see :class:`Acceleration`)."""
-        day = self._plan_day(value_date, "acceleration")
+    def accelerate(self, event: Acceleration) -> None:
+        """Make every installment not yet due fall due on its date (see :class:`Acceleration`); lapses unless
+        the loan is in default (an installment past its due date and unpaid), or if it was accelerated before."""
+        day = self._plan_day(event)
+        if day is None:
+            return
         if self.accelerated_on is not None:
-            raise PaymentRefused(f"the loan was already accelerated on {self.accelerated_on}")
+            self._lapse(event, f"the loan was already accelerated on {self.accelerated_on}")
+            return
         if not any(row.due < day for row in self._rows[self._first_open :]):
-            raise PaymentRefused(
-                f"nothing is past due on {value_date}: a loan is accelerated only after a default (an installment "
-                "past its due date and unpaid)"
-            )
+            self._lapse(event, f"nothing is past due on {event.value_date}: a loan is accelerated only after a default")
+            return
         self._collapse_future(day, move_due=True)
         self._reindex()
-        self.accelerated_on = value_date
+        self.accelerated_on = event.value_date
 
     def _collapse_future(self, day: int, *, move_due: bool) -> None:
         """Interest of the periods not begun is dropped; the current period's is what its actual days earned
@@ -655,7 +669,11 @@ class LoanReplay:
             if move_due:
                 row.due_date, row.due = date.fromordinal(day), day
                 row.grace_end = day + self.terms.grace_days
-        if move_due:
+        if move_due:  # what a plan carried falls due too: acceleration makes the whole debt due
+            for row in self._rows[self._first_open :]:
+                if row.carried and row.due > day:
+                    row.due_date, row.due = date.fromordinal(day), day
+                    row.grace_end = day + self.terms.grace_days
             self._rows.sort(key=lambda r: (r.due, not r.carried, r.number))
             self._first_open = 0
             self._advance_first_open(day)

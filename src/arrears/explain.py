@@ -234,7 +234,8 @@ def explain(
         "lang": lang,
         "installments": installments,
         "owed": {
-            "interest": format_minor(sum(i.interest for i in state.installments if i.due_date <= as_of)),
+            # billed interest: what is due, and what a plan carried (billed before it moved)
+            "interest": format_minor(sum(i.interest for i in state.installments if i.due_date <= as_of or i.carried)),
             "penalty": format_minor(sum(i.penalty for i in state.installments)),
             "compound": format_minor(sum(i.compound for i in state.installments)),
         },

@@ -21,6 +21,7 @@ The limits below are the lender's policy, not law (shared/RULES.md has no rule o
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -159,19 +160,32 @@ def _check_settlement(terms: PlanTerms, facts: LoanFacts, policy: HardshipPolicy
         )
 
 
-def concession(terms: PlanTerms, facts: LoanFacts) -> int:
+def concession(terms: PlanTerms, facts: LoanFacts, payoff_at_deadline: int | None = None) -> int:
     """What the plan forgives at most, in minor units: the penalty and compound waived, and a settlement's
-    discount. What an approver's role limit is compared with (a freeze forgives charges not yet made, and is
-    counted at nothing; a reschedule forgives nothing)."""
+    discount: what would be owed on its last day (``payoff_at_deadline``: nothing paid meanwhile, penalty and
+    interest running on; today's payoff if not given) less the amount agreed. What an approver's role limit is
+    compared with (a freeze forgives charges not yet made, and is counted at nothing; a reschedule forgives
+    nothing)."""
     waived = facts.penalty_owed + facts.compound_owed if terms.waive_penalty else 0
-    discount = facts.payoff - terms.settlement_amount if terms.settlement_amount is not None else 0
+    owed = facts.payoff if payoff_at_deadline is None else payoff_at_deadline
+    discount = owed - terms.settlement_amount if terms.settlement_amount is not None else 0
     return waived + discount
 
 
+def person(name: str) -> str:
+    """A name as maker-checker compares it: Unicode NFKC (full-width and composed forms folded), invisible
+    format characters (zero-width spaces) dropped, runs of spaces collapsed, case folded. "Li Wei", " ｌｉ  wei"
+    and "li\u200bwei" are one person here; a name with nothing left is no name."""
+    text = "".join(ch for ch in unicodedata.normalize("NFKC", name) if unicodedata.category(ch) != "Cf")
+    return " ".join(text.split()).casefold()
+
+
 def check_approval(maker: str, checker: str, role: str, amount: int, policy: HardshipPolicy) -> None:
-    """Maker-checker: the one who proposed a plan never approves it, and an approver grants no more than their
-    role's limit (:attr:`HardshipPolicy.approval_limits`)."""
-    if checker.strip().casefold() == maker.strip().casefold():
+    """Maker-checker: the one who proposed a plan never approves it (names compared by :func:`person`), and an
+    approver grants no more than their role's limit (:attr:`HardshipPolicy.approval_limits`)."""
+    if not person(checker):
+        raise PlanRefused("hardship.checker_required: an approval needs the approver's name")
+    if person(checker) == person(maker):
         raise PlanRefused(f"hardship.maker_checker: {checker} proposed this plan and cannot also approve it")
     if role not in policy.approval_limits:
         allowed = ", ".join(sorted(policy.approval_limits))

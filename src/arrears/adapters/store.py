@@ -451,6 +451,20 @@ def lines_of_borrower(connection: Connection, borrower_id: int) -> list[RowMappi
     return [row._mapping for row in connection.execute(statement)]
 
 
+def principal_forgiven_on_line(connection: Connection, line_id: int) -> int:
+    """Principal that settlements at a discount forgave on the line's loans, from the books (``principal_forgiven``
+    in the entries' postings and the day-ends')."""
+    members = select(t.loans.c.id).where(t.loans.c.line_id == line_id)
+    total = 0
+    for table in (t.postings, t.day_end_postings):
+        total += connection.execute(
+            select(func.coalesce(func.sum(table.c.amount), 0)).where(
+                table.c.loan_id.in_(members), table.c.account == Account.PRINCIPAL_FORGIVEN.value
+            )
+        ).scalar_one()
+    return int(total)
+
+
 def open_loans_outstanding(connection: Connection, line_id: int) -> list[int]:
     statement = select(t.loans.c.outstanding_principal).where(t.loans.c.line_id == line_id, t.loans.c.status == "open")
     return [row[0] for row in connection.execute(statement)]

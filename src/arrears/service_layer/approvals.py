@@ -26,6 +26,7 @@ from arrears.adapters import store
 from arrears.adapters import tables as t
 from arrears.court_orders import check_order, checked_kind
 from arrears.errors import InputRejected
+from arrears.hardship import person
 from arrears.money import format_minor
 from arrears.service_layer.services import Services
 from arrears.terms import Component
@@ -99,7 +100,7 @@ def _request(services: Services, connection: Connection, command: str, arguments
 
 def propose(services: Services, *, command: str, arguments: dict[str, Any], maker: str) -> dict[str, Any]:
     """Record a command for a checker to approve (nothing runs yet)."""
-    if not maker.strip():
+    if not person(maker):
         raise InputRejected("a proposal needs its maker: who proposes it")
     with services.transaction() as connection:
         try:
@@ -189,7 +190,7 @@ def reject(services: Services, *, approval_id: int, checker: str, note: str) -> 
         row = _row(connection, approval_id)
         if row.status != "pending":
             raise ApprovalRefused(f"approval.decided: request {approval_id} is {row.status}")
-        if row.maker.casefold() == checker.strip().casefold():
+        if not person(checker) or person(row.maker) == person(checker):
             raise ApprovalRefused(
                 f"approval.maker_checker: {checker} proposed request {approval_id} and cannot decide it"
             )

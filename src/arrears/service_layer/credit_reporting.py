@@ -491,9 +491,11 @@ def report_new_delinquencies(services: Services, day: date, jurisdiction: str) -
                 f"event records of {day} come after its day-end; the store's last day-end is {last or 'none'}: "
                 f"run arrears eod run --through {day} first"
             )
-        s = t.day_end_state.c
-        overdue = set(connection.execute(select(s.loan_id).where(s.days_past_due > 0)).scalars())
-        loans = [(loan, borrower) for loan, borrower in _loans_of(connection, day, jurisdiction) if loan in overdue]
+        loans = _loans_of(connection, day, jurisdiction)
+        if last == day:  # the day-end's state is as of ``day``: only loans past due then can be negative
+            s = t.day_end_state.c
+            overdue = set(connection.execute(select(s.loan_id).where(s.days_past_due > 0)).scalars())
+            loans = [(loan, borrower) for loan, borrower in loans if loan in overdue]
         events = des.loans_to_rebuild(connection, [loan for loan, _ in loans])
         consents = _consents(connection, day)
         notices = _pre_notices(connection, [loan for loan, _ in loans])

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
 from arrears.adapters import store
 from arrears.adapters import tables as t
+from arrears.engine import replay_events
 from arrears.errors import InputRejected
 from arrears.hardship import (
     HardshipPolicy,
@@ -28,18 +29,31 @@ from arrears.hardship import (
     check_terms,
     concession,
     facts_of,
+    person,
     plan_events,
 )
 from arrears.money import format_minor
+from arrears.payoff import payoff_of
 from arrears.service_layer.services import Services
 
 POLICY = HardshipPolicy()
 
 
-def _facts(services: Services, connection: Connection, loan_id: int, on: date) -> LoanFacts:
+def _facts(
+    services: Services, connection: Connection, loan_id: int, on: date, terms: PlanTerms
+) -> tuple[LoanFacts, int]:
+    """The loan's facts during ``on``, and what the plan forgives at most (:func:`arrears.hardship.concession`;
+    for a settlement, against what would be owed on its last day if nothing were paid meanwhile)."""
     loan = store.get_loan(connection, loan_id, lock=True)
-    position = services.position(loan, store.loan_events(connection, loan_id), on)
-    return facts_of(position.replay, on)
+    events = store.loan_events(connection, loan_id)
+    facts = facts_of(services.position(loan, events, on).replay, on)
+    worst = None
+    if terms.settlement_amount is not None and terms.settlement_days is not None and facts.payoff:
+        last = on + timedelta(days=terms.settlement_days - 1)
+        ahead = replay_events(loan.terms, events, on)
+        ahead.close_through(last - timedelta(days=1))
+        worst = payoff_of(ahead, last).total
+    return facts, concession(terms, facts, worst)
 
 
 def _plan(connection: Connection, plan_id: int) -> Any:
@@ -73,13 +87,12 @@ def propose(
     services: Services, *, loan_id: int, terms: PlanTerms, maker: str, plan_id: int | None = None
 ) -> dict[str, Any]:
     """A plan proposed by ``maker`` (answering request ``plan_id``, if given), checked against the loan today."""
-    if not maker.strip():
+    if not person(maker):
         raise InputRejected("a proposal needs its maker: who proposes the plan")
     with services.transaction() as connection:
         on = services.business_date(connection)
-        facts = _facts(services, connection, loan_id, on)
+        facts, amount = _facts(services, connection, loan_id, on, terms)
         check_terms(terms, facts, on, POLICY)
-        amount = concession(terms, facts)
         values = {
             "status": "proposed",
             "terms": json.dumps(_terms_json(terms)),
@@ -121,15 +134,21 @@ def approve(services: Services, *, plan_id: int, checker: str, role: str, note: 
                 f"hardship.not_proposed: plan {plan_id} is {row.status}; only a proposed plan is approved"
             )
         terms = _terms_of(json.loads(row.terms))
-        facts = _facts(services, connection, row.loan_id, on)
+        facts, amount = _facts(services, connection, row.loan_id, on, terms)
         check_terms(terms, facts, on, POLICY)  # again: the loan may have changed since the proposal
-        amount = concession(terms, facts)
         check_approval(row.maker, checker, role, amount, POLICY)
         posted = [services.post_event(connection, on, row.loan_id, event) for event in plan_events(terms, facts, on)]
         connection.execute(
             update(t.hardship_plans)
             .where(t.hardship_plans.c.id == plan_id)
-            .values(status="approved", checker=checker.strip(), checker_role=role, decided_on=on, decision_note=note)
+            .values(
+                status="approved",
+                checker=checker.strip(),
+                checker_role=role,
+                decided_on=on,
+                decision_note=note,
+                concession=amount,  # as approved: the loan may have changed since the proposal
+            )
         )
         services.audit(connection, "hardship.approve", f"loan:{row.loan_id}", {"plan": plan_id, "checker": checker})
         return {
@@ -152,7 +171,9 @@ def reject(services: Services, *, plan_id: int, checker: str, note: str) -> dict
         row = _plan(connection, plan_id)
         if row.status not in ("requested", "proposed"):
             raise PlanRefused(f"hardship.decided: plan {plan_id} is already {row.status}")
-        if row.maker is not None and row.maker.casefold() == checker.strip().casefold():
+        if not person(checker):
+            raise PlanRefused("hardship.checker_required: a decision needs the name of who decides")
+        if row.maker is not None and person(row.maker) == person(checker):
             raise PlanRefused(f"hardship.maker_checker: {checker} proposed plan {plan_id} and cannot also decide it")
         on = services.business_date(connection)
         connection.execute(

@@ -26,7 +26,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -38,11 +38,12 @@ from sqlalchemy.exc import IntegrityError
 from arrears.adapters import restriction_store, store
 from arrears.adapters import tables as t
 from arrears.adapters.database import READ_ONLY
+from arrears.classification import Classification
 from arrears.config import Settings
 from arrears.court_orders import check_lifting, check_order, checked_kind
 from arrears.credit_line import DrawdownLimits, check_drawdown
 from arrears.dayend import DayEndPolicy, Standing, balances_during, standing_from, standing_through
-from arrears.engine import LoanEvent, LoanReplay, Payment, Waiver, WriteOff, replay, replay_events
+from arrears.engine import LoanEvent, LoanReplay, Payment, PaymentRefused, Waiver, WriteOff, replay_events
 from arrears.errors import InputRejected
 from arrears.explain import explain
 from arrears.ledger import Account, Balances, difference
@@ -485,6 +486,12 @@ class Services:
             business_date = self._open_day(business_date, store.last_day_end(connection))
             if line["status"] != "open":
                 raise DrawdownRefused(f"line {line_id} is {line['status']}; drawdowns are refused (rule line.status)")
+            forgiven = store.principal_forgiven_on_line(connection, line_id)
+            if forgiven:  # forgiven principal is not repaid: the limit it used is not restored (shared/RULES.md)
+                raise DrawdownRefused(
+                    f"line {line_id} had {format_minor(forgiven)} of principal forgiven by a settlement at a discount; "
+                    "it takes no new drawdowns (rule line.settled_for_less)"
+                )
             product = store.line_product(line["product_document"], f"line {line_id} product snapshot")
             rules = product.rules.drawdown
             limits = DrawdownLimits(rules.minimum, rules.multiple, rules.max_open_loans)
@@ -718,6 +725,9 @@ class Services:
             else:  # the reversed repayment out by its id (another of the same date and amount stays)
                 after_events = store.loan_events(connection, loan_id, excluding=reverses["id"])
             after = self.position(loan, after_events, business_date)
+        lapsed = [why for lapsed_event, why in after.replay.lapsed if lapsed_event == event]
+        if lapsed:  # a plan event is a condition (engine.PlanEvent): posted, it must hold
+            raise PaymentRefused(f"the {kind} of {value_date} would have no effect: {lapsed[0]}; nothing was posted")
         if not (today and isinstance(event, Payment)):
             # the day-end's kernel takes only payments of the day: this loan's past changed, so the next day-end
             # rebuilds its state from its events
@@ -861,7 +871,18 @@ class Services:
         with self.reading() as connection:
             loan = store.get_loan(connection, loan_id)
             events = store.loan_events(connection, loan_id)
-        return state_view(replay(loan.terms, events, as_of))
+        if as_of < loan.terms.start:
+            raise InputRejected(
+                f"as-of date {as_of} is before the loan started on {loan.terms.start}; pick a later date"
+            )
+        replayed = replay_events(loan.terms, events, as_of)
+        replayed.close_through(as_of)
+        state = replayed.state()
+        # a hardship plan's observation period holds the class (arrears.dayend.DayEndPolicy.floor)
+        floor = self.policy.floor(replayed)
+        return state_view(
+            replace(state, classification=max(state.classification, floor, key=list(Classification).index))
+        )
 
     def record_court_order(
         self,
