@@ -51,6 +51,8 @@ WORKS_ACCOUNTS = frozenset({R.AGENCY, R.COLLECTOR, R.SUPERVISOR, R.ADMIN})
 READS_COMPLIANCE = frozenset({R.COMPLIANCE, R.SUPERVISOR, R.ADMIN})
 STAFF = frozenset({R.COLLECTOR, R.SUPERVISOR, R.COMPLIANCE, R.ADMIN})
 """The lender's own people: the strategy check and the portfolio dashboard."""
+CONSOLE = WORKS_ACCOUNTS | READS_COMPLIANCE
+"""Who opens an account in the console (a borrower has their own page)."""
 OUTCOMES = ("connected", "no_answer", "promise", "refused", "wrong_number", "left_message")
 MAX_STRATEGY_CHARS = 100_000
 
@@ -172,6 +174,7 @@ def router(site: Site) -> APIRouter:
         """One account: everything known of the loan, each part only for the roles that may read it."""
         visit = site.visit(request)
         principal = visit.principal
+        require(principal, CONSOLE, "open the console (a borrower's own page is /borrower)")
         with site.services.reading() as connection:
             loan = store.get_loan(connection, loan_id)
             orders = store.court_orders_of(connection, loan.borrower_id)
