@@ -577,4 +577,8 @@ def create_app(services: Services) -> FastAPI:
         audit.read(principal.actor, "collections.queue", f"day:{on}")
         return Json(view)
 
+    # the console and the borrower page (imported here: arrears.web itself imports the API's parts)
+    from arrears.web import mount_web
+
+    mount_web(app, services, audit, principals)
     return app

@@ -1,0 +1,367 @@
+"""The operations console (1280 px): collectors, supervisors and compliance officers at work.
+
+- **Today's work** (``/console/queue``): the planned day's accounts (:func:`work_queue`), each allowed action with
+  the strategy rule that asked for it and its template; record a contact's outcome and a promise to pay in place.
+  An agency sees only the accounts placed with it.
+- **Account** (``/console/loans/{id}``): schedule, explanation, contact history, promises, restrictions (the
+  registry's history), court orders, hardship plans and legal cases, each shown only to roles that may read it;
+  propose a hardship plan.
+- **Approvals** (``/console/approvals``): plans waiting for a checker; approve (once per form, within the role's
+  limit; the maker is refused) or reject with the reason the borrower is told.
+- **Strategy check** (``/console/strategy``): paste a strategy TOML, see each violation with its rule and source.
+- **Compliance log** (``/console/compliance``): refused actions with their rule, cancelled messages, the audit log.
+- **Portfolio** (``/console/dashboard``): bucket mix and classification over month-ends, roll rates, from the
+  store's day-end snapshots (:func:`store_snapshots`), drawn by :mod:`arrears.report_html`'s offline SVG charts.
+
+Recording contacts and promises has no API permission yet: here it is :data:`WORKS_ACCOUNTS` (the roles that
+collect), an agency only on the accounts placed with it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from arrears.access import Forbidden, Permission, Principal, Role, authorize
+from arrears.adapters import collections_store as cs
+from arrears.adapters import store
+from arrears.collections.policy import Channel
+from arrears.collections.strategy import check_document
+from arrears.court_orders import order_view
+from arrears.errors import InputRejected
+from arrears.hardship import PlanTerms
+from arrears.money import parse_amount
+from arrears.report import BUCKETS, CLASSES, REPAID, portfolio_report
+from arrears.report_html import stacked_bars
+from arrears.service_layer import hardship, legal
+from arrears.service_layer.collections import record_contact, record_promise, work_queue
+from arrears.service_layer.eod_store import store_snapshots
+from arrears.web import queries
+from arrears.web.borrower import Id, business_date, parse_day
+from arrears.web.session import Site, Visit, redirect, web_route
+
+R = Role
+WORKS_ACCOUNTS = frozenset({R.AGENCY, R.COLLECTOR, R.SUPERVISOR, R.ADMIN})
+"""Who records contacts and promises to pay (compliance reads, never writes)."""
+READS_COMPLIANCE = frozenset({R.COMPLIANCE, R.SUPERVISOR, R.ADMIN})
+STAFF = frozenset({R.COLLECTOR, R.SUPERVISOR, R.COMPLIANCE, R.ADMIN})
+"""The lender's own people: the strategy check and the portfolio dashboard."""
+CONSOLE = WORKS_ACCOUNTS | READS_COMPLIANCE
+"""Who opens an account in the console (a borrower has their own page)."""
+OUTCOMES = ("connected", "no_answer", "promise", "refused", "wrong_number", "left_message")
+MAX_STRATEGY_CHARS = 100_000
+
+
+def require(principal: Principal, roles: frozenset[Role], what: str) -> None:
+    if principal.role not in roles:
+        raise Forbidden(f"the {principal.role} role may not {what}")
+
+
+def placed(site: Site, loan_id: int) -> set[str]:
+    with site.services.reading() as connection:
+        placement = cs.open_placements(connection).get(loan_id)
+    return {placement.agency} if placement is not None else set()
+
+
+def may(principal: Principal, permission: Permission, **scope: Any) -> bool:
+    try:
+        authorize(principal, permission, **scope)
+    except Forbidden:
+        return False
+    return True
+
+
+def router(site: Site) -> APIRouter:
+    r = APIRouter(prefix="/console", route_class=web_route(site), include_in_schema=False)
+
+    def works(visit: Visit, loan_id: int) -> store.LoanRecord:
+        """The loan, if the caller may record work on it."""
+        require(visit.principal, WORKS_ACCOUNTS, "record collection work")
+        with site.services.reading() as connection:
+            loan = store.get_loan(connection, loan_id)
+        if visit.principal.role is Role.AGENCY and visit.principal.agency not in placed(site, loan_id):
+            raise Forbidden(f"agency {visit.principal.agency} works only the accounts placed with it")
+        return loan
+
+    @r.get("/queue", response_class=HTMLResponse)
+    def queue(request: Request, on: str = "") -> HTMLResponse:
+        """Today's work: accounts and their allowed actions, with the forms to record what happened."""
+        visit = site.visit(request)
+        agency = visit.principal.agency if visit.principal.role is Role.AGENCY else None
+        if agency is not None:
+            authorize(visit.principal, Permission.READ_QUEUE, placed_with={agency})
+        else:
+            authorize(visit.principal, Permission.READ_QUEUE)
+        day = parse_day(on, "on") if on else business_date(site)
+        try:
+            view: dict[str, Any] | None = work_queue(site.services, day, agency)
+            problem = None
+        except InputRejected as error:
+            view, problem = None, str(error)
+        reasons = queries.strategy_rules(site.services, day) if view else {}
+        visit.audit_read("collections.queue", f"day:{day}")
+        return visit.render(
+            "queue.html.j2",
+            day=day,
+            view=view,
+            problem=problem,
+            reasons=reasons,
+            outcomes=OUTCOMES,
+            channels=[c.value for c in Channel],
+            promise_by=day + timedelta(days=3),
+            can_work=visit.principal.role in WORKS_ACCOUNTS,
+        )
+
+    @r.post("/loans/{loan_id}/contacts")
+    async def contact(request: Request, loan_id: Id) -> Response:
+        """A contact made now, with its outcome: it counts toward the caps from then on."""
+        visit = site.visit(request)
+        fields = await visit.form()
+
+        def run() -> Response:
+            works(visit, loan_id)
+
+            def work() -> str:
+                with site.services.acting_as(visit.principal.actor, origin="web"):
+                    record_contact(
+                        site.services,
+                        loan_id=loan_id,
+                        channel=fields.get("channel", ""),
+                        at=datetime.now(UTC),
+                        agency=visit.principal.agency,
+                        outcome=(fields.get("outcome") or None),
+                    )
+                return f"{_back(fields)}?notice=contact"
+
+            return redirect(site.once(f"{visit.principal.token_id}:{fields.get('key', '')}", work))
+
+        return await run_in_threadpool(run)
+
+    @r.post("/loans/{loan_id}/promises")
+    async def promise(request: Request, loan_id: Id) -> Response:
+        """A promise to pay an amount by a day, made today; the day-end judges it kept or broken."""
+        visit = site.visit(request)
+        fields = await visit.form()
+
+        def run() -> Response:
+            works(visit, loan_id)
+            amount = parse_amount(fields.get("amount", ""), field="amount")
+            due = parse_day(fields.get("by", ""), "by")
+
+            def work() -> str:
+                with site.services.acting_as(visit.principal.actor, origin="web"):
+                    record_promise(
+                        site.services,
+                        loan_id=loan_id,
+                        amount=amount,
+                        due=due,
+                        made_on=business_date(site),
+                        agency=visit.principal.agency,
+                    )
+                return f"{_back(fields)}?notice=promise"
+
+            return redirect(site.once(f"{visit.principal.token_id}:{fields.get('key', '')}", work))
+
+        return await run_in_threadpool(run)
+
+    @r.get("/loans/{loan_id}", response_class=HTMLResponse)
+    def account(request: Request, loan_id: Id) -> HTMLResponse:
+        """One account: everything known of the loan, each part only for the roles that may read it."""
+        visit = site.visit(request)
+        principal = visit.principal
+        require(principal, CONSOLE, "open the console (a borrower's own page is /borrower)")
+        with site.services.reading() as connection:
+            loan = store.get_loan(connection, loan_id)
+            orders = store.court_orders_of(connection, loan.borrower_id)
+        authorize(principal, Permission.READ_LOAN, borrower=loan.borrower_id, placed_with=placed(site, loan_id))
+        day = business_date(site)
+        state = site.services.loan_state(loan_id, day)
+        explanation = site.services.explain_loan(loan_id, day, visit.lang)
+        visit.audit_read("loan.read", f"loan:{loan_id}")
+        visit.audit_read("loan.explanation", f"loan:{loan_id}")
+        records = queries.account_records(site.services, loan_id, loan.line_id)
+        visit.audit_read("collections.account", f"loan:{loan_id}")
+        plans = cases = None
+        if may(principal, Permission.READ_HARDSHIP, borrower=loan.borrower_id):
+            plans = hardship.plans(site.services, loan_id=loan_id)
+            visit.audit_read("hardship.read", f"loan:{loan_id}")
+        if may(principal, Permission.READ_LEGAL):
+            cases = legal.cases(site.services, loan_id=loan_id)
+            visit.audit_read("legal.read", f"loan:{loan_id}")
+        show_orders = may(principal, Permission.READ_STANDING, borrower=loan.borrower_id)
+        return visit.render(
+            "account.html.j2",
+            loan=loan,
+            day=day,
+            state=state,
+            explanation=explanation,
+            records=records,
+            plans=plans,
+            cases=cases,
+            orders=[order_view(o, False, visit.lang) for o in orders if o.issued_on <= day] if show_orders else None,
+            can_propose=may(principal, Permission.PROPOSE_HARDSHIP),
+            can_work=principal.role in WORKS_ACCOUNTS,
+            borrower_page=show_orders,
+            outcomes=OUTCOMES,
+            channels=[c.value for c in Channel],
+            promise_by=day + timedelta(days=3),
+        )
+
+    @r.post("/loans/{loan_id}/hardship-plans")
+    async def propose(request: Request, loan_id: Id) -> Response:
+        """Propose a plan (the caller is its maker and cannot approve it), checked against the loan today."""
+        visit = site.visit(request)
+        fields = await visit.form()
+
+        def run() -> Response:
+            authorize(visit.principal, Permission.PROPOSE_HARDSHIP)
+            terms = PlanTerms(
+                installments=_count(fields.get("installments", ""), "installments"),
+                first_due=parse_day(fields["first_due"], "first_due") if fields.get("first_due") else None,
+                waive_penalty=fields.get("waive_penalty") == "on",
+                freeze_days=_count(fields.get("freeze_days", ""), "freeze_days"),
+            )
+            answers = _count(fields.get("request", ""), "request")
+
+            def work() -> str:
+                with site.services.acting_as(visit.principal.actor, origin="web"):
+                    hardship.propose(
+                        site.services, loan_id=loan_id, terms=terms, maker=visit.principal.actor, plan_id=answers
+                    )
+                return f"/console/loans/{loan_id}?notice=proposed"
+
+            return redirect(site.once(f"{visit.principal.token_id}:{fields.get('key', '')}", work))
+
+        return await run_in_threadpool(run)
+
+    @r.get("/approvals", response_class=HTMLResponse)
+    def approvals(request: Request) -> HTMLResponse:
+        """Plans waiting for a checker, and requests waiting for a proposal."""
+        visit = site.visit(request)
+        authorize(visit.principal, Permission.DECIDE_HARDSHIP)
+        proposed = hardship.plans(site.services, status="proposed")
+        requested = hardship.plans(site.services, status="requested")
+        visit.audit_read("hardship.read", "plans:open")
+        return visit.render("approvals.html.j2", proposed=proposed, requested=requested)
+
+    @r.post("/hardship-plans/{plan_id}/approval")
+    async def approve(request: Request, plan_id: Id) -> Response:
+        """Approve within this role's limit; posts the plan's events once per form (its idempotency key)."""
+        visit = site.visit(request)
+        fields = await visit.form()
+
+        def run() -> Response:
+            authorize(visit.principal, Permission.DECIDE_HARDSHIP)
+            key = fields.get("key", "")
+            if not 1 <= len(key) <= 100:
+                raise InputRejected("the form has no key: reload the page and approve again")
+            with site.services.acting_as(visit.principal.actor, origin="web"):
+                hardship.approve(
+                    site.services,
+                    plan_id=plan_id,
+                    checker=visit.principal.actor,
+                    role=visit.principal.role.value,
+                    note=fields.get("note", "")[:2000],
+                    key=f"web:{visit.principal.token_id}:{key}",
+                )
+            return redirect("/console/approvals?notice=approved")
+
+        return await run_in_threadpool(run)
+
+    @r.post("/hardship-plans/{plan_id}/rejection")
+    async def reject(request: Request, plan_id: Id) -> Response:
+        """Reject with the reason the borrower is told."""
+        visit = site.visit(request)
+        fields = await visit.form()
+
+        def run() -> Response:
+            authorize(visit.principal, Permission.DECIDE_HARDSHIP)
+
+            def work() -> str:
+                with site.services.acting_as(visit.principal.actor, origin="web"):
+                    hardship.reject(
+                        site.services, plan_id=plan_id, checker=visit.principal.actor, note=fields.get("note", "")
+                    )
+                return "/console/approvals?notice=rejected"
+
+            return redirect(site.once(f"{visit.principal.token_id}:{fields.get('key', '')}", work))
+
+        return await run_in_threadpool(run)
+
+    @r.get("/strategy", response_class=HTMLResponse)
+    def strategy_page(request: Request) -> HTMLResponse:
+        """The strategy check: paste a TOML and see what its jurisdiction's policy pack says of it."""
+        visit = site.visit(request)
+        require(visit.principal, STAFF, "check strategies")
+        return visit.render("strategy.html.j2", text="", result=None)
+
+    @r.post("/strategy", response_class=HTMLResponse)
+    async def strategy_check(request: Request) -> HTMLResponse:
+        visit = site.visit(request)
+        require(visit.principal, STAFF, "check strategies")
+        fields = await visit.form()
+        text = fields.get("strategy", "")[:MAX_STRATEGY_CHARS]
+        return visit.render("strategy.html.j2", text=text, result=_check(text))
+
+    @r.get("/compliance", response_class=HTMLResponse)
+    def compliance(request: Request) -> HTMLResponse:
+        """Every refusal with its rule, messages cancelled before they went, and who did what."""
+        visit = site.visit(request)
+        require(visit.principal, READS_COMPLIANCE, "read the compliance log")
+        log = queries.compliance_log(site.services)
+        visit.audit_read("compliance.log", "collections")
+        return visit.render("compliance.html.j2", log=log)
+
+    @r.get("/dashboard", response_class=HTMLResponse)
+    def dashboard(request: Request) -> HTMLResponse:
+        """The portfolio at a glance over the last year of month-ends."""
+        visit = site.visit(request)
+        require(visit.principal, STAFF, "read the portfolio")
+        day = business_date(site)
+        first = day - timedelta(days=366)
+        report = portfolio_report(store_snapshots(site.services, first, day).to_pylist(), first, day)
+        days = [entry["day"] for entry in report["bucket_mix"]]
+        charts = {
+            "bucket_mix": stacked_bars(days, {b: [e["count"][b] for e in report["bucket_mix"]] for b in BUCKETS}),
+            "classes": stacked_bars(days, {c: [e["count"][c] for e in report["classification_mix"]] for c in CLASSES}),
+        }
+        return visit.render(
+            "dashboard.html.j2", report=report, charts=charts, buckets=BUCKETS, targets=[*BUCKETS, REPAID], day=day
+        )
+
+    return r
+
+
+def _check(text: str) -> dict[str, Any]:
+    """What the strategy check says of a pasted document: lawful (with its pack), or every violation."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        return {"ok": False, "violations": [{"rule": "schema", "source": "TOML", "where": "", "message": str(error)}]}
+    strategy, violations = check_document(document, "pasted")
+    if strategy is None:
+        return {"ok": False, "violations": [v.as_json() for v in violations]}
+    return {
+        "ok": True,
+        "pack": f"{strategy.pack.jurisdiction} ({strategy.pack.title})",
+        "rules": len(strategy.rules.rules),
+        "arms": len(strategy.rules.arms),
+    }
+
+
+def _count(text: str, field: str) -> int | None:
+    if not text.strip():
+        return None
+    if not text.strip().isdigit() or not 1 <= int(text) <= 10_000:
+        raise InputRejected(f"{field}: {text!r} is not a whole number from 1 to 10000")
+    return int(text)
+
+
+def _back(fields: dict[str, str]) -> str:
+    back = fields.get("back", "")
+    return back if back.startswith("/console/") and "//" not in back else "/console/queue"
