@@ -168,6 +168,7 @@ def test_demo_runs_small_and_persists(tmp_path: Path) -> None:
     assert "arrears serve --port 8000" in printed and printed.count("Authorization: Bearer ") == len(Role)  # one a role
     assert "arrears hardship propose" in printed and "refused: hardship.maker_checker" in printed  # issue 8's demo
     assert "arrears credit dispute open" in printed
+    assert "/console/queue" in printed and "/borrower" in printed and "/sign-in" in printed  # issue 10's pages
     assert sorted(p.name for p in (tmp_path / "portfolio").iterdir()) == [
         "collections",
         next(p.name for p in (tmp_path / "portfolio").iterdir() if p.name.startswith("credit-")),

@@ -153,6 +153,29 @@ def test_a_supervisor_approves_a_plan_another_proposed_and_the_maker_is_refused(
     site.shot(checker, "approved")
 
 
+def test_a_supervisor_approves_a_waiver_another_proposed_and_the_maker_is_refused(site: Site) -> None:
+    maker = site.page("supervisor")
+    maker.goto(f"{site.base}/console/loans/{site.loan}")
+    form = maker.locator("[data-testid=propose-waiver]")
+    form.locator("select[name=component]").select_option("penalty")
+    form.locator("input[name=amount]").fill("0.38")
+    form.locator("button").click()
+    maker.wait_for_load_state()
+    assert "notice=proposed" in maker.url
+    maker.goto(f"{site.base}/console/approvals")
+    maker.locator("[data-testid^=command-] button:has-text('批准')").click()
+    maker.wait_for_load_state()
+    assert "approval.maker_checker" in maker.locator("[role=alert]").inner_text()
+    assert site.count(t.transactions, t.transactions.c.kind == "waiver") == 0
+    checker = site.page("supervisor2")
+    checker.goto(f"{site.base}/console/approvals?lang=en-US")
+    checker.locator("[data-testid^=command-] button:has-text('Approve')").click()
+    checker.wait_for_load_state()
+    assert "notice=approved" in checker.url
+    assert site.count(t.transactions, t.transactions.c.kind == "waiver") == 1
+    site.shot(checker, "waiver-approved")
+
+
 def test_a_borrower_pays_what_the_page_names_and_the_restriction_lifts(site: Site) -> None:
     page = site.page("borrower", width=390)
     assert page.url.endswith(f"/borrower/{site.borrower}")

@@ -356,6 +356,12 @@ def _demo_api(console: Console) -> None:
     )
     for role, scope, token in made:
         console.print(f"  {role:<10} {scope!s:<15} Authorization: Bearer {token}")
+    console.print(
+        "the console: http://127.0.0.1:8000/console/queue and the borrower page: http://127.0.0.1:8000/borrower "
+        "(sign in at http://127.0.0.1:8000/sign-in with a token above: a collector's or a supervisor's for the "
+        "console, the borrower's for their page)",
+        soft_wrap=True,
+    )
 
 
 def _demo_day_end(console: Console, result: DemoResult, out: Path) -> None:

@@ -13,8 +13,9 @@
 - **Portfolio** (``/console/dashboard``): bucket mix and classification over month-ends, roll rates, from the
   store's day-end snapshots (:func:`store_snapshots`), drawn by :mod:`arrears.report_html`'s offline SVG charts.
 
-Recording contacts and promises has no API permission yet: here it is :data:`WORKS_ACCOUNTS` (the roles that
-collect), an agency only on the accounts placed with it.
+Recording contacts and promises is the API's ``collections.record`` permission (:data:`WORKS_ACCOUNTS`), an agency
+only on the accounts placed with it. Waivers are proposed on the account page and approved by someone else on the
+approvals page (:mod:`arrears.service_layer.approvals`), like hardship plans.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from arrears.access import Forbidden, Permission, Principal, Role, authorize
+from arrears.access import GRANTS, Forbidden, Permission, Principal, Role, authorize
 from arrears.adapters import collections_store as cs
 from arrears.adapters import store
 from arrears.collections.policy import Channel
@@ -38,6 +39,7 @@ from arrears.hardship import PlanTerms
 from arrears.money import parse_amount
 from arrears.report import BUCKETS, CLASSES, REPAID, portfolio_report
 from arrears.report_html import stacked_bars
+from arrears.service_layer import approvals as commands
 from arrears.service_layer import hardship, legal
 from arrears.service_layer.collections import record_contact, record_promise, work_queue
 from arrears.service_layer.eod_store import store_snapshots
@@ -46,8 +48,8 @@ from arrears.web.borrower import Id, business_date, parse_day
 from arrears.web.session import Site, Visit, redirect, web_route
 
 R = Role
-WORKS_ACCOUNTS = frozenset({R.AGENCY, R.COLLECTOR, R.SUPERVISOR, R.ADMIN})
-"""Who records contacts and promises to pay (compliance reads, never writes)."""
+WORKS_ACCOUNTS = GRANTS[Permission.RECORD_COLLECTIONS]
+"""Who records contacts and promises to pay (compliance reads, never writes): the API's own grant."""
 READS_COMPLIANCE = frozenset({R.COMPLIANCE, R.SUPERVISOR, R.ADMIN})
 STAFF = frozenset({R.COLLECTOR, R.SUPERVISOR, R.COMPLIANCE, R.ADMIN})
 """The lender's own people: the strategy check and the portfolio dashboard."""
@@ -205,6 +207,7 @@ def router(site: Site) -> APIRouter:
             cases=cases,
             orders=[order_view(o, False, visit.lang) for o in orders if o.issued_on <= day] if show_orders else None,
             can_propose=may(principal, Permission.PROPOSE_HARDSHIP),
+            can_waive=may(principal, Permission.PROPOSE_COMMAND),
             can_work=principal.role in WORKS_ACCOUNTS,
             borrower_page=show_orders,
             outcomes=OUTCOMES,
@@ -246,8 +249,68 @@ def router(site: Site) -> APIRouter:
         authorize(visit.principal, Permission.DECIDE_HARDSHIP)
         proposed = hardship.plans(site.services, status="proposed")
         requested = hardship.plans(site.services, status="requested")
+        waiting = commands.approvals(site.services, status="pending")
         visit.audit_read("hardship.read", "plans:open")
-        return visit.render("approvals.html.j2", proposed=proposed, requested=requested)
+        return visit.render("approvals.html.j2", proposed=proposed, requested=requested, waiting=waiting)
+
+    @r.post("/loans/{loan_id}/waivers")
+    async def waiver(request: Request, loan_id: Id) -> Response:
+        """Propose a waiver dated today; it is posted only when someone else approves it."""
+        visit = site.visit(request)
+        fields = await visit.form()
+
+        def run() -> Response:
+            authorize(visit.principal, Permission.PROPOSE_COMMAND)
+            arguments = {
+                "loan": loan_id,
+                "component": fields.get("component", ""),
+                "amount": parse_amount(fields.get("amount", ""), field="amount"),
+                "date": business_date(site).isoformat(),
+            }
+
+            def work() -> str:
+                with site.services.acting_as(visit.principal.actor, origin="web"):
+                    commands.propose(site.services, command="waive", arguments=arguments, maker=visit.principal.actor)
+                return f"/console/loans/{loan_id}?notice=proposed"
+
+            return redirect(site.once(f"{visit.principal.token_id}:{fields.get('key', '')}", work))
+
+        return await run_in_threadpool(run)
+
+    @r.post("/approvals/{approval_id}/approval")
+    async def approve_command(request: Request, approval_id: Id) -> Response:
+        """Approve a waiver, write-off, reversal or court order someone else proposed; it runs exactly once."""
+        visit = site.visit(request)
+        await visit.form()
+
+        def run() -> Response:
+            authorize(visit.principal, Permission.DECIDE_COMMAND)
+            with site.services.acting_as(visit.principal.actor, origin="web"):
+                commands.approve(
+                    site.services,
+                    approval_id=approval_id,
+                    checker=visit.principal.actor,
+                    role=visit.principal.role.value,
+                )
+            return redirect("/console/approvals?notice=approved")
+
+        return await run_in_threadpool(run)
+
+    @r.post("/approvals/{approval_id}/rejection")
+    async def reject_command(request: Request, approval_id: Id) -> Response:
+        """Reject a command someone else proposed, saying why."""
+        visit = site.visit(request)
+        fields = await visit.form()
+
+        def run() -> Response:
+            authorize(visit.principal, Permission.DECIDE_COMMAND)
+            with site.services.acting_as(visit.principal.actor, origin="web"):
+                commands.reject(
+                    site.services, approval_id=approval_id, checker=visit.principal.actor, note=fields.get("note", "")
+                )
+            return redirect("/console/approvals?notice=rejected")
+
+        return await run_in_threadpool(run)
 
     @r.post("/hardship-plans/{plan_id}/approval")
     async def approve(request: Request, plan_id: Id) -> Response:
