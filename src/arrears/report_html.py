@@ -112,9 +112,10 @@ def _heat(cell: dict[str, Any]) -> str:
     return f"rgba(235, 87, 87, {0.08 + 0.7 * share:.2f})"
 
 
-def render(report: dict[str, Any], lang: str = "zh") -> str:
-    """The report as HTML (``lang`` zh or en)."""
-    environment = Environment(loader=PackageLoader("arrears", "templates"), autoescape=select_autoescape())
+def charts(report: dict[str, Any]) -> dict[str, Markup]:
+    """The portfolio report's charts (:func:`arrears.report.portfolio_report`): bucket mix and classes over
+    month-ends, non-accrual balance, DPD30+ and DPD90+ vintage curves; offline SVG, for the report file and the
+    console's dashboard alike."""
     days = [entry["day"] for entry in report["bucket_mix"]]
     mix = {b: [entry["count"][b] for entry in report["bucket_mix"]] for b in BUCKETS}
     classes = {c: [entry["count"][c] for entry in report["classification_mix"]] for c in CLASSES}
@@ -132,12 +133,12 @@ def render(report: dict[str, Any], lang: str = "zh") -> str:
             "%",
         )
 
-    charts = {
+    return {
         "bucket_mix": stacked_bars(days, mix),
         "classification_mix": stacked_bars(days, classes),
         "non_accrual": lines(
             {
-                "non-accrual": [
+                "non-accrual": [  # chart geometry only: the amounts themselves are shown exact in the table
                     (float(i), entry["balance"] / 100) for i, entry in enumerate(report["non_accrual_balance"])
                 ]
             },
@@ -146,12 +147,17 @@ def render(report: dict[str, Any], lang: str = "zh") -> str:
         "vintage30": vintage("dpd30_plus"),
         "vintage90": vintage("dpd90_plus"),
     }
+
+
+def render(report: dict[str, Any], lang: str = "zh") -> str:
+    """The report as HTML (``lang`` zh or en)."""
+    environment = Environment(loader=PackageLoader("arrears", "templates"), autoescape=select_autoescape())
     template = environment.get_template("report.html.j2")
     return template.render(
         r=report,
         t=LABELS[lang],
         lang=lang,
-        charts=charts,
+        charts=charts(report),
         buckets=BUCKETS,
         targets=[*BUCKETS, REPAID],
         heat=_heat,

@@ -37,8 +37,8 @@ from arrears.court_orders import order_view
 from arrears.errors import InputRejected
 from arrears.hardship import PlanTerms
 from arrears.money import parse_amount
-from arrears.report import BUCKETS, CLASSES, REPAID, portfolio_report
-from arrears.report_html import stacked_bars
+from arrears.report import BUCKETS, REPAID, portfolio_report
+from arrears.report_html import charts
 from arrears.service_layer import approvals as commands
 from arrears.service_layer import hardship, legal
 from arrears.service_layer.collections import record_contact, record_promise, work_queue
@@ -388,13 +388,13 @@ def router(site: Site) -> APIRouter:
         day = business_date(site)
         first = day - timedelta(days=366)
         report = portfolio_report(store_snapshots(site.services, first, day).to_pylist(), first, day)
-        days = [entry["day"] for entry in report["bucket_mix"]]
-        charts = {
-            "bucket_mix": stacked_bars(days, {b: [e["count"][b] for e in report["bucket_mix"]] for b in BUCKETS}),
-            "classes": stacked_bars(days, {c: [e["count"][c] for e in report["classification_mix"]] for c in CLASSES}),
-        }
         return visit.render(
-            "dashboard.html.j2", report=report, charts=charts, buckets=BUCKETS, targets=[*BUCKETS, REPAID], day=day
+            "dashboard.html.j2",
+            report=report,
+            charts=charts(report),
+            buckets=BUCKETS,
+            targets=[*BUCKETS, REPAID],
+            day=day,
         )
 
     return r

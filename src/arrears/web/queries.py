@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from arrears.adapters import collections_store as cs
+from arrears.adapters import store
 from arrears.adapters import tables as t
 from arrears.money import format_minor
 from arrears.service_layer.services import Services
@@ -18,7 +19,8 @@ LATEST = 200
 
 
 def account_records(services: Services, loan_id: int, line_id: int) -> dict[str, list[dict[str, Any]]]:
-    """The loan's contacts and promises, newest first, and its line's restrictions (lifted or not)."""
+    """The loan's transactions and its books (the ledger, account by account), what the bureau was told of it
+    month by month, its contacts and promises, newest first, and its line's restrictions (lifted or not)."""
     c, p, r = t.contacts.c, t.promises.c, t.restrictions.c
     with services.reading() as connection:
         contacts = connection.execute(
@@ -34,7 +36,25 @@ def account_records(services: Services, loan_id: int, line_id: int) -> dict[str,
             .where(r.line_id == line_id)
             .order_by(r.id.desc())
         ).all()
+        x = t.transactions.c
+        transactions = connection.execute(
+            select(x.id, x.kind, x.value_date, x.amount, x.component, x.reverses_id, x.business_date, x.source)
+            .where(x.loan_id == loan_id)
+            .order_by(x.id)
+        ).all()
+        books = store.ledger_balances(connection, loan_id)
+        k = t.credit_records.c
+        credit = connection.execute(
+            select(k.period, k.jurisdiction, k.status, k.negative, k.emitted, k.held_reason, k.corrects)
+            .where(k.loan_id == loan_id)
+            .order_by(k.period.desc(), k.id.desc())
+        ).all()
     return {
+        "transactions": [{**row._mapping, "amount": format_minor(row.amount)} for row in transactions],
+        "books": [
+            {"account": str(account), "balance": format_minor(amount)} for account, amount in books.items() if amount
+        ],
+        "credit": [dict(row._mapping) for row in credit],
         "contacts": [dict(row._mapping) for row in contacts],
         "promises": [
             {**row._mapping, "amount": format_minor(row.amount), "paid": format_minor(row.paid)} for row in promises
