@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Annotated, Any
 
 import typer
 
-from arrears.cli_services import open_services
+from arrears.cli_services import open_services, print_json
 from arrears.money import parse_amount
 from arrears.service_layer import approvals
 from arrears.validation import date_option
@@ -23,12 +21,8 @@ approvals_app.add_typer(propose_app, name="propose")
 Maker = Annotated[str, typer.Option(help="Who proposes it (they cannot approve it).")]
 
 
-def _print(result: object) -> None:
-    sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
-
-
 def _propose(command: str, arguments: dict[str, Any], maker: str) -> None:
-    _print(approvals.propose(open_services(), command=command, arguments=arguments, maker=maker))
+    print_json(approvals.propose(open_services(), command=command, arguments=arguments, maker=maker))
 
 
 @propose_app.command("waive")
@@ -101,7 +95,7 @@ def approvals_approve(
     role: Annotated[str, typer.Option(help="The approver's role: its limit applies.")],
 ) -> None:
     """Approve a request and run its command, exactly once."""
-    _print(approvals.approve(open_services(), approval_id=approval, checker=checker, role=role))
+    print_json(approvals.approve(open_services(), approval_id=approval, checker=checker, role=role))
 
 
 @approvals_app.command("reject")
@@ -111,10 +105,10 @@ def approvals_reject(
     note: Annotated[str, typer.Option(help="Why.")],
 ) -> None:
     """Reject a pending request."""
-    _print(approvals.reject(open_services(), approval_id=approval, checker=checker, note=note))
+    print_json(approvals.reject(open_services(), approval_id=approval, checker=checker, note=note))
 
 
 @approvals_app.command("list")
 def approvals_list(status: Annotated[str | None, typer.Option(help="pending, approved, rejected ...")] = None) -> None:
     """The requests, newest first, as JSON."""
-    _print(approvals.approvals(open_services(), status=status))
+    print_json(approvals.approvals(open_services(), status=status))

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Annotated
 
 import typer
 
-from arrears.cli_services import open_services
+from arrears.cli_services import open_services, print_json
 from arrears.hardship import PlanTerms
 from arrears.money import parse_amount
 from arrears.service_layer import hardship
@@ -17,17 +15,13 @@ from arrears.validation import date_option
 hardship_app = typer.Typer(help="Hardship plans (协商还款): request, propose, approve, reject.", no_args_is_help=True)
 
 
-def _print(result: object) -> None:
-    sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
-
-
 @hardship_app.command("request")
 def hardship_request(
     loan: Annotated[int, typer.Argument(help="The loan.")],
     reason: Annotated[str, typer.Option(help="The borrower's reason, in their own words.")],
 ) -> None:
     """Record a borrower's request for help, for a collector to answer with a plan."""
-    _print(hardship.request(open_services(), loan_id=loan, reason=reason))
+    print_json(hardship.request(open_services(), loan_id=loan, reason=reason))
 
 
 @hardship_app.command("propose")
@@ -57,7 +51,7 @@ def hardship_propose(
         settlement_amount=parse_amount(settle_for, field="--settle-for") if settle_for is not None else None,
         settlement_days=settle_within,
     )
-    _print(hardship.propose(open_services(), loan_id=loan, terms=terms, maker=maker, plan_id=request))
+    print_json(hardship.propose(open_services(), loan_id=loan, terms=terms, maker=maker, plan_id=request))
 
 
 @hardship_app.command("approve")
@@ -69,7 +63,7 @@ def hardship_approve(
     note: Annotated[str, typer.Option(help="Why it is approved.")] = "",
 ) -> None:
     """Approve a plan and post its events on the loan, dated today."""
-    _print(hardship.approve(open_services(), plan_id=plan, checker=checker, role=role, note=note, key=key))
+    print_json(hardship.approve(open_services(), plan_id=plan, checker=checker, role=role, note=note, key=key))
 
 
 @hardship_app.command("reject")
@@ -79,7 +73,7 @@ def hardship_reject(
     note: Annotated[str, typer.Option(help="The reason the borrower is told.")],
 ) -> None:
     """Reject a request or a proposal."""
-    _print(hardship.reject(open_services(), plan_id=plan, checker=checker, note=note))
+    print_json(hardship.reject(open_services(), plan_id=plan, checker=checker, note=note))
 
 
 @hardship_app.command("list")
@@ -88,4 +82,4 @@ def hardship_list(
     status: Annotated[str | None, typer.Option(help="requested, proposed, approved or rejected.")] = None,
 ) -> None:
     """The plans, newest first, as JSON."""
-    _print(hardship.plans(open_services(), loan_id=loan, status=status))
+    print_json(hardship.plans(open_services(), loan_id=loan, status=status))

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Annotated
 
 import typer
 
-from arrears.cli_services import open_services
+from arrears.cli_services import open_services, print_json
 from arrears.money import parse_amount
 from arrears.service_layer import legal
 from arrears.validation import date_option
 
 legal_app = typer.Typer(help="Acceleration and court cases: accelerate, refer, step, cases.", no_args_is_help=True)
-
-
-def _print(result: object) -> None:
-    sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
 
 
 @legal_app.command("accelerate")
@@ -28,7 +22,7 @@ def legal_accelerate(
     by: Annotated[str, typer.Option(help="rule (only when the product's rule says so) or decision.")] = "rule",
 ) -> None:
     """Make every installment due today (宣布提前到期); the loan must be in default."""
-    _print(legal.accelerate(open_services(), loan_id=loan, by=by, reason=reason, key=key))
+    print_json(legal.accelerate(open_services(), loan_id=loan, by=by, reason=reason, key=key))
 
 
 @legal_app.command("refer")
@@ -37,7 +31,7 @@ def legal_refer(
     court: Annotated[str | None, typer.Option(help="The court, if known.")] = None,
 ) -> None:
     """Refer a loan to court: refused, with every rule that stands against it, unless it may be."""
-    _print(legal.refer(open_services(), loan_id=loan, court=court))
+    print_json(legal.refer(open_services(), loan_id=loan, court=court))
 
 
 @legal_app.command("step")
@@ -68,10 +62,10 @@ def legal_step(
         details["pay_by"] = date_option(pay_by, "--pay-by")
     if enforcement_case_number is not None:
         details["enforcement_case_number"] = enforcement_case_number
-    _print(legal.step(open_services(), case_id=case, to=to, on=date_option(on, "--on"), details=details))
+    print_json(legal.step(open_services(), case_id=case, to=to, on=date_option(on, "--on"), details=details))
 
 
 @legal_app.command("cases")
 def legal_cases(loan: Annotated[int | None, typer.Option(help="Only this loan's cases.")] = None) -> None:
     """The cases, newest first, with the delay interest a judgment debtor owes today."""
-    _print(legal.cases(open_services(), loan_id=loan))
+    print_json(legal.cases(open_services(), loan_id=loan))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from datetime import date
 
 from pydantic import ValidationError
@@ -24,3 +26,8 @@ def open_services(*, migrate: bool | None = None, business_date: date | None = N
     if migrate if migrate is not None else engine.dialect.name == "sqlite":
         upgrade(engine)
     return Services(engine, settings)
+
+
+def print_json(result: object) -> None:
+    """A command's answer on stdout as indented JSON, Chinese kept readable."""
+    sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
