@@ -3,6 +3,7 @@ call each, and maker-checker between two tokens (tests/test_api.py serves the ap
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 import httpx
@@ -35,7 +36,8 @@ ALLOWED = {
 
 
 def _auth(token: str, key: str | None = None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}", **({"Idempotency-Key": key} if key else {})}
+    """The token, and an Idempotency-Key (every write needs one): ``key``, or a new one for each call."""
+    return {"Authorization": f"Bearer {token}", "Idempotency-Key": key or uuid.uuid4().hex}
 
 
 def test_every_new_endpoint_with_every_role(api: Api) -> None:  # noqa: F811
@@ -78,7 +80,7 @@ def test_every_new_endpoint_with_every_role(api: Api) -> None:  # noqa: F811
             ),
             "contact": lambda tok: client.post(
                 f"/loans/{loan}/contacts",
-                json={"channel": "voice", "at": "2026-06-25T10:00:00+08:00", "outcome": "promised"},
+                json={"channel": "voice_call", "at": "2026-06-25T10:00:00+08:00", "outcome": "promised"},
                 headers=_auth(tok),
             ),
             "waiver": lambda tok: client.post(
@@ -184,3 +186,31 @@ def test_the_payment_provider_posts_repayments_and_reads_nothing(api: Api) -> No
             assert client.get(path, headers=_auth(token)).status_code == 403, path
         standing = client.get(f"/borrowers/{borrower}/standing", params={"date": "2026-06-25"}, headers=_auth(token))
         assert standing.status_code == 403
+
+
+def test_every_write_posts_once_per_key(api: Api) -> None:  # noqa: F811
+    """A client retrying with the same Idempotency-Key gets the first answer and nothing more is written; a write
+    without a key is refused."""
+    base, services, tokens, _, loan = api
+    writes = {
+        "/hardship-requests": {"reason": "收入中断"},
+        "/waivers": {"component": "penalty", "amount": "0.01", "value_date": "2026-06-25"},
+        "/promises": {"amount": "10.00", "due": "2026-06-30"},
+        "/contacts": {"channel": "voice_call", "at": "2026-06-25T10:00:00+08:00", "outcome": "promised"},
+    }
+    with httpx.Client(base_url=base) as client:
+        for path, body in writes.items():
+            headers = _auth(tokens["admin"], f"retry{path}")
+            first = client.post(f"/loans/{loan}{path}", json=body, headers=headers)
+            again = client.post(f"/loans/{loan}{path}", json=body, headers=headers)
+            assert first.status_code == 201 and again.json() == first.json(), (path, first.text)
+            keyless = client.post(
+                f"/loans/{loan}{path}", json=body, headers={"Authorization": f"Bearer {tokens['admin']}"}
+            )
+            assert keyless.status_code == 422, path
+    with services.reading() as connection:
+        counts = [
+            connection.execute(select(func.count()).select_from(table)).scalar_one()
+            for table in (t.hardship_plans, t.approvals, t.promises, t.contacts)
+        ]
+    assert counts == [1, 1, 1, 1]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import date
 
 import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 
 from arrears.adapters import tables as t
 from arrears.errors import InputRejected
@@ -104,3 +106,35 @@ def test_write_offs_need_an_admin_and_court_orders_are_recorded_once_approved(ne
     assert done["result"]["court_order"] >= 1
     with pytest.raises(InputRejected, match="needs loan and date"):
         approvals.propose(services, command="write_off", arguments={"loan": loan}, maker="李")
+
+
+def test_an_approval_and_a_rejection_racing_never_both_win(new_database: Callable[[], str]) -> None:
+    made = one_loan(new_database())
+    services, loan = made.services, made.loan
+    run_store(services, through=date(2026, 6, 25))
+    waiver = {"loan": loan, "component": "penalty", "amount": 1, "date": "2026-06-26"}
+    ids = [approvals.propose(services, command="waive", arguments=waiver, maker="李")["approval"] for _ in range(6)]
+    for ident in ids:
+        barrier = threading.Barrier(2)
+        won: list[str] = []
+
+        def decide(how: str, ident: int = ident, barrier: threading.Barrier = barrier, won: list[str] = won) -> None:
+            barrier.wait()
+            try:
+                if how == "approve":
+                    approvals.approve(services, approval_id=ident, checker="王", role="supervisor")
+                else:
+                    approvals.reject(services, approval_id=ident, checker="赵", note="no")
+                won.append(how)
+            except (ApprovalRefused, OperationalError):  # SQLite: the loser may also find the database locked
+                pass
+
+        threads = [threading.Thread(target=decide, args=(how,)) for how in ("approve", "reject")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(won) == 1, won
+        [row] = [a for a in approvals.approvals(services) if a["approval"] == ident]
+        assert row["status"] == {"approve": "approved", "reject": "rejected"}[won[0]]
+    assert _count(services, "waiver") == sum(1 for a in approvals.approvals(services) if a["status"] == "approved")

@@ -30,7 +30,8 @@ from arrears.errors import InputRejected
 MINOR_PER_MAJOR: Final = 100
 """Both currencies we ship (CNY, USD) have two decimals; a currency with another exponent needs this per currency."""
 
-_AMOUNT_TEXT: Final = re.compile(r"^\d+(\.\d{1,2})?$")
+_AMOUNT_TEXT: Final = re.compile(r"^[0-9]{1,15}(\.[0-9]{1,2})?$")
+"""ASCII digits only, at most 15 before the point: 999 trillion, far past any loan, far inside 64-bit minor units."""
 _RATE_TEXT: Final = re.compile(r"^\d+(\.\d{1,8})?$")
 
 
@@ -94,7 +95,8 @@ def parse_amount(text: object, *, field: str) -> int:
         raise InvalidAmount(f'{field}: amounts are strings such as "560.50", got {text!r}')
     if not _AMOUNT_TEXT.match(text):
         raise InvalidAmount(
-            f'{field}: {text!r} is not a plain amount; write digits with at most two decimals, such as "560.50"'
+            f"{field}: {text[:40]!r} is not a plain amount; write at most 15 digits with at most two decimals, "
+            'such as "560.50"'
         )
     units, _, cents = text.partition(".")
     return int(units) * MINOR_PER_MAJOR + int(cents.ljust(2, "0") or "0")

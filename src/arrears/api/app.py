@@ -144,7 +144,7 @@ class ContactIn(BaseModel):
     """A contact made with the borrower: it counts toward the caps from then on."""
 
     model_config = ConfigDict(extra="forbid")
-    channel: str = Field(min_length=1, max_length=20, description="voice, sms, app, email or letter")
+    channel: str = Field(min_length=1, max_length=20, description="sms, voice_call, in_app_notice, email or letter")
     at: datetime = Field(description="When, with its offset, e.g. 2026-06-25T10:00:00+08:00")
     outcome: str | None = Field(None, max_length=200)
 
@@ -218,7 +218,13 @@ def create_app(services: Services) -> FastAPI:
         title="arrears",
         version="0.1.0",
         description="Consumer-loan servicing and collections: lawful by construction.",
-        responses={401: {"model": Problem}, 403: {"model": Problem}, 404: {"model": Problem}, 422: {"model": Problem}},
+        responses={  # 409: an Idempotency-Key reused with another body (writes)
+            401: {"model": Problem},
+            403: {"model": Problem},
+            404: {"model": Problem},
+            409: {"model": Problem},
+            422: {"model": Problem},
+        },
     )
     app.state.read_audit = audit
     app.state.principals = principals
@@ -233,6 +239,11 @@ def create_app(services: Services) -> FastAPI:
         return principal
 
     Caller = Annotated[Principal, Depends(caller)]
+    Key = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=150)]
+
+    def scoped(principal: Principal, key: str) -> str:
+        """A client's key, scoped to its token: another caller's key never replays or blocks this one's."""
+        return f"api:{principal.token_id}:{key}"
 
     @app.exception_handler(RequestValidationError)
     def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -360,11 +371,12 @@ def create_app(services: Services) -> FastAPI:
         return Json(view)
 
     @app.post("/loans/{loan_id}/hardship-requests", response_model=dict[str, Any], status_code=201, tags=["hardship"])
-    def hardship_request(loan_id: Id, body: HardshipRequestIn, principal: Caller) -> Json:
+    def hardship_request(loan_id: Id, body: HardshipRequestIn, principal: Caller, key: Key) -> Json:
         """The borrower asks for a plan (协商还款); a collector answers it with a proposal."""
         authorize(principal, Permission.REQUEST_HARDSHIP, borrower=owner_of(loan_id))
         with services.acting_as(principal.actor, origin="api"):
-            return Json(hardship.request(services, loan_id=loan_id, reason=body.reason), status_code=201)
+            view = hardship.request(services, loan_id=loan_id, reason=body.reason, key=scoped(principal, key))
+        return Json(view, status_code=201)
 
     @app.get("/loans/{loan_id}/hardship-plans", response_model=list[dict[str, Any]], tags=["hardship"])
     def hardship_plans(loan_id: Id, principal: Caller) -> Json:
@@ -375,7 +387,7 @@ def create_app(services: Services) -> FastAPI:
         return Json(view)
 
     @app.post("/loans/{loan_id}/hardship-plans", response_model=dict[str, Any], status_code=201, tags=["hardship"])
-    def hardship_propose(loan_id: Id, body: PlanIn, principal: Caller) -> Json:
+    def hardship_propose(loan_id: Id, body: PlanIn, principal: Caller, key: Key) -> Json:
         """Propose a plan (the caller is its maker, who cannot approve it); checked against the loan today."""
         authorize(principal, Permission.PROPOSE_HARDSHIP)
         terms = PlanTerms(
@@ -387,7 +399,14 @@ def create_app(services: Services) -> FastAPI:
             settlement_days=body.settlement_days,
         )
         with services.acting_as(principal.actor, origin="api"):
-            view = hardship.propose(services, loan_id=loan_id, terms=terms, maker=principal.actor, plan_id=body.request)
+            view = hardship.propose(
+                services,
+                loan_id=loan_id,
+                terms=terms,
+                maker=principal.actor,
+                plan_id=body.request,
+                key=scoped(principal, key),
+            )
         return Json(view, status_code=201)
 
     @app.post(
@@ -413,15 +432,17 @@ def create_app(services: Services) -> FastAPI:
         return Json(view, status_code=201)
 
     @app.post("/hardship-plans/{plan_id}/rejection", response_model=dict[str, Any], status_code=201, tags=["hardship"])
-    def hardship_reject(plan_id: Id, body: DecisionIn, principal: Caller) -> Json:
+    def hardship_reject(plan_id: Id, body: DecisionIn, principal: Caller, key: Key) -> Json:
         """Reject a request or a plan made by another token, saying why."""
         authorize(principal, Permission.DECIDE_HARDSHIP)
         with services.acting_as(principal.actor, origin="api"):
-            view = hardship.reject(services, plan_id=plan_id, checker=principal.actor, note=body.note)
+            view = hardship.reject(
+                services, plan_id=plan_id, checker=principal.actor, note=body.note, key=scoped(principal, key)
+            )
         return Json(view, status_code=201)
 
     @app.post("/loans/{loan_id}/disputes", response_model=dict[str, Any], status_code=201, tags=["credit"])
-    def dispute(loan_id: Id, body: DisputeIn, principal: Caller) -> Json:
+    def dispute(loan_id: Id, body: DisputeIn, principal: Caller, key: Key) -> Json:
         """Dispute what was reported of the loan for a month: answered within 20 days (cn) or 30 (us)."""
         authorize(principal, Permission.OPEN_DISPUTE, borrower=owner_of(loan_id))
         jurisdiction = jurisdiction_of(services, loan_id)
@@ -429,7 +450,13 @@ def create_app(services: Services) -> FastAPI:
             on = services.business_date(connection)
         with services.acting_as(principal.actor, origin="api"):
             view = open_dispute(
-                services, loan_id=loan_id, month=body.month, jurisdiction=jurisdiction, received_on=on, claim=body.claim
+                services,
+                loan_id=loan_id,
+                month=body.month,
+                jurisdiction=jurisdiction,
+                received_on=on,
+                claim=body.claim,
+                key=scoped(principal, key),
             )
         return Json(view, status_code=201)
 
@@ -442,14 +469,16 @@ def create_app(services: Services) -> FastAPI:
         audit.read(principal.actor, "legal.read", f"loan:{loan_id}")
         return Json(view)
 
-    def proposed(command: str, arguments: dict[str, Any], principal: Principal) -> Json:
+    def proposed(command: str, arguments: dict[str, Any], principal: Principal, key: str) -> Json:
         authorize(principal, Permission.PROPOSE_COMMAND)
         with services.acting_as(principal.actor, origin="api"):
-            view = approvals.propose(services, command=command, arguments=arguments, maker=principal.actor)
+            view = approvals.propose(
+                services, command=command, arguments=arguments, maker=principal.actor, key=scoped(principal, key)
+            )
         return Json(view, status_code=201)
 
     @app.post("/loans/{loan_id}/waivers", response_model=dict[str, Any], status_code=201, tags=["approvals"])
-    def waiver(loan_id: Id, body: WaiverIn, principal: Caller) -> Json:
+    def waiver(loan_id: Id, body: WaiverIn, principal: Caller, key: Key) -> Json:
         """Propose a waiver; it is posted only when someone else approves it (maker-checker)."""
         arguments = {
             "loan": loan_id,
@@ -457,27 +486,27 @@ def create_app(services: Services) -> FastAPI:
             "amount": body.amount,
             "date": body.value_date.isoformat(),
         }
-        return proposed("waive", arguments, principal)
+        return proposed("waive", arguments, principal, key)
 
     @app.post("/loans/{loan_id}/write-offs", response_model=dict[str, Any], status_code=201, tags=["approvals"])
-    def write_off(loan_id: Id, body: WriteOffIn, principal: Caller) -> Json:
+    def write_off(loan_id: Id, body: WriteOffIn, principal: Caller, key: Key) -> Json:
         """Propose a write-off (核销); posted only once an admin approves it."""
-        return proposed("write_off", {"loan": loan_id, "date": body.value_date.isoformat()}, principal)
+        return proposed("write_off", {"loan": loan_id, "date": body.value_date.isoformat()}, principal, key)
 
     @app.post(
         "/transactions/{transaction_id}/reversals", response_model=dict[str, Any], status_code=201, tags=["approvals"]
     )
-    def reversal(transaction_id: Id, principal: Caller) -> Json:
+    def reversal(transaction_id: Id, principal: Caller, key: Key) -> Json:
         """Propose reversing a repayment (returned or mistaken money); reversed only once approved."""
-        return proposed("reverse", {"transaction": transaction_id}, principal)
+        return proposed("reverse", {"transaction": transaction_id}, principal, key)
 
     @app.post(
         "/borrowers/{borrower_id}/court-orders", response_model=dict[str, Any], status_code=201, tags=["approvals"]
     )
-    def court_order(borrower_id: Id, body: CourtOrderIn, principal: Caller) -> Json:
+    def court_order(borrower_id: Id, body: CourtOrderIn, principal: Caller, key: Key) -> Json:
         """Propose recording a court's order (recorded, never executed); recorded only once approved."""
         arguments = {**body.model_dump(), "borrower": borrower_id, "issued_on": body.issued_on.isoformat()}
-        return proposed("court_order", arguments, principal)
+        return proposed("court_order", arguments, principal, key)
 
     @app.get("/approvals", response_model=list[dict[str, Any]], tags=["approvals"])
     def approval_list(
@@ -486,12 +515,16 @@ def create_app(services: Services) -> FastAPI:
     ) -> Json:
         """The maker-checker requests, newest first."""
         authorize(principal, Permission.READ_APPROVALS)
-        return Json(approvals.approvals(services, status=status))
+        view = approvals.approvals(services, status=status)
+        audit.read(principal.actor, "approvals.read", f"approvals:{status or 'all'}")  # court orders name people
+        return Json(view)
 
     @app.post("/approvals/{approval_id}/approval", response_model=dict[str, Any], status_code=201, tags=["approvals"])
-    def approval_approve(approval_id: Id, principal: Caller) -> Json:
-        """Approve a request someone else made, within this role's limit; its command runs exactly once."""
+    def approval_approve(approval_id: Id, principal: Caller, key: Key) -> Json:
+        """Approve a request someone else made, within this role's limit; its command runs exactly once (the
+        request is its own key: approving it again returns the first answer)."""
         authorize(principal, Permission.DECIDE_COMMAND)
+        del key  # required like every write's; the request's id is what makes approving it once
         with services.acting_as(principal.actor, origin="api"):
             view = approvals.approve(
                 services, approval_id=approval_id, checker=principal.actor, role=principal.role.value
@@ -499,11 +532,13 @@ def create_app(services: Services) -> FastAPI:
         return Json(view, status_code=201)
 
     @app.post("/approvals/{approval_id}/rejection", response_model=dict[str, Any], status_code=201, tags=["approvals"])
-    def approval_reject(approval_id: Id, body: DecisionIn, principal: Caller) -> Json:
+    def approval_reject(approval_id: Id, body: DecisionIn, principal: Caller, key: Key) -> Json:
         """Reject a request someone else made, saying why."""
         authorize(principal, Permission.DECIDE_COMMAND)
         with services.acting_as(principal.actor, origin="api"):
-            view = approvals.reject(services, approval_id=approval_id, checker=principal.actor, note=body.note)
+            view = approvals.reject(
+                services, approval_id=approval_id, checker=principal.actor, note=body.note, key=scoped(principal, key)
+            )
         return Json(view, status_code=201)
 
     @app.get("/borrowers/{borrower_id}", response_model=dict[str, Any], tags=["borrowers"])
@@ -545,24 +580,36 @@ def create_app(services: Services) -> FastAPI:
         return principal.agency if principal.role is Role.AGENCY else None
 
     @app.post("/loans/{loan_id}/promises", response_model=dict[str, Any], status_code=201, tags=["collections"])
-    def promise(loan_id: Id, body: PromiseIn, principal: Caller) -> Json:
+    def promise(loan_id: Id, body: PromiseIn, principal: Caller, key: Key) -> Json:
         """Record a promise to pay made today; the day-end judges it kept or broken."""
         agency = working(principal, Permission.RECORD_COLLECTIONS, loan_id)
         with services.reading() as connection:
             today = services.business_date(connection)
         with services.acting_as(principal.actor, origin="api"):
             made = record_promise(
-                services, loan_id=loan_id, amount=body.amount, due=body.due, made_on=today, agency=agency
+                services,
+                loan_id=loan_id,
+                amount=body.amount,
+                due=body.due,
+                made_on=today,
+                agency=agency,
+                key=scoped(principal, key),
             )
         return Json({"promise": made, "loan": loan_id, "due": body.due.isoformat()}, status_code=201)
 
     @app.post("/loans/{loan_id}/contacts", response_model=dict[str, Any], status_code=201, tags=["collections"])
-    def contact(loan_id: Id, body: ContactIn, principal: Caller) -> Json:
+    def contact(loan_id: Id, body: ContactIn, principal: Caller, key: Key) -> Json:
         """Record a contact made (a call, a text): it counts toward the day's and the week's caps."""
         agency = working(principal, Permission.RECORD_COLLECTIONS, loan_id)
         with services.acting_as(principal.actor, origin="api"):
             made = record_contact(
-                services, loan_id=loan_id, channel=body.channel, at=body.at, agency=agency, outcome=body.outcome
+                services,
+                loan_id=loan_id,
+                channel=body.channel,
+                at=body.at,
+                agency=agency,
+                outcome=body.outcome,
+                key=scoped(principal, key),
             )
         return Json({"contact": made, "loan": loan_id}, status_code=201)
 

@@ -33,9 +33,9 @@ class ReadAudit:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def read(self, actor: str, action: str, target: str) -> None:
+    def read(self, actor: str, action: str, target: str, origin: str = "api") -> None:
         row = store.audit_row(
-            now=self.services.clock(), actor=actor, origin="api", action=action, target=target, details={}
+            now=self.services.clock(), actor=actor, origin=origin, action=action, target=target, details={}
         )
         with self._lock:
             if len(self._rows) >= MAX_QUEUED:

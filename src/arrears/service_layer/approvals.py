@@ -88,7 +88,13 @@ def _request(services: Services, connection: Connection, command: str, arguments
             raise store.NotFound(f"no repayment {arguments['transaction']} to reverse; only repayments can be")
         return Request(command, row.loan_id, row.amount, arguments)
     if command == "court_order":
-        store.get_borrower(connection, int(arguments["borrower"]))
+        borrower = int(arguments["borrower"])
+        store.get_borrower(connection, borrower)
+        if (
+            arguments.get("loan") is not None
+            and store.get_loan(connection, int(arguments["loan"])).borrower_id != borrower
+        ):
+            raise InputRejected(f"loan {arguments['loan']} is not borrower {borrower}'s; check the ids")
         checked_kind(arguments["kind"])  # only orders a court makes; the seed article's "freeze WeChat" is not one
         issued_on = date.fromisoformat(arguments["issued_on"])
         texts = (arguments["court"], arguments["case_number"], arguments["document_ref"])
@@ -98,11 +104,14 @@ def _request(services: Services, connection: Connection, command: str, arguments
     raise InputRejected(f"maker-checker covers {', '.join(COMMANDS)}, not {command!r}")
 
 
-def propose(services: Services, *, command: str, arguments: dict[str, Any], maker: str) -> dict[str, Any]:
-    """Record a command for a checker to approve (nothing runs yet)."""
+def propose(
+    services: Services, *, command: str, arguments: dict[str, Any], maker: str, key: str | None = None
+) -> dict[str, Any]:
+    """Record a command for a checker to approve (nothing runs yet), once per ``key``."""
     if not person(maker):
         raise InputRejected("a proposal needs its maker: who proposes it")
-    with services.transaction() as connection:
+
+    def work(connection: Connection, on: date) -> dict[str, Any]:
         try:
             request = _request(services, connection, command, arguments)
         except InputRejected:
@@ -117,17 +126,20 @@ def propose(services: Services, *, command: str, arguments: dict[str, Any], make
                 amount=request.amount,
                 maker=maker.strip(),
                 status="pending",
-                proposed_on=services.business_date(connection),
+                proposed_on=on,
                 recorded_at=services.clock(),
             )
         ).inserted_primary_key[0]  # type: ignore[index]
         services.audit(connection, f"approval.propose.{command}", f"approval:{approval_id}", request.arguments)
-    return {
-        "approval": int(approval_id),
-        "command": command,
-        "status": "pending",
-        "amount": format_minor(request.amount),
-    }
+        return {
+            "approval": int(approval_id),
+            "command": command,
+            "status": "pending",
+            "amount": format_minor(request.amount),
+        }
+
+    payload = {"command": command, "arguments": arguments, "maker": maker}
+    return services.idempotent(f"approval.propose.{command}", key, payload, work)  # type: ignore[no-any-return]
 
 
 def approve(services: Services, *, approval_id: int, checker: str, role: str) -> dict[str, Any]:
@@ -156,11 +168,14 @@ def approve(services: Services, *, approval_id: int, checker: str, role: str) ->
                 f"approval.limit: this {row.command} is {format_minor(row.amount)}, above the {role} limit of "
                 f"{format_minor(limit)}; ask a role with a higher limit"
             )
-        connection.execute(
+        a = t.approvals.c
+        claimed = connection.execute(  # of two deciders racing, the second finds it taken and is refused
             update(t.approvals)
-            .where(t.approvals.c.id == approval_id)
+            .where(a.id == approval_id, (a.status == "pending") | ((a.status == "approving") & (a.checker == checker)))
             .values(status="approving", checker=checker, checker_role=role)
         )
+        if claimed.rowcount != 1:
+            raise ApprovalRefused(f"approval.decided: request {approval_id} was decided by someone else meanwhile")
     try:
         result = _run(services, row.command, json.loads(row.arguments), f"approval:{approval_id}")
     except InputRejected:
@@ -182,11 +197,12 @@ def approve(services: Services, *, approval_id: int, checker: str, role: str) ->
         return _view(_row(connection, approval_id))
 
 
-def reject(services: Services, *, approval_id: int, checker: str, note: str) -> dict[str, Any]:
-    """Reject a pending request, saying why."""
+def reject(services: Services, *, approval_id: int, checker: str, note: str, key: str | None = None) -> dict[str, Any]:
+    """Reject a pending request, saying why (once per ``key``)."""
     if not note.strip():
         raise InputRejected("a rejection needs its reason")
-    with services.transaction() as connection:
+
+    def work(connection: Connection, on: date) -> dict[str, Any]:
         row = _row(connection, approval_id)
         if row.status != "pending":
             raise ApprovalRefused(f"approval.decided: request {approval_id} is {row.status}")
@@ -194,18 +210,23 @@ def reject(services: Services, *, approval_id: int, checker: str, note: str) -> 
             raise ApprovalRefused(
                 f"approval.maker_checker: {checker} proposed request {approval_id} and cannot decide it"
             )
-        connection.execute(
+        decided = connection.execute(
             update(t.approvals)
-            .where(t.approvals.c.id == approval_id)
+            .where(t.approvals.c.id == approval_id, t.approvals.c.status == "pending")
             .values(
                 status="rejected",
                 checker=checker.strip(),
-                decided_on=services.business_date(connection),
+                decided_on=on,
                 note=note.strip(),
             )
         )
+        if decided.rowcount != 1:
+            raise ApprovalRefused(f"approval.decided: request {approval_id} was decided by someone else meanwhile")
         services.audit(connection, f"approval.reject.{row.command}", f"approval:{approval_id}", {"note": note})
         return _view(_row(connection, approval_id))
+
+    payload = {"approval": approval_id, "checker": checker, "note": note}
+    return services.idempotent("approval.reject", key, payload, work)  # type: ignore[no-any-return]
 
 
 def approvals(services: Services, *, status: str | None = None) -> list[dict[str, Any]]:

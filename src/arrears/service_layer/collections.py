@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
 from arrears.adapters import collections_store as cs
 from arrears.adapters import day_end_store as des
@@ -253,17 +253,26 @@ def record_contact(
     at: datetime,
     agency: str | None,
     outcome: str | None,
+    key: str | None = None,
 ) -> int:
-    """A contact made with a borrower (by a collector or an agency): it counts toward the caps from then on."""
+    """A contact made with a borrower (by a collector or an agency): it counts toward the caps from then on. Once
+    per ``key``."""
     try:
         via = Channel(channel)
     except ValueError:
         raise InputRejected(f"unknown channel {channel!r}; use one of {', '.join(c.value for c in Channel)}") from None
-    with services.transaction() as connection:
+    if at.tzinfo is None:
+        raise InputRejected("give the contact's time with its offset, e.g. 2026-06-20T14:00+08:00")
+    try:
+        moment = at.astimezone(UTC)
+    except OverflowError:
+        raise InputRejected(f"{at.isoformat()} is not a time a contact was made; check the date") from None
+
+    def work(connection: Connection, on: date) -> int:
+        if abs((moment.date() - on).days) > 366:
+            raise InputRejected(f"a contact at {at.isoformat()} is more than a year from the business date {on}")
         loan = store.get_loan(connection, loan_id)
         zone = ZoneInfo(store.get_borrower(connection, loan.borrower_id)["timezone"])
-        if at.tzinfo is None:
-            raise InputRejected("give the contact's time with its offset, e.g. 2026-06-20T14:00+08:00")
         contact = cs.record_contact(
             connection,
             {
@@ -271,14 +280,17 @@ def record_contact(
                 "loan_id": loan_id,
                 "channel": via.value,
                 "agency": agency,
-                "at": at.astimezone(UTC),  # moments are stored in UTC (SQLite keeps no offset)
-                "local_day": at.astimezone(zone).date(),
+                "at": moment,  # moments are stored in UTC (SQLite keeps no offset)
+                "local_day": moment.astimezone(zone).date(),
                 "outcome": outcome,
                 "recorded_at": services.clock(),
             },
         )
         services.audit(connection, "collections.contact", f"loan:{loan_id}", {"contact": contact, "channel": channel})
         return contact
+
+    payload = {"loan": loan_id, "channel": channel, "at": at.isoformat(), "agency": agency, "outcome": outcome}
+    return int(services.idempotent("collections.contact", key, payload, work))
 
 
 FLAG_KINDS = (
@@ -330,11 +342,13 @@ def record_promise(
     made_on: date,
     agency: str | None,
     max_days: int = MAX_PROMISE_DAYS,
+    key: str | None = None,
 ) -> int:
     """A borrower's promise to pay ``amount`` by ``due``, made on ``made_on`` to the lender or an agency; the
     day-end judges it (arrears.collections.promises). Only an open loan with something overdue takes one."""
     check_promise(amount=amount, made_on=made_on, due=due, max_days=max_days)
-    with services.transaction() as connection:
+
+    def work(connection: Connection, on: date) -> int:
         loan = store.get_loan(connection, loan_id)
         if loan.status != "open":
             raise InputRejected(f"loan {loan_id} is {loan.status}: there is nothing to promise")
@@ -355,6 +369,9 @@ def record_promise(
         details = {"promise": promise, "amount": amount, "due": due.isoformat()}
         services.audit(connection, "collections.promise", f"loan:{loan_id}", details)
         return promise
+
+    payload = {"loan": loan_id, "amount": amount, "due": due, "made_on": made_on, "agency": agency}
+    return int(services.idempotent("collections.promise", key, payload, work))
 
 
 COMPLAINT_CATEGORIES = ("conduct", "contact_frequency", "third_party_contact", "amount", "privacy", "other")

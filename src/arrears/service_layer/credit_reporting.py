@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from arrears.adapters import day_end_store as des
@@ -338,7 +338,14 @@ ANSWER_DAYS = {
 
 
 def open_dispute(
-    services: Services, *, loan_id: int, month: date, jurisdiction: str, received_on: date, claim: str
+    services: Services,
+    *,
+    loan_id: int,
+    month: date,
+    jurisdiction: str,
+    received_on: date,
+    claim: str,
+    key: str | None = None,
 ) -> dict[str, Any]:
     """A borrower disputes (异议) what was reported of a loan for a month: the record is marked disputed, an answer
     is due within the jurisdiction's days, and collection of the loan pauses meanwhile (the ``disputed`` status
@@ -347,10 +354,15 @@ def open_dispute(
         raise InputRejected(f"no credit reporting for {jurisdiction!r}; use one of {', '.join(sorted(ANSWER_DAYS))}")
     if not claim.strip():
         raise InputRejected("a dispute needs the borrower's claim: what they say is wrong")
+    if month > received_on:
+        raise InputRejected(
+            f"{month:%Y-%m} is after the dispute was received ({received_on}): nothing was reported yet"
+        )
     period = (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
     days, source = ANSWER_DAYS[jurisdiction]
     r = t.credit_records.c
-    with services.transaction() as connection:
+
+    def work(connection: Connection, on: date) -> dict[str, Any]:
         loan = store.get_loan(connection, loan_id)
         told = connection.execute(
             select(r.id).where(
@@ -389,7 +401,11 @@ def open_dispute(
                 recorded_at=services.clock(),
             )
         ).inserted_primary_key[0]  # type: ignore[index]
-    return {"dispute": int(dispute), "answer_by": answer_by.isoformat(), "source": source}
+        services.audit(connection, "credit.dispute.open", f"loan:{loan_id}", {"dispute": dispute, "month": str(period)})
+        return {"dispute": int(dispute), "answer_by": answer_by.isoformat(), "source": source}
+
+    payload = {"loan": loan_id, "month": month, "jurisdiction": jurisdiction, "received": received_on, "claim": claim}
+    return services.idempotent("credit.dispute", key, payload, work)  # type: ignore[no-any-return]
 
 
 def resolve_dispute(services: Services, *, dispute_id: int, on: date, outcome: str, resolution: str) -> dict[str, Any]:

@@ -63,13 +63,14 @@ def _plan(connection: Connection, plan_id: int) -> Any:
     return row
 
 
-def request(services: Services, *, loan_id: int, reason: str) -> dict[str, Any]:
-    """The borrower asks for help: recorded with their reason, on the business date, for a collector to answer."""
+def request(services: Services, *, loan_id: int, reason: str, key: str | None = None) -> dict[str, Any]:
+    """The borrower asks for help: recorded with their reason, on the business date, for a collector to answer
+    (once per ``key``: a retry returns the first answer)."""
     if not reason.strip():
         raise InputRejected("a hardship request needs the borrower's reason, in their own words")
-    with services.transaction() as connection:
+
+    def work(connection: Connection, on: date) -> dict[str, Any]:
         store.get_loan(connection, loan_id)
-        on = services.business_date(connection)
         plan_id = connection.execute(
             insert(t.hardship_plans).values(
                 loan_id=loan_id,
@@ -80,17 +81,27 @@ def request(services: Services, *, loan_id: int, reason: str) -> dict[str, Any]:
             )
         ).inserted_primary_key[0]  # type: ignore[index]
         services.audit(connection, "hardship.request", f"loan:{loan_id}", {"plan": plan_id})
-    return {"plan": int(plan_id), "loan": loan_id, "status": "requested", "requested_on": on.isoformat()}
+        return {"plan": int(plan_id), "loan": loan_id, "status": "requested", "requested_on": on.isoformat()}
+
+    payload = {"loan": loan_id, "reason": reason}
+    return services.idempotent("hardship.request", key, payload, work)  # type: ignore[no-any-return]
 
 
 def propose(
-    services: Services, *, loan_id: int, terms: PlanTerms, maker: str, plan_id: int | None = None
+    services: Services,
+    *,
+    loan_id: int,
+    terms: PlanTerms,
+    maker: str,
+    plan_id: int | None = None,
+    key: str | None = None,
 ) -> dict[str, Any]:
-    """A plan proposed by ``maker`` (answering request ``plan_id``, if given), checked against the loan today."""
+    """A plan proposed by ``maker`` (answering request ``plan_id``, if given), checked against the loan today
+    (once per ``key``)."""
     if not person(maker):
         raise InputRejected("a proposal needs its maker: who proposes the plan")
-    with services.transaction() as connection:
-        on = services.business_date(connection)
+
+    def work(connection: Connection, on: date, plan_id: int | None = plan_id) -> dict[str, Any]:
         facts, amount = _facts(services, connection, loan_id, on, terms)
         check_terms(terms, facts, on, POLICY)
         values = {
@@ -113,14 +124,17 @@ def propose(
                 )
             connection.execute(update(t.hardship_plans).where(t.hardship_plans.c.id == plan_id).values(**values))
         services.audit(connection, "hardship.propose", f"loan:{loan_id}", {"plan": plan_id, "maker": maker})
-    return {
-        "plan": int(plan_id),
-        "loan": loan_id,
-        "status": "proposed",
-        "terms": terms.as_dict(),
-        "concession": format_minor(amount),
-        "overdue": format_minor(facts.overdue),
-    }
+        return {
+            "plan": int(plan_id),
+            "loan": loan_id,
+            "status": "proposed",
+            "terms": terms.as_dict(),
+            "concession": format_minor(amount),
+            "overdue": format_minor(facts.overdue),
+        }
+
+    payload = {"loan": loan_id, "terms": _terms_json(terms), "maker": maker, "request": plan_id}
+    return services.idempotent("hardship.propose", key, payload, work)  # type: ignore[no-any-return]
 
 
 def approve(services: Services, *, plan_id: int, checker: str, role: str, note: str, key: str) -> dict[str, Any]:
@@ -137,19 +151,17 @@ def approve(services: Services, *, plan_id: int, checker: str, role: str, note: 
         facts, amount = _facts(services, connection, row.loan_id, on, terms)
         check_terms(terms, facts, on, POLICY)  # again: the loan may have changed since the proposal
         check_approval(row.maker, checker, role, amount, POLICY)
-        posted = [services.post_event(connection, on, row.loan_id, event) for event in plan_events(terms, facts, on)]
-        connection.execute(
-            update(t.hardship_plans)
-            .where(t.hardship_plans.c.id == plan_id)
-            .values(
-                status="approved",
-                checker=checker.strip(),
-                checker_role=role,
-                decided_on=on,
-                decision_note=note,
-                concession=amount,  # as approved: the loan may have changed since the proposal
-            )
+        _decide(
+            connection,
+            plan_id,
+            status="approved",
+            checker=checker.strip(),
+            checker_role=role,
+            decided_on=on,
+            decision_note=note,
+            concession=amount,  # as approved: the loan may have changed since the proposal
         )
+        posted = [services.post_event(connection, on, row.loan_id, event) for event in plan_events(terms, facts, on)]
         services.audit(connection, "hardship.approve", f"loan:{row.loan_id}", {"plan": plan_id, "checker": checker})
         return {
             "plan": plan_id,
@@ -163,11 +175,12 @@ def approve(services: Services, *, plan_id: int, checker: str, role: str, note: 
     return services.idempotent("hardship.approve", key, payload, work)  # type: ignore[no-any-return]
 
 
-def reject(services: Services, *, plan_id: int, checker: str, note: str) -> dict[str, Any]:
+def reject(services: Services, *, plan_id: int, checker: str, note: str, key: str | None = None) -> dict[str, Any]:
     """Reject a request or a proposal, with the reason the borrower will be told."""
     if not note.strip():
         raise InputRejected("a rejection needs its reason: the borrower is told why")
-    with services.transaction() as connection:
+
+    def work(connection: Connection, on: date) -> dict[str, Any]:
         row = _plan(connection, plan_id)
         if row.status not in ("requested", "proposed"):
             raise PlanRefused(f"hardship.decided: plan {plan_id} is already {row.status}")
@@ -175,14 +188,25 @@ def reject(services: Services, *, plan_id: int, checker: str, note: str) -> dict
             raise PlanRefused("hardship.checker_required: a decision needs the name of who decides")
         if row.maker is not None and person(row.maker) == person(checker):
             raise PlanRefused(f"hardship.maker_checker: {checker} proposed plan {plan_id} and cannot also decide it")
-        on = services.business_date(connection)
-        connection.execute(
-            update(t.hardship_plans)
-            .where(t.hardship_plans.c.id == plan_id)
-            .values(status="rejected", checker=checker.strip(), decided_on=on, decision_note=note.strip())
+        _decide(
+            connection, plan_id, status="rejected", checker=checker.strip(), decided_on=on, decision_note=note.strip()
         )
         services.audit(connection, "hardship.reject", f"loan:{row.loan_id}", {"plan": plan_id, "checker": checker})
-    return {"plan": plan_id, "loan": row.loan_id, "status": "rejected", "decided_on": on.isoformat()}
+        return {"plan": plan_id, "loan": row.loan_id, "status": "rejected", "decided_on": on.isoformat()}
+
+    payload = {"plan": plan_id, "checker": checker, "note": note}
+    return services.idempotent("hardship.reject", key, payload, work)  # type: ignore[no-any-return]
+
+
+def _decide(connection: Connection, plan_id: int, **values: Any) -> None:
+    """Record the decision only if the plan is still undecided: of two deciders racing (an approval and a
+    rejection at once), the second finds it decided and is refused, and its transaction rolls back."""
+    p = t.hardship_plans.c
+    done = connection.execute(
+        update(t.hardship_plans).where(p.id == plan_id, p.status.in_(("requested", "proposed"))).values(**values)
+    )
+    if done.rowcount != 1:
+        raise PlanRefused(f"hardship.decided: plan {plan_id} was decided by someone else meanwhile")
 
 
 def plans(services: Services, *, loan_id: int | None = None, status: str | None = None) -> list[dict[str, Any]]:

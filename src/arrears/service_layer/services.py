@@ -268,8 +268,9 @@ class Services:
             f"set ARREARS_BUSINESS_DATE after it (or unset it to follow the day-ends)"
         )
 
-    def idempotent(self, command: str, key: str, payload: dict[str, Any], work: Callable[..., Any]) -> Any:
-        """Run a command module's ``work(connection, business_date)`` once per key (:meth:`_idempotent`)."""
+    def idempotent(self, command: str, key: str | None, payload: dict[str, Any], work: Callable[..., Any]) -> Any:
+        """Run a command module's ``work(connection, business_date)`` in one transaction, once per key when one is
+        given (:meth:`_idempotent`)."""
         return self._idempotent(command, key, payload, work)
 
     def _idempotent(self, command: str, key: str | None, payload: dict[str, Any], work: Callable[..., Any]) -> Any:

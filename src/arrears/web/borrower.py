@@ -174,7 +174,11 @@ def _dispute(site: Site, visit: Visit, loan_id: int, fields: dict[str, str]) -> 
 
 
 def parse_day(text: str, field: str) -> date:
+    """A date a person typed: between 1900 and 2999 (a page works with days near today; nothing else)."""
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
-        raise InputRejected(f"{field}: {text!r} is not a date; write it like 2026-06-25") from None
+        raise InputRejected(f"{field}: {text[:40]!r} is not a date; write it like 2026-06-25") from None
+    if not date(1900, 1, 1) <= day <= date(2999, 12, 31):
+        raise InputRejected(f"{field}: {day} is too far from today; check the year")
+    return day

@@ -186,7 +186,8 @@ def router(site: Site) -> APIRouter:
         explanation = site.services.explain_loan(loan_id, day, visit.lang)
         visit.audit_read("loan.read", f"loan:{loan_id}")
         visit.audit_read("loan.explanation", f"loan:{loan_id}")
-        records = queries.account_records(site.services, loan_id, loan.line_id)
+        agency = principal.agency if principal.role is Role.AGENCY else None
+        records = queries.account_records(site.services, loan_id, loan.line_id, agency)
         visit.audit_read("collections.account", f"loan:{loan_id}")
         plans = cases = None
         if may(principal, Permission.READ_HARDSHIP, borrower=loan.borrower_id):
@@ -404,6 +405,9 @@ def _check(text: str) -> dict[str, Any]:
     """What the strategy check says of a pasted document: lawful (with its pack), or every violation."""
     try:
         document = tomllib.loads(text)
+    except RecursionError:
+        problem = "nested too deeply to be a strategy"
+        return {"ok": False, "violations": [{"rule": "schema", "source": "TOML", "where": "", "message": problem}]}
     except tomllib.TOMLDecodeError as error:
         return {"ok": False, "violations": [{"rule": "schema", "source": "TOML", "where": "", "message": str(error)}]}
     strategy, violations = check_document(document, "pasted")
@@ -418,9 +422,10 @@ def _check(text: str) -> dict[str, Any]:
 
 
 def _count(text: str, field: str) -> int | None:
-    if not text.strip():
+    text = text.strip()
+    if not text:
         return None
-    if not text.strip().isdigit() or not 1 <= int(text) <= 10_000:
+    if not (text.isascii() and text.isdigit() and len(text) <= 5) or not 1 <= int(text) <= 10_000:
         raise InputRejected(f"{field}: {text!r} is not a whole number from 1 to 10000")
     return int(text)
 

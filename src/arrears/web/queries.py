@@ -18,24 +18,31 @@ from arrears.service_layer.services import Services
 LATEST = 200
 
 
-def account_records(services: Services, loan_id: int, line_id: int) -> dict[str, list[dict[str, Any]]]:
+def account_records(
+    services: Services, loan_id: int, line_id: int, agency: str | None = None
+) -> dict[str, list[dict[str, Any]]]:
     """The loan's transactions and its books (the ledger, account by account), what the bureau was told of it
     month by month, its contacts and promises, newest first, and its line's restrictions (lifted or not)."""
     c, p, r = t.contacts.c, t.promises.c, t.restrictions.c
     with services.reading() as connection:
-        contacts = connection.execute(
-            select(c.at, c.channel, c.agency, c.outcome).where(c.loan_id == loan_id).order_by(c.at.desc(), c.id.desc())
-        ).all()
+        mine = select(c.at, c.channel, c.agency, c.outcome).where(c.loan_id == loan_id)
+        if agency is not None:  # an agency sees only its own contacts
+            mine = mine.where(c.agency == agency)
+        contacts = connection.execute(mine.order_by(c.at.desc(), c.id.desc())).all()
         promises = connection.execute(
             select(p.id, p.amount, p.made_on, p.due, p.agency, p.status, p.paid)
             .where(p.loan_id == loan_id)
             .order_by(p.id.desc())
         ).all()
-        restrictions = connection.execute(
-            select(r.rule, r.scope, r.since, r.days_past_due, r.lifted_on, r.withdrawn_on, r.legal_basis)
-            .where(r.line_id == line_id)
-            .order_by(r.id.desc())
-        ).all()
+        restrictions = (  # the line's: about the borrower's other loans too, so not an agency's to see
+            connection.execute(
+                select(r.rule, r.scope, r.since, r.days_past_due, r.lifted_on, r.withdrawn_on, r.legal_basis)
+                .where(r.line_id == line_id)
+                .order_by(r.id.desc())
+            ).all()
+            if agency is None
+            else []
+        )
         x = t.transactions.c
         transactions = connection.execute(
             select(x.id, x.kind, x.value_date, x.amount, x.component, x.reverses_id, x.business_date, x.source)

@@ -74,6 +74,7 @@ class Site:
         )
         self._handled: dict[str, str] = {}  # form key -> where its first submission went
         self._lock = threading.Lock()
+        self._writing = threading.Lock()
 
     @staticmethod
     def csrf_of(token: str) -> str:
@@ -103,16 +104,19 @@ class Site:
         """Run a write that has no idempotency key of its own once per form render (``key``): a double submit
         goes where the first went and records nothing more. Kept by this process for the last
         :data:`FORMS_REMEMBERED` forms."""
-        with self._lock:
-            done = self._handled.get(key)
-        if done is not None:
-            return done
-        where = work()
-        with self._lock:
-            self._handled[key] = where
-            if len(self._handled) > FORMS_REMEMBERED:
-                del self._handled[next(iter(self._handled))]
-        return where
+        if key.endswith(":") or len(key) > 200:
+            raise InputRejected("the form has no key: reload the page and send it again")
+        with self._writing:  # one form write at a time, so a double click cannot slip between check and record
+            with self._lock:
+                done = self._handled.get(key)
+            if done is not None:
+                return done
+            where = work()
+            with self._lock:
+                self._handled[key] = where
+                if len(self._handled) > FORMS_REMEMBERED:
+                    del self._handled[next(iter(self._handled))]
+            return where
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,12 +141,13 @@ class Visit:
         )
 
     def audit_read(self, action: str, target: str) -> None:
-        self.site.audit.read(self.principal.actor, action, target)
+        self.site.audit.read(self.principal.actor, action, target, origin="web")
 
     async def form(self) -> dict[str, str]:
         """The POSTed form's fields (the last value of each), after the CSRF and Origin checks."""
         origin = self.request.headers.get("origin")
-        if origin and urlsplit(origin).netloc != self.request.headers.get("host"):
+        sent = urlsplit(origin) if origin else None
+        if sent and (sent.netloc != self.request.headers.get("host") or sent.scheme != self.request.url.scheme):
             raise Forbidden("a form sent from another site is refused")
         body = await self.request.body()
         if len(body) > MAX_FORM_BYTES:
@@ -196,7 +201,10 @@ def web_route(site: Site) -> type[APIRoute]:
 async def _error(site: Site, request: Request, status: int, message: str) -> HTMLResponse:
     token = request.cookies.get(COOKIE, "")
     principal = await run_in_threadpool(site.principals.of, token) if token else None
-    return site.render(request, "error.html.j2", principal=principal, status=status, code=status, message=message)
+    csrf = site.csrf_of(token) if principal is not None else ""  # so sign-out works from an error page too
+    return site.render(
+        request, "error.html.j2", principal=principal, status=status, code=status, message=message, csrf=csrf
+    )
 
 
 def session_router(site: Site) -> APIRouter:
