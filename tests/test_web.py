@@ -6,7 +6,6 @@ personal data are audited; the language follows ?lang= and stays; a pasted strat
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -20,7 +19,7 @@ from arrears.adapters import tables as t
 from arrears.adapters import tokens_store
 from arrears.service_layer.collections import plan_day
 from arrears.service_layer.services import Services
-from tests.test_api import running
+from tests.test_api import app_of, running
 from tests.test_collections_store import STRATEGY, _store
 
 
@@ -152,7 +151,7 @@ def test_language_reads_are_audited_and_a_strategy_shows_its_violations(
         assert "不受影响" in client.get(f"/borrower/{borrower}").text  # zh-CN by default
         assert "Not affected" in client.get(f"/borrower/{borrower}?lang=en-US").text
         assert "Not affected" in client.get(f"/borrower/{borrower}").text  # the choice is kept
-    time.sleep(1.5)  # the read audit writes at least every second
+    app_of[base].state.read_audit.flush()  # what is queued, written now (the writer does it every second)
     with services.reading() as connection:
         actions = set(connection.execute(select(t.audit_log.c.action)).scalars())
     assert {"borrower.standing", "loan.read", "loan.explanation"} <= actions
