@@ -287,7 +287,7 @@ def test_every_bad_row_is_reported_and_nothing_is_written(database_url: str, tmp
     ]
     errors = {(e.file, e.row, e.field): str(e) for e in caught.value.errors}
     assert errors[("loans.csv", 7, "amount")] == (
-        "loans.csv row 7 amount: '5,000' is not a plain amount; write digits with at most two decimals, "
+        "loans.csv row 7 amount: '5,000' is not a plain amount; write at most 15 digits with at most two decimals, "
         'such as "560.50"'
     )
     assert "rule line.available" in errors[("loans.csv", 9, "amount")]
@@ -401,7 +401,7 @@ def test_the_cli_prints_every_row_error_then_imports_and_exports(tmp_path: Path,
         "loans.csv row 6 line_ref: no line 'L9' in the lines table; add the line or correct the ref",
         "payments.csv row 6 date: 2026-07-01 is after the business date 2026-06-30; money cannot be posted for a "
         "day not yet come",
-        "payments.csv row 6 amount: '1e3' is not a plain amount; write digits with at most two decimals, "
+        "payments.csv row 6 amount: '1e3' is not a plain amount; write at most 15 digits with at most two decimals, "
         'such as "560.50"',
         "arrears: error: 3 errors in the portfolio; the first: loans.csv row 6 line_ref: no line 'L9' in the lines "
         "table; add the line or correct the ref",
