@@ -18,9 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from arrears.adapters.database import make_engine, upgrade  # noqa: E402
-from arrears.service_layer.eod_store import run_store  # noqa: E402
-from tests.conftest import one_loan  # noqa: E402
+from tests.conftest import one_loan
+
+from arrears.adapters.database import make_engine, upgrade
+from arrears.service_layer.eod_store import run_store
 
 READS = 300
 
