@@ -326,3 +326,82 @@ def test_a_pooled_connection_broken_while_idle_is_replaced(book: Book, monkeypat
     other.dispose()
     result = book.on(date(2026, 2, 15)).repay(loan_id=loan, amount=10_000, value_date=date(2026, 2, 15), key="r")
     assert result["amount"] == "100.00"
+
+
+def test_the_standings_folded_read_gives_the_rows_of_the_one_by_one_reads(book: Book) -> None:
+    """store.borrower_lines (four statements, the API's hot read) against the functions it folds, for a borrower
+    with two lines, loans with a reversal, a waiver, a write-off, reviews, decisions, a court order and credit
+    reporting rows; another borrower's rows beside them must not leak in."""
+    from arrears.adapters import store
+
+    first = book.new_loan()
+    other = book.new_loan()  # another borrower: none of their rows may appear
+    services = book.on(date(2026, 4, 1))
+    with book.engine.connect() as connection:
+        borrower = connection.execute(select(t.loans.c.borrower_id).where(t.loans.c.id == first)).scalar_one()
+        line = connection.execute(select(t.loans.c.line_id).where(t.loans.c.id == first)).scalar_one()
+    second_line = services.open_line(borrower_id=borrower, product=load_product(SAMPLE_PRODUCT), limit=900_000)
+    second = services.draw(line_id=second_line, amount=300_000, terms=5, start=date(2026, 4, 1), key="second")
+    services.open_line(borrower_id=borrower, product=load_product(SAMPLE_PRODUCT), limit=100_000)  # no loans
+    services.repay(loan_id=first, amount=20_000, value_date=date(2026, 3, 1), key="r1")
+    services.repay(loan_id=first, amount=7_000, value_date=date(2026, 3, 20), key="r2")
+    with book.engine.connect() as connection:
+        bounced = connection.execute(select(func.max(t.transactions.c.id))).scalar_one()
+    services.reverse(transaction_id=bounced, key="rev")
+    services.waive(loan_id=first, component=Component.PENALTY, amount=150, value_date=date(2026, 4, 1), key="w")
+    services.repay(loan_id=other, amount=5_000, value_date=date(2026, 3, 1), key="o1")
+    services.write_off(loan_id=second, value_date=date(2026, 4, 1), key="wo")
+    services.record_court_order(
+        borrower_id=borrower, court="某法院", case_number="(2026)京0105执1号", document_ref="doc-1",
+        kind="freeze", issued_on=date(2026, 3, 30), key="co",
+    )  # fmt: skip
+    now = services.clock()
+    with book.engine.begin() as connection:
+        for who, on in ((line, date(2026, 3, 5)), (second_line, date(2026, 3, 9)), (line, date(2026, 2, 1))):
+            connection.execute(
+                t.line_reviews.insert().values(line_id=who, reviewed_on=on, reviewer="r", note="n", recorded_at=now)
+            )
+        for who, rule, on in ((line, "suspend", date(2026, 3, 2)), (second_line, "close", date(2026, 3, 3))):
+            connection.execute(
+                t.restriction_decisions.insert().values(line_id=who, rule=rule, decided_on=on, recorded_at=now)
+            )
+        for sent in (date(2026, 3, 1), date(2026, 3, 25), date(2026, 4, 20)):
+            connection.execute(
+                t.credit_pre_notices.insert().values(
+                    loan_id=first, borrower_id=borrower, sent_on=sent, channel="sms", recorded_at=now
+                )
+            )
+        for period in (date(2026, 2, 28), date(2026, 3, 31)):
+            connection.execute(t.credit_reports.insert().values(period=period, jurisdiction="cn", reported_at=now))
+        for period, negative, emitted in (
+            (date(2026, 2, 28), True, False),
+            (date(2026, 3, 31), True, True),
+        ):
+            connection.execute(
+                t.credit_records.insert().values(
+                    period=period, jurisdiction="cn", loan_id=first, borrower_id=borrower, status="x",
+                    negative=negative, emitted=emitted, payload="{}",
+                )
+            )  # fmt: skip
+    for day in (date(2026, 3, 20), date(2026, 4, 1)):
+        with book.engine.connect() as connection:
+            folded = store.borrower_lines(connection, borrower, day)
+            lines = store.lines_of_borrower(connection, borrower)
+            assert [line["id"] for line in folded.lines] == [line["id"] for line in lines]
+            assert len(lines) == 3
+            assert [line["limit_minor"] for line in folded.lines] == [line["limit_minor"] for line in lines]
+            for row in lines:
+                one_by_one = [
+                    (loan.id, loan.terms, store.loan_events(connection, loan.id))
+                    for loan in store.loans_of_line(connection, row["id"])
+                ]
+                assert folded.loans[row["id"]] == one_by_one
+                assert folded.reviews.get(row["id"], []) == store.line_reviews_of(connection, row["id"])
+                assert folded.decisions.get(row["id"], frozenset()) == store.line_decisions_of(connection, row["id"])
+            assert folded.orders == store.court_orders_of(connection, borrower)
+            assert folded.credit == store.credit_reporting_of(connection, borrower, day)
+    assert folded.credit == (date(2026, 3, 25), date(2026, 3, 31))
+    assert [len(events) for _, _, events in folded.loans[line]] == [2]  # the reversed payment left out
+    assert folded.reviews[line] == [date(2026, 2, 1), date(2026, 3, 5)]
+    with book.engine.connect() as connection, pytest.raises(store.NotFound, match="no borrower 999"):
+        store.borrower_lines(connection, 999, date(2026, 4, 1))

@@ -93,7 +93,7 @@ _TERMS_COLUMNS = (
 )
 
 
-def terms_of(row: Row[Any] | Mapping[str, Any]) -> LoanTerms:
+def terms_of(row: Row[Any] | Mapping[Any, Any]) -> LoanTerms:
     """The snapshot of terms stored with a loan."""
     values = row._mapping if isinstance(row, Row) else row
     return _terms(*(values[column] for column in _TERMS_COLUMNS))
@@ -514,6 +514,126 @@ def loan_events(connection: Connection, loan_id: int, *, excluding: int | None =
         rows = connection.execute(_LOAN_EVENTS_EXCEPT, {"loan_id": loan_id, "excluding": excluding})
         return [event_of(row._mapping) for row in rows]
     return [event_of(row._mapping) for row in connection.execute(_LOAN_EVENTS, {"loan_id": loan_id})]
+
+
+@dataclass(frozen=True, slots=True)
+class BorrowerLines:
+    """What a borrower's standing reads of the store (:func:`borrower_lines`): each line's row (id, limit,
+    product document), its loans with their terms and effective events, its reviews and collections decisions;
+    the borrower's court orders; the credit-reporting dates of :func:`credit_reporting_of`."""
+
+    lines: list[RowMapping]
+    loans: dict[int, list[tuple[int, LoanTerms, list[LoanEvent]]]]
+    reviews: dict[int, list[date]]
+    decisions: dict[int, frozenset[tuple[date, str]]]
+    orders: list[CourtOrder]
+    credit: tuple[date | None, date | None]
+
+
+_cl, _pn, _cr = t.credit_lines.c, t.credit_pre_notices.c, t.credit_records.c
+_BORROWER_LINE_IDS = select(_cl.id).where(_cl.borrower_id == bindparam("borrower_id"))
+_BORROWER_LINES = (
+    select(
+        t.borrowers.c.id.label("borrower_id"),
+        _cl.id,
+        _cl.limit_minor,
+        _cl.product_document,
+        select(func.max(_pn.sent_on))
+        .where(_pn.borrower_id == t.borrowers.c.id, _pn.sent_on <= bindparam("day"))
+        .scalar_subquery()
+        .label("pre_notice_sent"),
+        select(func.min(_cr.period))
+        .where(
+            _cr.borrower_id == t.borrowers.c.id,
+            _cr.negative.is_(True),
+            _cr.emitted.is_(True),
+            _cr.period <= bindparam("day"),
+        )
+        .scalar_subquery()
+        .label("first_negative"),
+    )
+    .select_from(t.borrowers.outerjoin(t.credit_lines, _cl.borrower_id == t.borrowers.c.id))
+    .where(t.borrowers.c.id == bindparam("borrower_id"))
+    .order_by(_cl.id)
+)
+_borrower_events = (
+    select(_tx.c.id, _tx.c.loan_id, _tx.c.kind, _tx.c.value_date, _tx.c.amount, _tx.c.component, _tx.c.detail)
+    .where(
+        _tx.c.loan_id.in_(select(t.loans.c.id).where(t.loans.c.line_id.in_(_BORROWER_LINE_IDS))),
+        _tx.c.kind.in_([literal(k) for k in EVENT_KINDS]),
+        _tx.c.id.not_in(
+            select(_tx.c.reverses_id).where(
+                _tx.c.loan_id.in_(select(t.loans.c.id).where(t.loans.c.line_id.in_(_BORROWER_LINE_IDS))),
+                _tx.c.reverses_id.is_not(None),
+            )
+        ),
+    )
+    .subquery("e")
+)
+_BORROWER_LOANS = (
+    select(
+        t.loans.c.id,
+        t.loans.c.line_id,
+        *(t.loans.c[column] for column in _TERMS_COLUMNS),
+        _borrower_events.c.kind,
+        _borrower_events.c.value_date,
+        _borrower_events.c.amount,
+        _borrower_events.c.component,
+        _borrower_events.c.detail,
+    )
+    .select_from(t.loans.outerjoin(_borrower_events, _borrower_events.c.loan_id == t.loans.c.id))
+    .where(t.loans.c.line_id.in_(_BORROWER_LINE_IDS))
+    .order_by(t.loans.c.id, _borrower_events.c.value_date, _borrower_events.c.id)
+)
+_BORROWER_LINE_DAYS = union_all(
+    select(
+        t.line_reviews.c.line_id,
+        t.line_reviews.c.reviewed_on.label("day"),
+        literal(None, t.restriction_decisions.c.rule.type).label("rule"),
+    ).where(t.line_reviews.c.line_id.in_(_BORROWER_LINE_IDS)),
+    select(
+        t.restriction_decisions.c.line_id, t.restriction_decisions.c.decided_on, t.restriction_decisions.c.rule
+    ).where(t.restriction_decisions.c.line_id.in_(_BORROWER_LINE_IDS)),
+)
+
+
+def borrower_lines(connection: Connection, borrower_id: int, day: date) -> BorrowerLines:
+    """Everything a standing during ``day`` reads, in four statements whatever the number of lines and loans:
+    the hot read of the REST API (bench/api.py), so one round trip per kind of row, not per line or per loan.
+    The same rows as :func:`lines_of_borrower`, :func:`loans_of_line` with :func:`loan_events`,
+    :func:`line_reviews_of`, :func:`line_decisions_of`, :func:`court_orders_of` and :func:`credit_reporting_of`
+    (tests/test_store.py holds them equal)."""
+    head = connection.execute(_BORROWER_LINES, {"borrower_id": borrower_id, "day": day}).all()
+    if not head:
+        raise NotFound(f"no borrower {borrower_id}; check the id (arrears borrower add prints it)")
+    lines = [row._mapping for row in head if row.id is not None]
+    loans: dict[int, list[tuple[int, LoanTerms, list[LoanEvent]]]] = {line["id"]: [] for line in lines}
+    if lines:
+        current: int | None = None
+        for row in connection.execute(_BORROWER_LOANS, {"borrower_id": borrower_id}):
+            values = row._mapping
+            if values["id"] != current:
+                current = values["id"]
+                events: list[LoanEvent] = []
+                loans[values["line_id"]].append((current, terms_of(values), events))
+            if values["kind"] is not None:
+                events.append(event_of(values))
+    reviews: dict[int, list[date]] = {}
+    decisions: dict[int, set[tuple[date, str]]] = {}
+    if lines:
+        for row in connection.execute(_BORROWER_LINE_DAYS, {"borrower_id": borrower_id}):
+            if row.rule is None:
+                reviews.setdefault(row.line_id, []).append(row.day)
+            else:
+                decisions.setdefault(row.line_id, set()).add((row.day, row.rule))
+    return BorrowerLines(
+        lines=lines,
+        loans=loans,
+        reviews={line: sorted(days) for line, days in reviews.items()},
+        decisions={line: frozenset(made) for line, made in decisions.items()},
+        orders=court_orders_of(connection, borrower_id),
+        credit=(head[0].pre_notice_sent, head[0].first_negative),
+    )
 
 
 def add_transaction(connection: Connection, values: Mapping[str, Any]) -> int:

@@ -1072,18 +1072,16 @@ class Services:
     def standing(self, borrower_id: int, day: date, lang: str) -> dict[str, Any]:
         """``standing``: what is restricted on the borrower's lines during ``day``, why, and how to lift it."""
         with self.reading() as connection:
-            store.get_borrower(connection, borrower_id)
-            lines = []
-            for line in store.lines_of_borrower(connection, borrower_id):
-                product = store.line_product(line["product_document"], f"line {line['id']} product snapshot")
-                loans = [(i, terms, tuple(events)) for i, terms, events in self._line_loans(connection, line["id"])]
-                reviews = tuple(store.line_reviews_of(connection, line["id"]))
-                decisions = store.line_decisions_of(connection, line["id"])
-                rules = product.rules.restrictions
-                lines.append(LineInput(line["id"], line["limit_minor"], rules, tuple(loans), reviews, decisions))
-            orders = store.court_orders_of(connection, borrower_id)
-            credit = store.credit_reporting_of(connection, borrower_id, day)
-        return standing(borrower_id, lines, day, lang, orders, credit)
+            records = store.borrower_lines(connection, borrower_id, day)
+        lines = []
+        for line in records.lines:
+            line_id = line["id"]
+            rules = store.line_product(line["product_document"], f"line {line_id} product snapshot").rules.restrictions
+            loans = tuple((i, terms, tuple(events)) for i, terms, events in records.loans[line_id])
+            reviews = tuple(records.reviews.get(line_id, ()))
+            decisions = records.decisions.get(line_id, frozenset())
+            lines.append(LineInput(line_id, line["limit_minor"], rules, loans, reviews, decisions))
+        return standing(borrower_id, lines, day, lang, records.orders, records.credit)
 
     def explain_loan(self, loan_id: int, as_of: date, lang: str) -> dict[str, Any]:
         """``explain``: every interest, penalty and compound amount of a stored loan, line by line."""
