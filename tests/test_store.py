@@ -355,6 +355,12 @@ def test_the_standings_folded_read_gives_the_rows_of_the_one_by_one_reads(book: 
         borrower_id=borrower, court="某法院", case_number="(2026)京0105执1号", document_ref="doc-1",
         kind="freeze", issued_on=date(2026, 3, 30), key="co",
     )  # fmt: skip
+    lifted = services.record_court_order(
+        borrower_id=borrower, court="某法院", case_number="(2026)京0105执2号", document_ref="doc-2",
+        kind="transfer", issued_on=date(2026, 3, 31), key="co2", loan_id=first, amount=12_345,
+    )  # fmt: skip
+    with book.engine.begin() as connection:
+        connection.execute(t.court_orders.update().where(t.court_orders.c.id == lifted).values(lifted_on=START))
     now = services.clock()
     with book.engine.begin() as connection:
         for who, on in ((line, date(2026, 3, 5)), (second_line, date(2026, 3, 9)), (line, date(2026, 2, 1))):
@@ -403,5 +409,6 @@ def test_the_standings_folded_read_gives_the_rows_of_the_one_by_one_reads(book: 
     assert folded.credit == (date(2026, 3, 25), date(2026, 3, 31))
     assert [len(events) for _, _, events in folded.loans[line]] == [2]  # the reversed payment left out
     assert folded.reviews[line] == [date(2026, 2, 1), date(2026, 3, 5)]
+    assert [(o.amount, o.loan_id, o.lifted_on) for o in folded.orders] == [(None, None, None), (12_345, first, START)]
     with book.engine.connect() as connection, pytest.raises(store.NotFound, match="no borrower 999"):
         store.borrower_lines(connection, 999, date(2026, 4, 1))

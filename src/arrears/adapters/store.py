@@ -16,7 +16,21 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Row, RowMapping, bindparam, func, insert, literal, select, text, union_all, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    RowMapping,
+    Select,
+    bindparam,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    text,
+    union_all,
+    update,
+)
 
 from arrears.adapters import tables as t
 from arrears.court_orders import CourtOrder, OrderKind
@@ -522,7 +536,7 @@ class BorrowerLines:
     product document), its loans with their terms and effective events, its reviews and collections decisions;
     the borrower's court orders; the credit-reporting dates of :func:`credit_reporting_of`."""
 
-    lines: list[RowMapping]
+    lines: list[dict[str, Any]]
     loans: dict[int, list[tuple[int, LoanTerms, list[LoanEvent]]]]
     reviews: dict[int, list[date]]
     decisions: dict[int, frozenset[tuple[date, str]]]
@@ -532,107 +546,112 @@ class BorrowerLines:
 
 _cl, _pn, _cr = t.credit_lines.c, t.credit_pre_notices.c, t.credit_records.c
 _BORROWER_LINE_IDS = select(_cl.id).where(_cl.borrower_id == bindparam("borrower_id"))
-_BORROWER_LINES = (
-    select(
-        t.borrowers.c.id.label("borrower_id"),
-        _cl.id,
-        _cl.limit_minor,
-        _cl.product_document,
+_BORROWER_LOAN_IDS = select(t.loans.c.id).where(t.loans.c.line_id.in_(_BORROWER_LINE_IDS))
+
+
+def _json_rows(dialect: str, columns: Mapping[str, Any]) -> Any:
+    """An aggregate of the rows selected as a JSON array of objects with ``columns``: ``json_agg`` of
+    ``json_build_object`` on PostgreSQL, ``json_group_array`` of ``json_object`` on SQLite. Each becomes a column
+    of its own (SQLite keeps a value's JSON type only within an expression, not through a subquery)."""
+    pairs: list[Any] = []
+    for name, column in columns.items():
+        pairs += [literal_column(f"'{name}'"), column]
+    if dialect == "postgresql":
+        return func.json_agg(func.json_build_object(*pairs))
+    return func.json_group_array(func.json_object(*pairs))
+
+
+@lru_cache(maxsize=4)
+def _borrower_read(dialect: str) -> Select[Any]:
+    """:func:`borrower_lines`'s one statement for ``dialect`` (built once per dialect)."""
+    loans, orders, tx = t.loans.c, t.court_orders.c, _tx.c
+    reviews, decisions = t.line_reviews.c, t.restriction_decisions.c
+
+    def rows(columns: Mapping[str, Any], *where: Any) -> Any:
+        return select(_json_rows(dialect, columns)).where(*where).scalar_subquery()
+
+    return select(
+        t.borrowers.c.id,
+        rows({"id": _cl.id, "limit_minor": _cl.limit_minor, "product_document": _cl.product_document},
+             _cl.borrower_id == bindparam("borrower_id")).label("lines"),
+        rows({"id": loans.id, "line_id": loans.line_id, **{c: loans[c] for c in _TERMS_COLUMNS}},
+             loans.line_id.in_(_BORROWER_LINE_IDS)).label("loans"),
+        rows(
+            {c: tx[c] for c in ("id", "loan_id", "kind", "value_date", "amount", "component", "detail")},
+            tx.loan_id.in_(_BORROWER_LOAN_IDS),
+            tx.kind.in_([literal(k) for k in EVENT_KINDS]),
+            tx.id.not_in(select(tx.reverses_id).where(tx.loan_id.in_(_BORROWER_LOAN_IDS), tx.reverses_id.is_not(None))),
+        ).label("events"),
+        rows({"line_id": reviews.line_id, "day": reviews.reviewed_on},
+             reviews.line_id.in_(_BORROWER_LINE_IDS)).label("reviews"),
+        rows({"line_id": decisions.line_id, "day": decisions.decided_on, "rule": decisions.rule},
+             decisions.line_id.in_(_BORROWER_LINE_IDS)).label("decisions"),
+        rows({c.name: c for c in t.court_orders.c if c.name != "recorded_at"},
+             orders.borrower_id == bindparam("borrower_id")).label("orders"),
         select(func.max(_pn.sent_on))
-        .where(_pn.borrower_id == t.borrowers.c.id, _pn.sent_on <= bindparam("day"))
+        .where(_pn.borrower_id == bindparam("borrower_id"), _pn.sent_on <= bindparam("day"))
         .scalar_subquery()
         .label("pre_notice_sent"),
         select(func.min(_cr.period))
         .where(
-            _cr.borrower_id == t.borrowers.c.id,
+            _cr.borrower_id == bindparam("borrower_id"),
             _cr.negative.is_(True),
             _cr.emitted.is_(True),
             _cr.period <= bindparam("day"),
         )
         .scalar_subquery()
         .label("first_negative"),
-    )
-    .select_from(t.borrowers.outerjoin(t.credit_lines, _cl.borrower_id == t.borrowers.c.id))
-    .where(t.borrowers.c.id == bindparam("borrower_id"))
-    .order_by(_cl.id)
-)
-_borrower_events = (
-    select(_tx.c.id, _tx.c.loan_id, _tx.c.kind, _tx.c.value_date, _tx.c.amount, _tx.c.component, _tx.c.detail)
-    .where(
-        _tx.c.loan_id.in_(select(t.loans.c.id).where(t.loans.c.line_id.in_(_BORROWER_LINE_IDS))),
-        _tx.c.kind.in_([literal(k) for k in EVENT_KINDS]),
-        _tx.c.id.not_in(
-            select(_tx.c.reverses_id).where(
-                _tx.c.loan_id.in_(select(t.loans.c.id).where(t.loans.c.line_id.in_(_BORROWER_LINE_IDS))),
-                _tx.c.reverses_id.is_not(None),
-            )
-        ),
-    )
-    .subquery("e")
-)
-_BORROWER_LOANS = (
-    select(
-        t.loans.c.id,
-        t.loans.c.line_id,
-        *(t.loans.c[column] for column in _TERMS_COLUMNS),
-        _borrower_events.c.kind,
-        _borrower_events.c.value_date,
-        _borrower_events.c.amount,
-        _borrower_events.c.component,
-        _borrower_events.c.detail,
-    )
-    .select_from(t.loans.outerjoin(_borrower_events, _borrower_events.c.loan_id == t.loans.c.id))
-    .where(t.loans.c.line_id.in_(_BORROWER_LINE_IDS))
-    .order_by(t.loans.c.id, _borrower_events.c.value_date, _borrower_events.c.id)
-)
-_BORROWER_LINE_DAYS = union_all(
-    select(
-        t.line_reviews.c.line_id,
-        t.line_reviews.c.reviewed_on.label("day"),
-        literal(None, t.restriction_decisions.c.rule.type).label("rule"),
-    ).where(t.line_reviews.c.line_id.in_(_BORROWER_LINE_IDS)),
-    select(
-        t.restriction_decisions.c.line_id, t.restriction_decisions.c.decided_on, t.restriction_decisions.c.rule
-    ).where(t.restriction_decisions.c.line_id.in_(_BORROWER_LINE_IDS)),
-)
+    ).where(t.borrowers.c.id == bindparam("borrower_id"))  # fmt: skip
+
+
+def _parsed(value: Any) -> list[dict[str, Any]]:
+    """A :func:`_json_rows` column as Python: psycopg parses JSON itself, SQLite gives text; PostgreSQL's
+    ``json_agg`` of no rows is NULL, SQLite's ``json_group_array`` is ``[]``."""
+    if value is None:
+        return []
+    return json.loads(value) if isinstance(value, str) else list(value)
+
+
+def _dated(row: dict[str, Any], *columns: str) -> dict[str, Any]:
+    """``row`` with ``columns`` (ISO dates in JSON, or null) as dates."""
+    return {**row, **{c: None if row[c] is None else date.fromisoformat(row[c]) for c in columns}}
 
 
 def borrower_lines(connection: Connection, borrower_id: int, day: date) -> BorrowerLines:
-    """Everything a standing during ``day`` reads, in four statements whatever the number of lines and loans:
-    the hot read of the REST API (bench/api.py), so one round trip per kind of row, not per line or per loan.
-    The same rows as :func:`lines_of_borrower`, :func:`loans_of_line` with :func:`loan_events`,
-    :func:`line_reviews_of`, :func:`line_decisions_of`, :func:`court_orders_of` and :func:`credit_reporting_of`
-    (tests/test_store.py holds them equal)."""
-    head = connection.execute(_BORROWER_LINES, {"borrower_id": borrower_id, "day": day}).all()
-    if not head:
+    """Everything a standing during ``day`` reads, in one statement whatever the number of lines and loans: the
+    hot read of the REST API (bench/api.py). One statement is one round trip, and one consistent snapshot even
+    outside a transaction (:meth:`arrears.service_layer.services.Services.snapshot`). The same rows as
+    :func:`lines_of_borrower`, :func:`loans_of_line` with :func:`loan_events`, :func:`line_reviews_of`,
+    :func:`line_decisions_of`, :func:`court_orders_of` and :func:`credit_reporting_of` (tests/test_store.py
+    holds them equal)."""
+    head = connection.execute(_borrower_read(connection.dialect.name), {"borrower_id": borrower_id, "day": day}).first()
+    if head is None:
         raise NotFound(f"no borrower {borrower_id}; check the id (arrears borrower add prints it)")
-    lines = [row._mapping for row in head if row.id is not None]
+    lines = sorted(_parsed(head.lines), key=lambda line: int(line["id"]))
+    events: dict[int, list[dict[str, Any]]] = {}
+    for event in _parsed(head.events):
+        events.setdefault(event["loan_id"], []).append(_dated(event, "value_date"))
     loans: dict[int, list[tuple[int, LoanTerms, list[LoanEvent]]]] = {line["id"]: [] for line in lines}
-    if lines:
-        current: int | None = None
-        for row in connection.execute(_BORROWER_LOANS, {"borrower_id": borrower_id}):
-            values = row._mapping
-            if values["id"] != current:
-                current = values["id"]
-                events: list[LoanEvent] = []
-                loans[values["line_id"]].append((current, terms_of(values), events))
-            if values["kind"] is not None:
-                events.append(event_of(values))
+    for loan in sorted(_parsed(head.loans), key=lambda loan: int(loan["id"])):
+        terms = terms_of(
+            _dated(loan, "start_date") | {"compound_overdue_interest": bool(loan["compound_overdue_interest"])}
+        )
+        ordered = sorted(events.get(loan["id"], []), key=lambda event: (event["value_date"], event["id"]))
+        loans[loan["line_id"]].append((loan["id"], terms, [event_of(event) for event in ordered]))  # type: ignore[arg-type]
     reviews: dict[int, list[date]] = {}
+    for review in _parsed(head.reviews):
+        reviews.setdefault(review["line_id"], []).append(date.fromisoformat(review["day"]))
     decisions: dict[int, set[tuple[date, str]]] = {}
-    if lines:
-        for row in connection.execute(_BORROWER_LINE_DAYS, {"borrower_id": borrower_id}):
-            if row.rule is None:
-                reviews.setdefault(row.line_id, []).append(row.day)
-            else:
-                decisions.setdefault(row.line_id, set()).add((row.day, row.rule))
+    for decision in _parsed(head.decisions):
+        decisions.setdefault(decision["line_id"], set()).add((date.fromisoformat(decision["day"]), decision["rule"]))
+    orders = sorted(_parsed(head.orders), key=lambda order: int(order["id"]))
     return BorrowerLines(
         lines=lines,
         loans=loans,
         reviews={line: sorted(days) for line, days in reviews.items()},
         decisions={line: frozenset(made) for line, made in decisions.items()},
-        orders=court_orders_of(connection, borrower_id),
-        credit=(head[0].pre_notice_sent, head[0].first_negative),
+        orders=[_court_order(_dated(order, "issued_on", "lifted_on")) for order in orders],  # type: ignore[arg-type]
+        credit=(head.pre_notice_sent, head.first_negative),
     )
 
 

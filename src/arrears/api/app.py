@@ -15,6 +15,7 @@ a loan) is audited here, in batches written at least every second (:mod:`arrears
 **Errors** are 4xx with ``{"error": "..."}`` saying what was wrong and how to fix it, never a 500 for bad input.
 """
 
+import gc
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -205,6 +206,11 @@ def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
+        # What is loaded by now (FastAPI, pydantic, SQLAlchemy, the app: about 165,000 objects) lives as long as
+        # the process: moved out of the collector's sight, a full collection no longer walks it. Measured: a
+        # full collection of it took 85 ms, a pause of every request in flight, and the reads' p99 with it.
+        gc.collect()
+        gc.freeze()
         audit.start()
         try:
             yield
