@@ -46,11 +46,13 @@ def test_an_admin_adds_a_borrower_and_opens_a_line_once_per_key(api: Api) -> Non
         keyless = client.post("/borrowers", json=body, headers={"Authorization": f"Bearer {admin}"})
         phone = client.post("/borrowers", json={**body, "phone": "call me"}, headers=_auth(admin))
         zone = client.post("/borrowers", json={**body, "timezone": "Mars/Olympus"}, headers=_auth(admin))
+        region = client.post("/borrowers", json={**body, "timezone": "America"}, headers=_auth(admin))  # a folder
         assert first.status_code == 201, first.text
         assert again.status_code == 201 and again.json() == first.json()
         assert other.status_code == 409 and keyless.status_code == 422
         assert phone.status_code == 422 and "13800138000" in phone.json()["error"]
         assert zone.status_code == 422 and "Asia/Shanghai" in zone.json()["error"]
+        assert region.status_code == 422 and "Asia/Shanghai" in region.json()["error"]
         assert _count(services, t.borrowers) == borrowers + 1
         added = first.json()["borrower"]
 

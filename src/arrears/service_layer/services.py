@@ -394,7 +394,7 @@ class Services:
             raise InputRejected(f"{store.mask_phone(phone)} is not a phone number; give digits, e.g. 13800138000")
         try:
             ZoneInfo(timezone)
-        except (KeyError, ValueError):
+        except (KeyError, ValueError, OSError):  # OSError: a folder of zones, such as "America"
             raise InputRejected(f"{timezone!r} is not a time zone; use an IANA name such as Asia/Shanghai") from None
         payload = {"name": name, "phone": phone, "timezone": timezone, "language": language, "segment": segment}
 
