@@ -62,6 +62,7 @@ def _tokens(services: Services, borrower: int) -> dict[str, str]:
             ("supervisor", Role.SUPERVISOR, None, None),
             ("compliance", Role.COMPLIANCE, None, None),
             ("admin", Role.ADMIN, None, None),
+            ("provider", Role.PROVIDER, None, None),
         ):
             _, token = tokens_store.create(
                 connection, role=role, borrower=whose, agency=agency, label=name, now=services.clock()
@@ -90,14 +91,28 @@ ALLOWED = {
     "standing": {"own", "collector", "supervisor", "compliance", "admin"},
     "loan": {"own", "collector", "supervisor", "compliance", "admin"},
     "queue": {"collector", "supervisor", "compliance", "admin", "agency"},
-    "repay": {"own", "collector", "supervisor", "admin"},
+    "repay": {"own", "collector", "supervisor", "admin", "provider"},
+    "add_borrower": {"admin"},
+    "products": {"own", "other", "agency", "collector", "supervisor", "compliance", "admin"},
+    "product": {"own", "other", "agency", "collector", "supervisor", "compliance", "admin"},
+    "open_line": {"admin"},
+    "line": {"own", "collector", "supervisor", "compliance", "admin"},
+    "court_orders": {"collector", "supervisor", "compliance", "admin"},
+    "report": {"supervisor", "compliance", "admin"},
 }
 
 
 def test_every_endpoint_with_every_role(api: tuple[str, Services, dict[str, str], int, int]) -> None:
     """Allowed: 2xx; a role that may not, or someone else's data (another borrower; an agency the account is not
     placed with): 403 with the reason; no token, an unknown or a revoked one: 401."""
-    base, _, tokens, borrower, loan = api
+    base, services, tokens, borrower, loan = api
+    with services.reading() as connection:
+        line = connection.execute(select(t.loans.c.line_id).where(t.loans.c.id == loan)).scalar_one()
+
+    def keyed(h: dict[str, str], what: str = "k") -> dict[str, str]:
+        """A key of its own for each endpoint and token (a key reused for another request is a 409)."""
+        return {**h, "Idempotency-Key": f"{what}-{h.get('Authorization', '')[-8:]}"}
+
     calls: dict[str, Callable[[httpx.Client, dict[str, str]], httpx.Response]] = {
         "standing": lambda c, h: c.get(f"/borrowers/{borrower}/standing", params={"date": "2026-06-25"}, headers=h),
         "loan": lambda c, h: c.get(f"/loans/{loan}", params={"date": "2026-06-25"}, headers=h),
@@ -105,7 +120,22 @@ def test_every_endpoint_with_every_role(api: tuple[str, Services, dict[str, str]
         "repay": lambda c, h: c.post(
             f"/loans/{loan}/repayments",
             json={"amount": "1.00", "value_date": "2026-06-25"},
-            headers={**h, "Idempotency-Key": f"k-{h.get('Authorization', '')[-8:]}"},
+            headers=keyed(h),
+        ),
+        "add_borrower": lambda c, h: c.post(
+            "/borrowers", json={"name": "王五", "phone": "13700137000"}, headers=keyed(h, "b")
+        ),
+        "products": lambda c, h: c.get("/products", headers=h),
+        "product": lambda c, h: c.get("/products/cn-microcredit", headers=h),
+        "open_line": lambda c, h: c.post(
+            f"/borrowers/{borrower}/lines",
+            json={"product": "cn-microcredit", "limit": "5000.00"},
+            headers=keyed(h, "l"),
+        ),
+        "line": lambda c, h: c.get(f"/lines/{line}", headers=h),
+        "court_orders": lambda c, h: c.get(f"/borrowers/{borrower}/court-orders", headers=h),
+        "report": lambda c, h: c.get(
+            "/reports/portfolio", params={"from": "2026-05-01", "to": "2026-06-30"}, headers=h
         ),
     }
     with httpx.Client(base_url=base) as client:

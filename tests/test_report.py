@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from arrears.cli import main
-from arrears.report import portfolio_report
+from arrears.report import portfolio_report, with_decimal_amounts
 from tests.conftest import SCENARIOS
 
 JAN, FEB, MAR = date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31)
@@ -162,3 +162,17 @@ def test_figures_do_not_depend_on_how_the_runs_were_split() -> None:
     those of nightly, monthly or one-off runs alike."""
     mid_month = snap("A", date(2026, 2, 14), **A, bucket="M2", dpd=35, first_open=True)
     assert portfolio_report([*ROWS, mid_month], JAN, MAR) == portfolio_report(ROWS, JAN, MAR)
+
+
+def test_amounts_are_decimal_strings_to_the_cent() -> None:
+    """What the API returns: 1 minor unit is "0.01", never 0.01 as a float nor 1 as a bare integer."""
+    rows = [
+        snap("a", JAN, date(2025, 12, 1), date(2026, 1, 1), "M0", 0, outstanding=1),
+        snap("b", JAN, date(2025, 12, 1), date(2026, 1, 1), "M1", 20, outstanding=123_456_789),
+        snap("c", JAN, date(2025, 12, 1), date(2026, 1, 1), "M4", 100, outstanding=99),
+    ]
+    report = with_decimal_amounts(portfolio_report(rows, JAN, JAN))
+    [mix] = report["bucket_mix"]
+    assert mix["balance"]["M0"] == "0.01" and mix["balance"]["M1"] == "1234567.89" and mix["balance"]["M2"] == "0.00"
+    assert mix["count"]["M1"] == 1  # counts stay counts
+    assert report["non_accrual_balance"] == [{"day": "2026-01-31", "balance": "0.99"}]

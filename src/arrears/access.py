@@ -43,6 +43,10 @@ class Permission(StrEnum):
     READ_APPROVALS = "approvals.read"
     DRAW = "loan.draw"  # the borrower's app (or an admin) draws on the borrower's own line
     RECORD_COLLECTIONS = "collections.record"  # contacts and promises to pay; an agency on its placed loans
+    ADD_BORROWER = "borrower.add"  # onboarding: the lender's operations, not collections
+    OPEN_LINE = "line.open"  # granting a limit (授信) is a credit decision
+    READ_PRODUCTS = "product.read"  # the product terms the lender publishes
+    READ_REPORTS = "report.read"  # portfolio figures: counts and balances, no one named
 
 
 R = Role
@@ -63,6 +67,17 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.READ_APPROVALS: frozenset({R.COLLECTOR, R.SUPERVISOR, R.COMPLIANCE, R.ADMIN}),
     Permission.DRAW: frozenset({R.BORROWER, R.ADMIN}),
     Permission.RECORD_COLLECTIONS: frozenset({R.AGENCY, R.COLLECTOR, R.SUPERVISOR, R.ADMIN}),
+    # Adding a borrower and granting a line are the lender's operations (the CLI's `borrower add`, `line open`):
+    # no collections role decides who is lent to or how much, and a supervisor's approval limits
+    # (service_layer.approvals) cover collections decisions, not credit ones.
+    Permission.ADD_BORROWER: frozenset({R.ADMIN}),
+    Permission.OPEN_LINE: frozenset({R.ADMIN}),
+    # A product's terms are what every borrower is shown before borrowing, and what collectors and agencies
+    # explain to them; the payment provider only confirms payments.
+    Permission.READ_PRODUCTS: frozenset({R.BORROWER, R.AGENCY, R.COLLECTOR, R.SUPERVISOR, R.COMPLIANCE, R.ADMIN}),
+    # Portfolio figures steer collections (supervisor), are examined (compliance) and run the lender (admin); a
+    # collector works accounts, an agency only its placements, a borrower only their own.
+    Permission.READ_REPORTS: frozenset({R.SUPERVISOR, R.COMPLIANCE, R.ADMIN}),
 }
 """Each permission and the roles that hold it (compliance reads, never writes; an agency never posts money)."""
 

@@ -12,6 +12,9 @@ ARREARS_ACTOR              Who is acting, for the audit log; default the operati
 ARREARS_NON_ACCRUAL_DPD    Days past due beyond which a loan is non-accrual (its income held in
                            suspense); default 90. Policy, not law (arrears.dayend.DayEndPolicy): set it
                            before the store's first day-end and keep it, or past books stop matching.
+ARREARS_PRODUCTS_DIR       The folder of product TOML files the lender offers (``GET /products``; a line
+                           opened over the API is on one of them); default ``./products``. Read when
+                           the API starts: a file that does not validate stops it, naming the file.
 =========================  ==========================================================================
 """
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import getpass
 from datetime import date
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,3 +46,4 @@ class Settings(BaseSettings):
     max_backdate_days: int | None = Field(default=None, ge=0)
     actor: str = Field(default_factory=_default_actor)
     non_accrual_dpd: int = Field(default=90, ge=0, le=10_000)
+    products_dir: Path = Path("products")

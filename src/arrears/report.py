@@ -33,6 +33,7 @@ from itertools import pairwise
 from typing import Any
 
 from arrears.classification import Bucket, Classification
+from arrears.money import format_minor
 
 BUCKETS = [bucket.value for bucket in Bucket]
 CLASSES = [c.value for c in Classification]
@@ -116,6 +117,23 @@ def portfolio_report(rows: Iterable[Mapping[str, Any]], first: date, last: date)
         "non_accrual_balance": non_accrual,
         "vintages": _vintages(by_day, days),
         "first_payment_default": _first_payment_default(by_day, days).as_json(),
+    }
+
+
+def with_decimal_amounts(report: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`portfolio_report` with its amounts (the bucket mix's and the non-accrual balances, sums of outstanding
+    principal in minor units) as decimal strings, the way every client of the API reads money: 350000 becomes
+    ``"3500.00"``. Counts and rates are left as they are. (Snapshots carry no currency: the figures assume a
+    portfolio in one currency, as the report itself does.)"""
+    return {
+        **report,
+        "bucket_mix": [
+            {**day, "balance": {bucket: format_minor(minor) for bucket, minor in day["balance"].items()}}
+            for day in report["bucket_mix"]
+        ],
+        "non_accrual_balance": [
+            {**day, "balance": format_minor(day["balance"])} for day in report["non_accrual_balance"]
+        ],
     }
 
 

@@ -39,17 +39,24 @@ from arrears.api.audit import AuditBacklog, ReadAudit
 from arrears.errors import InputRejected
 from arrears.hardship import PlanTerms
 from arrears.money import format_minor
+from arrears.report import portfolio_report, with_decimal_amounts
 from arrears.service_layer import approvals, hardship, legal
+from arrears.service_layer.catalogue import load_catalogue, product_view
 from arrears.service_layer.collections import record_contact, record_promise, work_queue
 from arrears.service_layer.credit_reporting import jurisdiction_of, open_dispute
+from arrears.service_layer.eod_store import store_snapshots
 from arrears.service_layer.services import IdempotencyConflict, Services
-from arrears.validation import Amount, IsoDate, error_detail
+from arrears.validation import Amount, IsoDate, Rate, error_detail
 
 LANGS = ("zh-CN", "en-US")
 HORIZON_DAYS = 366
 THREADS = 16
 """Requests one process serves at once (each runs its handler on a thread of its own; the rest wait their turn)."""
 MAX_AMOUNT = 100_000_000_000  # 1,000,000,000.00: far above any loan here, far below the store's 64-bit limit
+REPORT_DAYS = 731
+"""The longest range a portfolio report over HTTP covers (two years of month-ends: 24 roll rates, vintages to 24
+months on book); a longer one is the CLI's (``arrears report portfolio``), which may run for minutes."""
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"  # no control characters: PostgreSQL refuses NUL in text, logs mangle the rest
 Id = Annotated[int, Path(ge=1, le=2**31 - 1, description="A stored id (the store's integers are 32-bit)")]
 
 
@@ -150,6 +157,28 @@ class ContactIn(BaseModel):
     outcome: str | None = Field(None, max_length=200)
 
 
+class BorrowerIn(BaseModel):
+    """A borrower to add (the lender's onboarding): the phone is masked in every log and view."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200, pattern=PRINTABLE, description="Full name")
+    phone: str = Field(min_length=5, max_length=32, description="Mobile number, e.g. 13800138000")
+    timezone: str = Field(
+        "Asia/Shanghai", min_length=1, max_length=64, description="IANA zone: contact windows are kept in it"
+    )
+    language: Literal["zh", "en"] = Field("zh", description="The language of the borrower's messages")
+
+
+class LineIn(BaseModel):
+    """A credit line (授信) to open for the borrower: a product, a limit within its range, and a daily rate within
+    its range (the product's own when left out)."""
+
+    model_config = ConfigDict(extra="forbid")
+    product: str = Field(min_length=1, max_length=64, description="A product's code (GET /products)")
+    limit: Amount = Field(description='Decimal string in the product\'s currency, e.g. "20000.00"')
+    daily_rate: Rate | None = Field(None, description='Decimal string, e.g. "0.0004"; default the product\'s')
+
+
 class Unauthorized(Exception):
     pass
 
@@ -201,6 +230,7 @@ def create_app(services: Services) -> FastAPI:
     """The API over ``services`` (one store); see the module docstring."""
     audit = ReadAudit(services)
     principals = Principals(services)
+    catalogue = load_catalogue(services.settings.products_dir)  # a broken product file stops the start, named
     business_day: list[tuple[float, date]] = []  # (when read, the business date), for near()
 
     @asynccontextmanager
@@ -554,6 +584,97 @@ def create_app(services: Services) -> FastAPI:
         view = services.borrower_profile(borrower_id)
         audit.read(principal.actor, "borrower.read", f"borrower:{borrower_id}")
         return Json(view)
+
+    @app.post("/borrowers", response_model=dict[str, Any], status_code=201, tags=["borrowers"])
+    def borrower_add(body: BorrowerIn, principal: Caller, key: Key) -> Json:
+        """Add a borrower (the lender's onboarding), once per Idempotency-Key; lines are opened on them next."""
+        authorize(principal, Permission.ADD_BORROWER)
+        with services.acting_as(principal.actor, origin="api"):
+            added = services.add_borrower(
+                name=body.name,
+                phone=body.phone,
+                timezone=body.timezone,
+                language=body.language,
+                key=scoped(principal, key),
+            )
+        return Json({"borrower": added}, status_code=201)
+
+    def published(principal: Principal, permission: Permission) -> None:
+        """Authorize a read of what belongs to no borrower (the product terms): the role alone decides, so a
+        borrower's and an agency's scope are their own."""
+        authorize(principal, permission, borrower=principal.borrower, placed_with={principal.agency or ""})
+
+    @app.get("/products", response_model=list[dict[str, Any]], tags=["products"])
+    def products(principal: Caller) -> Json:
+        """The products the lender offers, as a borrower is shown them: limits, drawdown rules, rates, terms, the
+        grace period, penalty and compound interest, and the restrictions the contract allows."""
+        published(principal, Permission.READ_PRODUCTS)
+        return Json([product_view(product) for product in catalogue.products.values()])
+
+    @app.get("/products/{code}", response_model=dict[str, Any], tags=["products"])
+    def product(code: Annotated[str, Path(min_length=1, max_length=64)], principal: Caller) -> Json:
+        """One product the lender offers, by its code."""
+        published(principal, Permission.READ_PRODUCTS)
+        return Json(product_view(catalogue.product(code)))
+
+    @app.post("/borrowers/{borrower_id}/lines", response_model=dict[str, Any], status_code=201, tags=["borrowers"])
+    def line_open(borrower_id: Id, body: LineIn, principal: Caller, key: Key) -> Json:
+        """Open a credit line for the borrower on an offered product, once per Idempotency-Key; refused with the
+        rule when the limit or the rate is outside the product's range."""
+        authorize(principal, Permission.OPEN_LINE)
+        offered = catalogue.offered(body.product)
+        if body.limit > MAX_AMOUNT:
+            raise InputRejected(f"a limit above {format_minor(MAX_AMOUNT)} is not a credit line; check the figure")
+        with services.acting_as(principal.actor, origin="api"):
+            opened = services.open_line(
+                borrower_id=borrower_id,
+                product=offered,
+                limit=body.limit,
+                daily_rate=body.daily_rate,
+                key=scoped(principal, key),
+            )
+        return Json({"line": opened, "borrower": borrower_id, "product": offered.code}, status_code=201)
+
+    @app.get("/lines/{line_id}", response_model=dict[str, Any], tags=["loans"])
+    def line(line_id: Id, principal: Caller, lang: Annotated[str, Query(pattern="^(zh-CN|en-US)$")] = "zh-CN") -> Json:
+        """The line now (during the business date): its limit and the limit in force, product, loans, and what is
+        restricted on it, why and what lifts it (the borrower's standing, for this line)."""
+        with services.reading() as connection:
+            owner = store.get_line(connection, line_id)["borrower_id"]
+        authorize(principal, Permission.READ_STANDING, borrower=owner)  # an agency never: a line is more than a loan
+        view = services.line_view(line_id, lang)
+        audit.read(principal.actor, "line.read", f"line:{line_id}")
+        return Json(view)
+
+    @app.get("/borrowers/{borrower_id}/court-orders", response_model=list[dict[str, Any]], tags=["legal"])
+    def court_orders(
+        borrower_id: Id, principal: Caller, lang: Annotated[str, Query(pattern="^(zh-CN|en-US)$")] = "zh-CN"
+    ) -> Json:
+        """The court orders recorded against the borrower (recorded, never executed), with what each means."""
+        authorize(principal, Permission.READ_LEGAL, borrower=borrower_id)
+        view = legal.court_orders(services, borrower_id=borrower_id, lang=lang)
+        audit.read(principal.actor, "legal.court_orders", f"borrower:{borrower_id}")
+        return Json(view)
+
+    @app.get("/reports/portfolio", response_model=dict[str, Any], tags=["reports"])
+    def portfolio(
+        principal: Caller,
+        first: Annotated[IsoDate, Query(alias="from", description="First snapshot day, YYYY-MM-DD")],
+        last: Annotated[IsoDate, Query(alias="to", description="Last snapshot day, YYYY-MM-DD")],
+    ) -> Json:
+        """``arrears report portfolio --json`` over HTTP, amounts as decimal strings: bucket mix, roll rates, cure
+        rate, classification mix, non-accrual balance, vintages and first-payment default, from the month-end
+        snapshots of the day-ends between ``from`` and ``to`` (:mod:`arrears.report`)."""
+        authorize(principal, Permission.READ_REPORTS)
+        if last < first:
+            raise InputRejected(f"to {last} is before from {first}; swap them")
+        if (last - first).days > REPORT_DAYS:
+            raise InputRejected(
+                f"a report over HTTP covers at most {REPORT_DAYS} days; ask for a shorter range, or run "
+                "arrears report portfolio for a longer one"
+            )
+        report = portfolio_report(store_snapshots(services, first, last).to_pylist(), first, last)
+        return Json(with_decimal_amounts(report))
 
     @app.post(
         "/lines/{line_id}/drawdowns",

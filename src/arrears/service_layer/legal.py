@@ -27,7 +27,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from arrears.adapters import store
 from arrears.adapters import tables as t
-from arrears.court_orders import OrderKind
+from arrears.court_orders import OrderKind, order_view
 from arrears.engine import Acceleration
 from arrears.errors import InputRejected
 from arrears.legal import (
@@ -197,3 +197,16 @@ def _row(connection: Connection, case_id: int) -> Any:
 def _case(row: Any) -> LegalCase:
     fields = {k: getattr(row, k) for k in LegalCase.__dataclass_fields__ if k not in ("id", "status")}
     return LegalCase(id=row.id, status=CaseStatus(row.status), **fields)
+
+
+def court_orders(services: Services, *, borrower_id: int, lang: str) -> list[dict[str, Any]]:
+    """The court orders recorded against a borrower (never executed: :mod:`arrears.court_orders`), oldest
+    first, each with what it means and who executes it; lifted ones too, with the court's lifting document.
+    The prompt to apply for lifting once nothing is owed is the standing's (it knows what is owed)."""
+    with services.reading() as connection:
+        store.get_borrower(connection, borrower_id)
+        orders = store.court_orders_of(connection, borrower_id)
+    return [
+        {field: value for field, value in order_view(order, False, lang).items() if field != "prompt"}
+        for order in orders
+    ]

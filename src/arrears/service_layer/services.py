@@ -47,7 +47,7 @@ from arrears.engine import LoanEvent, LoanReplay, Payment, PaymentRefused, Waive
 from arrears.errors import InputRejected
 from arrears.explain import explain
 from arrears.ledger import Account, Balances, difference
-from arrears.money import format_minor
+from arrears.money import format_minor, parse_amount
 from arrears.product import LiftCondition, Product, RestrictionScope
 from arrears.restrictions import LineDuring, Restriction, line_history
 from arrears.schedule import build_schedule
@@ -389,8 +389,16 @@ class Services:
     # -- borrowers and lines ----------------------------------------------------------------------------------
 
     def add_borrower(
-        self, *, name: str, phone: str, timezone: str = "Asia/Shanghai", language: str = "zh", segment: str = ""
+        self,
+        *,
+        name: str,
+        phone: str,
+        timezone: str = "Asia/Shanghai",
+        language: str = "zh",
+        segment: str = "",
+        key: str | None = None,
     ) -> int:
+        """Add a borrower; with ``key``, once per key (a client retrying gets the first borrower's id)."""
         if not name.strip():
             raise InputRejected("a borrower needs a name")
         check_segment(segment)
@@ -398,9 +406,12 @@ class Services:
             raise InputRejected(f"{store.mask_phone(phone)} is not a phone number; give digits, e.g. 13800138000")
         try:
             ZoneInfo(timezone)
-        except (KeyError, ValueError):
+        except (KeyError, ValueError, OSError):  # OSError: a folder of zones, such as "America"
             raise InputRejected(f"{timezone!r} is not a time zone; use an IANA name such as Asia/Shanghai") from None
-        with self.transaction() as connection:
+        payload = {"name": name, "phone": phone, "timezone": timezone, "language": language, "segment": segment}
+
+        def work(connection: Connection, business_date: date) -> int:
+            del business_date  # a borrower is not dated by the business day; created_at is the clock's
             borrower_id = connection.execute(
                 insert(t.borrowers).values(
                     name=name,
@@ -418,6 +429,8 @@ class Services:
                 {"name": name, "phone": store.mask_phone(phone), "timezone": timezone, "language": language},
             )
             return int(borrower_id)
+
+        return int(self._idempotent("borrower.add", key, payload, work))
 
     def set_segment(self, *, borrower_id: int, segment: str) -> None:
         """Put a borrower in a collections segment ("" for none): the strategies' ``when.segment`` matches it
@@ -1234,3 +1247,56 @@ class Services:
         for entry in connection.execute(select(t.ledger_entries).order_by(t.ledger_entries.c.id)):
             chains.setdefault(entry.loan_id, []).append({**entry._mapping, "postings": postings.get(entry.id, {})})
         return chains
+
+    # -- a credit line as its borrower sees it (the API's GET /lines/{id}) ------------------------------------
+
+    def line_view(self, line_id: int, lang: str) -> dict[str, Any]:
+        """A credit line during the business date: its limit and the limit in force, product, status, loans (as
+        posted) and what is restricted on it now, why, and what lifts it. The restrictions are the standing's
+        own (:func:`arrears.standing.standing` over this one line, from the same inputs as :meth:`standing`),
+        so the line and the borrower's standing never disagree."""
+        with self.reading() as connection:
+            line = store.get_line(connection, line_id)
+            day = self.business_date(connection)
+            records = store.loans_of_line(connection, line_id)
+            loans = tuple((i, terms, tuple(events)) for i, terms, events in self._line_loans(connection, line_id))
+            reviews = tuple(store.line_reviews_of(connection, line_id))
+            decisions = store.line_decisions_of(connection, line_id)
+        product = store.line_product(line["product_document"], f"line {line_id} product snapshot")
+        limit = line["limit_minor"]
+        inputs = LineInput(line_id, limit, product.rules.restrictions, loans, reviews, decisions)
+        during = standing(line["borrower_id"], [inputs], day, lang)
+        # the standing shows each lowered limit as text: read back exactly, the lowest is the one in force
+        lowered = [
+            parse_amount(r["limit"], field="limit")
+            for r in during["restrictions"]
+            if r["scope"] == RestrictionScope.LIMIT.value
+        ]
+        overdue = {entry["loan_id"]: entry["overdue"] for entry in during["loans"]}
+        return {
+            "line": line_id,
+            "borrower": line["borrower_id"],
+            "as_of": day.isoformat(),
+            "product": {"code": product.code, "name": product.rules.product.name},
+            "currency": line["currency"],
+            "status": line["status"],
+            "opened_on": line["opened_on"].isoformat(),
+            "daily_rate": line["daily_rate"],
+            "limit": format_minor(limit),
+            "limit_in_force": format_minor(min([limit, *lowered])),
+            "outstanding_principal": format_minor(sum(loan.outstanding_principal for loan in records)),
+            "overdue_total": during["overdue_total"],
+            "loans": [
+                {
+                    "loan": loan.id,
+                    "principal": format_minor(loan.terms.principal),
+                    "terms": loan.terms.terms,
+                    "start": loan.terms.start.isoformat(),
+                    "status": loan.status,
+                    "outstanding_principal": format_minor(loan.outstanding_principal),
+                    "overdue": overdue.get(loan.id, format_minor(0)),
+                }
+                for loan in records
+            ],
+            "restrictions": during["restrictions"],
+        }
