@@ -47,7 +47,7 @@ from arrears.engine import LoanEvent, LoanReplay, Payment, PaymentRefused, Waive
 from arrears.errors import InputRejected
 from arrears.explain import explain
 from arrears.ledger import Account, Balances, difference
-from arrears.money import format_minor, parse_amount
+from arrears.money import format_minor
 from arrears.product import LiftCondition, Product, RestrictionScope
 from arrears.restrictions import LineDuring, Restriction, line_history
 from arrears.schedule import build_schedule
@@ -1266,12 +1266,7 @@ class Services:
         limit = line["limit_minor"]
         inputs = LineInput(line_id, limit, product.rules.restrictions, loans, reviews, decisions)
         during = standing(line["borrower_id"], [inputs], day, lang)
-        # the standing shows each lowered limit as text: read back exactly, the lowest is the one in force
-        lowered = [
-            parse_amount(r["limit"], field="limit")
-            for r in during["restrictions"]
-            if r["scope"] == RestrictionScope.LIMIT.value
-        ]
+        in_force = line_history(product.rules.restrictions, loans, day, reviews, decisions).limit_in_force(limit)
         overdue = {entry["loan_id"]: entry["overdue"] for entry in during["loans"]}
         return {
             "line": line_id,
@@ -1283,7 +1278,7 @@ class Services:
             "opened_on": line["opened_on"].isoformat(),
             "daily_rate": line["daily_rate"],
             "limit": format_minor(limit),
-            "limit_in_force": format_minor(min([limit, *lowered])),
+            "limit_in_force": format_minor(in_force),
             "outstanding_principal": format_minor(sum(loan.outstanding_principal for loan in records)),
             "overdue_total": during["overdue_total"],
             "loans": [
