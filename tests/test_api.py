@@ -311,3 +311,38 @@ def test_a_revoked_token_opens_nothing_once_its_kept_principal_expires(
         assert read() == 401
         now[0] += TOKEN_SECONDS * 10
         assert read() == 401  # a refused token is never kept: looked up again, refused again
+
+
+def test_text_with_a_control_character_is_a_422_and_writes_nothing(
+    api: tuple[str, Services, dict[str, str], int, int],
+) -> None:
+    """PostgreSQL refuses NUL in text: a reason, a claim or a court's name holding one is refused up front, with the
+    field named, never a 500; a reason with lines and tabs is free text and is taken."""
+    base, services, tokens, borrower, loan = api
+    admin = {"Authorization": f"Bearer {tokens['admin']}"}
+
+    def key(value: str) -> dict[str, str]:
+        return {"Idempotency-Key": value}
+
+    with httpx.Client(base_url=base, headers=admin) as client:
+        order = {"court": "某\x00法院", "case_number": "(2026)1", "document_ref": "d", "kind": "freeze"}
+        refused = [
+            client.post(f"/loans/{loan}/hardship-requests", json={"reason": "lost my job\x00"}, headers=key("h1")),
+            client.post(f"/loans/{loan}/disputes", json={"month": "2026-05-31", "claim": "\x07x"}, headers=key("d1")),
+            client.post(
+                f"/borrowers/{borrower}/court-orders", json={**order, "issued_on": "2026-06-01"}, headers=key("c")
+            ),
+        ]
+        taken = client.post(
+            f"/loans/{loan}/hardship-requests",
+            json={"reason": "lost my job\n\tsince May"},
+            headers={"Idempotency-Key": "h2"},
+        )
+    assert [r.status_code for r in refused] == [422, 422, 422]
+    assert "reason" in refused[0].json()["error"] and "court" in refused[2].json()["error"]
+    assert taken.status_code == 201, taken.text
+    with services.reading() as connection:
+        reasons = connection.execute(select(t.hardship_plans.c.reason)).scalars().all()
+        disputes = connection.execute(select(func.count()).select_from(t.credit_disputes)).scalar_one()
+        orders = connection.execute(select(func.count()).select_from(t.approvals)).scalar_one()
+    assert reasons == ["lost my job\n\tsince May"] and disputes == 0 and orders == 0

@@ -138,9 +138,14 @@ def test_bad_input_is_a_4xx_page_never_a_500(served: tuple[str, Services, dict[s
         unplanned = client.get("/console/queue?on=2026-06-20")
         assert unplanned.status_code == 200 and "not planned" in unplanned.text
         csrf, key = csrf_and_key(client.get(f"/console/loans/{loan}").text)
-        for fields in ({"amount": "1.005", "by": "2026-06-28"}, {"amount": "1.00", "by": "someday"}):
+        for fields in (
+            {"amount": "1.005", "by": "2026-06-28"},
+            {"amount": "1.00", "by": "someday"},
+            {"amount": "1.00", "by": "2026-06-28\x00"},  # PostgreSQL refuses NUL in text: never sent there
+        ):
             response = client.post(f"/console/loans/{loan}/promises", data={**fields, "csrf": csrf, "key": key})
             assert response.status_code == 422, response.text
+        assert "control character (U+0000)" in response.text
 
 
 def test_language_reads_are_audited_and_a_strategy_shows_its_violations(

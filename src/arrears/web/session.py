@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 from collections.abc import Callable, Coroutine
@@ -41,6 +42,7 @@ from arrears.web.i18n import LANGS, labels
 COOKIE = "arrears_session"
 LANG_COOKIE = "arrears_lang"
 MAX_FORM_BYTES = 200_000  # a pasted strategy is a few kilobytes
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # PostgreSQL refuses NUL in text; logs mangle the rest
 FORMS_REMEMBERED = 10_000
 HOME = {Role.BORROWER: "/borrower", Role.AGENCY: "/console/queue", Role.COMPLIANCE: "/console/compliance"}
 """Where each role lands after signing in (the others: the day's queue)."""
@@ -156,6 +158,11 @@ class Visit:
             fields = {k: v[-1] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
         except UnicodeDecodeError:
             raise InputRejected("the form is not UTF-8 text") from None
+        for name, value in fields.items():
+            if bad := _CONTROL.search(value):
+                raise InputRejected(
+                    f"the field {name} holds a control character (U+{ord(bad.group()):04X}); remove it and send again"
+                )
         if not hmac.compare_digest(fields.get("csrf", ""), self.csrf):
             raise Forbidden("the form's session check failed: reload the page and send it again")
         return fields
