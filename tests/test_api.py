@@ -90,6 +90,7 @@ def api(new_database: Callable[[], str]) -> Iterator[tuple[str, Services, dict[s
 ALLOWED = {
     "standing": {"own", "collector", "supervisor", "compliance", "admin"},
     "loan": {"own", "collector", "supervisor", "compliance", "admin"},
+    "statement": {"own", "collector", "supervisor", "compliance", "admin"},
     "queue": {"collector", "supervisor", "compliance", "admin", "agency"},
     "repay": {"own", "collector", "supervisor", "admin", "provider"},
     "add_borrower": {"admin"},
@@ -116,6 +117,7 @@ def test_every_endpoint_with_every_role(api: tuple[str, Services, dict[str, str]
     calls: dict[str, Callable[[httpx.Client, dict[str, str]], httpx.Response]] = {
         "standing": lambda c, h: c.get(f"/borrowers/{borrower}/standing", params={"date": "2026-06-25"}, headers=h),
         "loan": lambda c, h: c.get(f"/loans/{loan}", params={"date": "2026-06-25"}, headers=h),
+        "statement": lambda c, h: c.get(f"/loans/{loan}/statement", params={"date": "2026-06-25"}, headers=h),
         "queue": lambda c, h: c.get("/collections/queue", params={"date": "2026-06-25"}, headers=h),
         "repay": lambda c, h: c.post(
             f"/loans/{loan}/repayments",

@@ -32,7 +32,7 @@ from arrears.engine import Payment, replay
 from arrears.errors import InputRejected
 from arrears.money import parse_amount
 from arrears.product import load_product
-from arrears.service_layer.portfolio import PortfolioRejected, export_statements, import_portfolio
+from arrears.service_layer.portfolio import PortfolioRejected, export_statements, import_portfolio, loan_statement
 from arrears.service_layer.services import Services
 from arrears.terms import InterestBasis, Method
 from arrears.views import state_view
@@ -375,6 +375,14 @@ def test_export_writes_one_statement_per_loan(database_url: str, good: Path, tmp
     assert shown["overdue_total"] == state["overdue"]["total"] and shown["status"] == "open"
     assert [row[2] for row in blocks["installment"]] == [item["status"] for item in state["installments"]]
     assert dict(read_statement(out / f"loan-{ids['C']}.csv")["state"])["status"] == "settled"
+    as_json = loan_statement(services, ids["A"], BUSINESS_DATE)  # the API's statement: the same figures
+    assert [(r["amount"], r["reversed"]) for r in as_json["transactions"]] == [
+        ("5000.00", False), ("560.50", False), ("560.50", True), ("560.50", False)
+    ]  # fmt: skip
+    assert {k: "" if v is None else str(v) for k, v in as_json["state"].items()} == shown
+    assert [list(map(str, item.values())) for item in as_json["installments"]] == blocks["installment"]
+    with pytest.raises(InputRejected, match="after the as-of date"):
+        loan_statement(services, ids["D"], date(2026, 3, 31))
 
     early = export_statements(services, tmp_path / "early", date(2026, 3, 31), [ids["A"], ids["C"]])
     assert [path.name for path in early.files] == [f"loan-{ids['A']}.csv", f"loan-{ids['C']}.csv"]

@@ -44,6 +44,7 @@ from arrears.service_layer.catalogue import load_catalogue, product_view
 from arrears.service_layer.collections import record_contact, record_promise, work_queue
 from arrears.service_layer.credit_reporting import jurisdiction_of, open_dispute
 from arrears.service_layer.eod_store import store_snapshots
+from arrears.service_layer.portfolio import loan_statement
 from arrears.service_layer.services import IdempotencyConflict, Services
 from arrears.validation import Amount, IsoDate, Rate, error_detail
 
@@ -392,6 +393,18 @@ def create_app(services: Services) -> FastAPI:
             key = f"api:{principal.token_id}:{idempotency_key}"
             posted = services.repay(loan_id=loan_id, amount=body.amount, value_date=body.value_date, key=key)
         return Json(posted, status_code=201)
+
+    @app.get("/loans/{loan_id}/statement", response_model=dict[str, Any], tags=["loans"])
+    def statement(
+        loan_id: Id, principal: Caller, on: Annotated[IsoDate, Query(alias="date", description="YYYY-MM-DD")]
+    ) -> Json:
+        """The loan's statement as of a day: terms, transactions (backdated, reversed), installments, state; the
+        JSON of ``arrears portfolio export``'s CSV statement."""
+        authorize(principal, Permission.READ_LOAN, borrower=owner_of(loan_id), placed_with=placed(loan_id))
+        near(on)
+        view = loan_statement(services, loan_id, on)
+        audit.read(principal.actor, "loan.statement", f"loan:{loan_id}")
+        return Json(view)
 
     @app.get("/loans/{loan_id}/explanation", response_model=dict[str, Any], tags=["loans"])
     def explanation(

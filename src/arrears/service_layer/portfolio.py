@@ -80,7 +80,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -976,71 +976,107 @@ def _status(state: LoanState) -> str:
     return "settled" if state.settled_on is not None else "open"
 
 
-def _statement(
-    loan: store.LoanRecord, state: LoanState, transactions: Iterable[Any], reversed_ids: set[int]
-) -> list[list[str]]:
+def statement_of(
+    loan: store.LoanRecord, state: LoanState, transactions: Iterable[Any], reversed_ids: Collection[int]
+) -> dict[str, Any]:
+    """A loan's statement as of a day: its terms, its transactions to that day (each marked backdated or
+    reversed), its installments and its state; amounts as decimal strings. The one source of the CSV statement
+    (:func:`export_statements`) and the API's ``GET /loans/{id}/statement``."""
     terms = loan.terms
     view = state_view(state)
-    rows: list[list[str]] = [
-        ["term", "value"],
-        ["loan_id", str(loan.id)],
-        ["line_id", str(loan.line_id)],
-        ["borrower_id", str(loan.borrower_id)],
-        ["currency", terms.currency],
-        ["principal", format_minor(terms.principal)],
-        ["daily_rate", str(terms.daily_rate)],
-        ["terms", str(terms.terms)],
-        ["method", str(terms.method)],
-        ["interest_basis", str(terms.interest_basis)],
-        ["start", terms.start.isoformat()],
-        [],
-        ["value_date", "kind", "amount", "component", "backdated", "reversed", "transaction_id"],
-    ]
-    rows += [
-        [
-            row.value_date.isoformat(),
-            row.kind,
-            format_minor(row.amount),
-            row.component or "",
-            _yes(row.backdated),
-            _yes(row.id in reversed_ids),
-            str(row.id),
-        ]
-        for row in transactions
-    ]
-    rows += [[], ["installment", "due_date", "status", "principal", "interest", "penalty", "compound"]]
-    rows += [
-        [
-            str(item["number"]),
-            item["due_date"],
-            item["status"],
-            item["principal"],
-            item["interest"],
-            item["penalty"],
-            item["compound"],
-        ]
-        for item in view["installments"]
-    ]
     overdue = view["overdue"]
-    rows += [
-        [],
-        ["state", "value"],
-        ["as_of", view["as_of"]],
-        ["status", _status(state)],
-        ["days_past_due", str(view["days_past_due"])],
-        ["bucket", view["bucket"]],
-        ["classification", view["classification"]],
-        ["outstanding_principal", view["outstanding_principal"]],
-        *[[f"overdue_{part}", overdue[part]] for part in ("principal", "interest", "penalty", "compound", "total")],
-        ["unapplied", view["unapplied"]],
-        *[
-            [f"paid_{part}", format_minor(state.allocated[Component(part)])]
-            for part in ("principal", "interest", "penalty", "compound")
+    return {
+        "terms": {
+            "loan_id": loan.id,
+            "line_id": loan.line_id,
+            "borrower_id": loan.borrower_id,
+            "currency": terms.currency,
+            "principal": format_minor(terms.principal),
+            "daily_rate": str(terms.daily_rate),
+            "terms": terms.terms,
+            "method": str(terms.method),
+            "interest_basis": str(terms.interest_basis),
+            "start": terms.start.isoformat(),
+        },
+        "transactions": [
+            {
+                "value_date": row.value_date.isoformat(),
+                "kind": row.kind,
+                "amount": format_minor(row.amount),
+                "component": row.component,
+                "backdated": bool(row.backdated),
+                "reversed": row.id in reversed_ids,
+                "transaction_id": row.id,
+            }
+            for row in transactions
         ],
-        ["settled_on", state.settled_on.isoformat() if state.settled_on else ""],
-        ["written_off_on", state.written_off_on.isoformat() if state.written_off_on else ""],
-    ]
+        "installments": [
+            {key: item[key] for key in ("number", "due_date", "status", "principal", "interest", "penalty", "compound")}
+            for item in view["installments"]
+        ],
+        "state": {
+            "as_of": view["as_of"],
+            "status": _status(state),
+            "days_past_due": view["days_past_due"],
+            "bucket": view["bucket"],
+            "classification": view["classification"],
+            "outstanding_principal": view["outstanding_principal"],
+            **{f"overdue_{part}": overdue[part] for part in ("principal", "interest", "penalty", "compound", "total")},
+            "unapplied": view["unapplied"],
+            **{
+                f"paid_{part}": format_minor(state.allocated[Component(part)])
+                for part in ("principal", "interest", "penalty", "compound")
+            },
+            "settled_on": state.settled_on.isoformat() if state.settled_on else None,
+            "written_off_on": state.written_off_on.isoformat() if state.written_off_on else None,
+        },
+    }
+
+
+def _cell(value: Any) -> str:
+    """A statement value as its CSV cell: booleans as true/false, none as empty."""
+    if isinstance(value, bool):
+        return _yes(value)
+    return "" if value is None else str(value)
+
+
+def _statement(
+    loan: store.LoanRecord, state: LoanState, transactions: Iterable[Any], reversed_ids: Collection[int]
+) -> list[list[str]]:
+    """:func:`statement_of` as the rows of ``loan-<id>.csv``: terms, transactions, installments, state."""
+    made = statement_of(loan, state, transactions, reversed_ids)
+    rows: list[list[str]] = [["term", "value"], *([key, _cell(value)] for key, value in made["terms"].items()), []]
+    for part in ("transactions", "installments"):
+        header = {
+            "transactions": ["value_date", "kind", "amount", "component", "backdated", "reversed", "transaction_id"],
+            "installments": ["installment", "due_date", "status", "principal", "interest", "penalty", "compound"],
+        }[part]
+        rows += [header, *([_cell(value) for value in item.values()] for item in made[part]), []]
+    rows += [["state", "value"], *([key, _cell(value)] for key, value in made["state"].items())]
     return rows
+
+
+def loan_statement(services: Services, loan_id: int, as_of: date) -> dict[str, Any]:
+    """One loan's statement as of ``as_of`` (:func:`statement_of`), read in one snapshot."""
+    tx = t.transactions
+    with services.reading() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="REPEATABLE READ")
+        loan = store.get_loan(connection, loan_id)
+        if loan.terms.start > as_of:
+            raise InputRejected(
+                f"loan {loan_id} started on {loan.terms.start}, after the as-of date {as_of}; pick a later date"
+            )
+        reversed_ids = set(
+            connection.execute(
+                select(tx.c.reverses_id).where(tx.c.loan_id == loan_id, tx.c.reverses_id.is_not(None))
+            ).scalars()
+        )
+        state = replay_loan(loan.terms, store.loan_events(connection, loan_id), as_of)
+        transactions = connection.execute(
+            select(tx).where(tx.c.loan_id == loan_id, tx.c.value_date <= as_of).order_by(tx.c.value_date, tx.c.id)
+        ).all()
+    return {"loan": loan_id, **statement_of(loan, state, transactions, reversed_ids)}
 
 
 def _write_atomically(path: Path, rows: list[list[str]]) -> None:
