@@ -113,6 +113,7 @@ transactions = Table(
     Index("ix_transactions_loan", "loan_id", "value_date", "id"),
     Index("ix_transactions_value_date", "value_date"),  # the day-end reads each day's repayments
     Index("ix_transactions_business_date", "business_date"),
+    Index("ix_transactions_kind", "kind", "loan_id"),  # each day-end finds the loans with plan events (0013)
 )
 
 ledger_entries = Table(
