@@ -169,3 +169,39 @@ def test_language_reads_are_audited_and_a_strategy_shows_its_violations(
         assert checked.status_code == 200 and "wechat_friends_broadcast" in checked.text
         broken = client.post("/console/strategy", data={"csrf": csrf, "strategy": "[[["})
         assert broken.status_code == 200 and "TOML" in broken.text
+
+
+def test_a_form_sent_to_two_server_processes_records_once(
+    served: tuple[str, Services, dict[str, str], int, int],
+) -> None:
+    """Each process remembers the forms it handled only for itself (Site.once); the form's key goes to the
+    service layer too, so the same form reaching another process (``arrears serve --workers 2``) records nothing
+    more: a promise, a contact, a borrower's hardship request."""
+    base, services, tokens, borrower, loan = served
+    with running(services) as second:  # another process's app: its own memory of forms, the same store
+        with signed_in(base, tokens["collector"]) as one, signed_in(second, tokens["collector"]) as two:
+            csrf_one, key = csrf_and_key(one.get(f"/console/loans/{loan}").text)
+            csrf_two, _ = csrf_and_key(two.get(f"/console/loans/{loan}").text)
+            promise = {"amount": "300.00", "by": "2026-06-28", "key": key}
+            before = count(services, t.promises)
+            assert one.post(f"/console/loans/{loan}/promises", data={**promise, "csrf": csrf_one}).status_code == 303
+            assert two.post(f"/console/loans/{loan}/promises", data={**promise, "csrf": csrf_two}).status_code == 303
+            assert count(services, t.promises) == before + 1
+            contact = {"channel": "voice_call", "outcome": "connected", "key": key + "c"}
+            before = count(services, t.contacts)
+            assert one.post(f"/console/loans/{loan}/contacts", data={**contact, "csrf": csrf_one}).status_code == 303
+            again = two.post(f"/console/loans/{loan}/contacts", data={**contact, "csrf": csrf_two})
+            assert again.status_code in (303, 409)  # a contact's time is when it is sent: a replay or "sent already"
+            assert count(services, t.contacts) == before + 1
+        with signed_in(base, tokens["borrower"]) as one, signed_in(second, tokens["borrower"]) as two:
+            csrf_one, key = csrf_and_key(one.get(f"/borrower/{borrower}").text)
+            csrf_two, _ = csrf_and_key(two.get(f"/borrower/{borrower}").text)
+            ask = {"reason": "lost my job", "key": key + "h"}
+            before = count(services, t.hardship_plans)
+            assert (
+                one.post(f"/borrower/loans/{loan}/hardship-requests", data={**ask, "csrf": csrf_one}).status_code == 303
+            )
+            assert (
+                two.post(f"/borrower/loans/{loan}/hardship-requests", data={**ask, "csrf": csrf_two}).status_code == 303
+            )
+            assert count(services, t.hardship_plans) == before + 1

@@ -125,16 +125,9 @@ def _pay(site: Site, visit: Visit, loan_id: int, fields: dict[str, str]) -> Resp
         )
     if amount > MAX_AMOUNT:
         raise InputRejected(f"an amount above {format_minor(MAX_AMOUNT)} is not a repayment; check the figure")
-    key = fields.get("key", "")
-    if not 1 <= len(key) <= 100:
-        raise InputRejected("the form has no key: reload the page and pay again")
+    key = visit.form_key(fields)
     with site.services.acting_as(visit.principal.actor, origin="web"):
-        site.services.repay(
-            loan_id=loan_id,
-            amount=amount,
-            value_date=business_date(site),
-            key=f"web:{visit.principal.token_id}:{key}",
-        )
+        site.services.repay(loan_id=loan_id, amount=amount, value_date=business_date(site), key=key)
     return redirect(f"/borrower/{loan.borrower_id}?notice=paid")
 
 
@@ -145,7 +138,7 @@ def _ask(site: Site, visit: Visit, loan_id: int, fields: dict[str, str]) -> Resp
 
     def work() -> str:
         with site.services.acting_as(visit.principal.actor, origin="web"):
-            hardship.request(site.services, loan_id=loan_id, reason=reason)
+            hardship.request(site.services, loan_id=loan_id, reason=reason, key=visit.form_key(fields))
         return f"/borrower/{loan.borrower_id}?notice=requested"
 
     return redirect(site.once(f"{visit.principal.token_id}:{fields.get('key', '')}", work))
@@ -167,6 +160,7 @@ def _dispute(site: Site, visit: Visit, loan_id: int, fields: dict[str, str]) -> 
                 jurisdiction=jurisdiction,
                 received_on=business_date(site),
                 claim=claim,
+                key=visit.form_key(fields),
             )
         return f"/borrower/{loan.borrower_id}?notice=disputed"
 

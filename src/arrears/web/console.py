@@ -137,6 +137,7 @@ def router(site: Site) -> APIRouter:
                         at=datetime.now(UTC),
                         agency=visit.principal.agency,
                         outcome=(fields.get("outcome") or None),
+                        key=visit.form_key(fields),
                     )
                 return f"{_back(fields)}?notice=contact"
 
@@ -164,6 +165,7 @@ def router(site: Site) -> APIRouter:
                         due=due,
                         made_on=business_date(site),
                         agency=visit.principal.agency,
+                        key=visit.form_key(fields),
                     )
                 return f"{_back(fields)}?notice=promise"
 
@@ -235,7 +237,12 @@ def router(site: Site) -> APIRouter:
             def work() -> str:
                 with site.services.acting_as(visit.principal.actor, origin="web"):
                     hardship.propose(
-                        site.services, loan_id=loan_id, terms=terms, maker=visit.principal.actor, plan_id=answers
+                        site.services,
+                        loan_id=loan_id,
+                        terms=terms,
+                        maker=visit.principal.actor,
+                        plan_id=answers,
+                        key=visit.form_key(fields),
                     )
                 return f"/console/loans/{loan_id}?notice=proposed"
 
@@ -271,7 +278,13 @@ def router(site: Site) -> APIRouter:
 
             def work() -> str:
                 with site.services.acting_as(visit.principal.actor, origin="web"):
-                    commands.propose(site.services, command="waive", arguments=arguments, maker=visit.principal.actor)
+                    commands.propose(
+                        site.services,
+                        command="waive",
+                        arguments=arguments,
+                        maker=visit.principal.actor,
+                        key=visit.form_key(fields),
+                    )
                 return f"/console/loans/{loan_id}?notice=proposed"
 
             return redirect(site.once(f"{visit.principal.token_id}:{fields.get('key', '')}", work))
@@ -307,7 +320,11 @@ def router(site: Site) -> APIRouter:
             authorize(visit.principal, Permission.DECIDE_COMMAND)
             with site.services.acting_as(visit.principal.actor, origin="web"):
                 commands.reject(
-                    site.services, approval_id=approval_id, checker=visit.principal.actor, note=fields.get("note", "")
+                    site.services,
+                    approval_id=approval_id,
+                    checker=visit.principal.actor,
+                    note=fields.get("note", ""),
+                    key=visit.form_key(fields),
                 )
             return redirect("/console/approvals?notice=rejected")
 
@@ -321,9 +338,7 @@ def router(site: Site) -> APIRouter:
 
         def run() -> Response:
             authorize(visit.principal, Permission.DECIDE_HARDSHIP)
-            key = fields.get("key", "")
-            if not 1 <= len(key) <= 100:
-                raise InputRejected("the form has no key: reload the page and approve again")
+            key = visit.form_key(fields)
             with site.services.acting_as(visit.principal.actor, origin="web"):
                 hardship.approve(
                     site.services,
@@ -331,7 +346,7 @@ def router(site: Site) -> APIRouter:
                     checker=visit.principal.actor,
                     role=visit.principal.role.value,
                     note=fields.get("note", "")[:2000],
-                    key=f"web:{visit.principal.token_id}:{key}",
+                    key=key,
                 )
             return redirect("/console/approvals?notice=approved")
 
@@ -349,7 +364,11 @@ def router(site: Site) -> APIRouter:
             def work() -> str:
                 with site.services.acting_as(visit.principal.actor, origin="web"):
                     hardship.reject(
-                        site.services, plan_id=plan_id, checker=visit.principal.actor, note=fields.get("note", "")
+                        site.services,
+                        plan_id=plan_id,
+                        checker=visit.principal.actor,
+                        note=fields.get("note", ""),
+                        key=visit.form_key(fields),
                     )
                 return "/console/approvals?notice=rejected"
 

@@ -103,9 +103,10 @@ class Site:
         return response
 
     def once(self, key: str, work: Callable[[], str]) -> str:
-        """Run a write that has no idempotency key of its own once per form render (``key``): a double submit
-        goes where the first went and records nothing more. Kept by this process for the last
-        :data:`FORMS_REMEMBERED` forms."""
+        """Run a form's write once per form render (``key``) in this process: a double submit goes where the
+        first went. Kept for the last :data:`FORMS_REMEMBERED` forms. The write itself passes the form's key to
+        the service layer (:meth:`Visit.form_key`), which posts once per key across processes; this only spares
+        the second submit a replay (or, for a contact, whose time is the moment it is sent, a 409)."""
         if key.endswith(":") or len(key) > 200:
             raise InputRejected("the form has no key: reload the page and send it again")
         with self._writing:  # one form write at a time, so a double click cannot slip between check and record
@@ -141,6 +142,14 @@ class Visit:
             notice=self.request.query_params.get("notice"),
             **values,
         )
+
+    def form_key(self, fields: dict[str, str]) -> str:
+        """The idempotency key of the form sent (each render carries its own): the service layer posts once per
+        key, whichever server process the form reaches (:meth:`Site.once` remembers within one process only)."""
+        key = fields.get("key", "")
+        if not 1 <= len(key) <= 100:
+            raise InputRejected("the form has no key: reload the page and send it again")
+        return f"web:{self.principal.token_id}:{key}"
 
     def audit_read(self, action: str, target: str) -> None:
         self.site.audit.read(self.principal.actor, action, target, origin="web")
