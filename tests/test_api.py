@@ -326,6 +326,9 @@ def test_text_with_a_control_character_is_a_422_and_writes_nothing(
     def key(value: str) -> dict[str, str]:
         return {"Idempotency-Key": value}
 
+    contact = {"channel": "sms", "at": "2026-06-25T10:00:00+08:00"}
+    with services.reading() as connection:
+        contacts = connection.execute(select(func.count()).select_from(t.contacts)).scalar_one()
     with httpx.Client(base_url=base, headers=admin) as client:
         order = {"court": "某\x00法院", "case_number": "(2026)1", "document_ref": "d", "kind": "freeze"}
         refused = [
@@ -334,17 +337,19 @@ def test_text_with_a_control_character_is_a_422_and_writes_nothing(
             client.post(
                 f"/borrowers/{borrower}/court-orders", json={**order, "issued_on": "2026-06-01"}, headers=key("c")
             ),
+            client.post(f"/loans/{loan}/contacts", json={**contact, "outcome": "no\x00answer"}, headers=key("k")),
         ]
         taken = client.post(
             f"/loans/{loan}/hardship-requests",
             json={"reason": "lost my job\n\tsince May"},
             headers={"Idempotency-Key": "h2"},
         )
-    assert [r.status_code for r in refused] == [422, 422, 422]
+    assert [r.status_code for r in refused] == [422, 422, 422, 422]
     assert "reason" in refused[0].json()["error"] and "court" in refused[2].json()["error"]
     assert taken.status_code == 201, taken.text
     with services.reading() as connection:
         reasons = connection.execute(select(t.hardship_plans.c.reason)).scalars().all()
         disputes = connection.execute(select(func.count()).select_from(t.credit_disputes)).scalar_one()
         orders = connection.execute(select(func.count()).select_from(t.approvals)).scalar_one()
-    assert reasons == ["lost my job\n\tsince May"] and disputes == 0 and orders == 0
+        contacted = connection.execute(select(func.count()).select_from(t.contacts)).scalar_one()
+    assert reasons == ["lost my job\n\tsince May"] and disputes == 0 and orders == 0 and contacted == contacts

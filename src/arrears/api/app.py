@@ -161,7 +161,7 @@ class ContactIn(BaseModel):
         min_length=1, max_length=20, pattern=PRINTABLE, description="sms, voice_call, in_app_notice, email or letter"
     )
     at: datetime = Field(description="When, with its offset, e.g. 2026-06-25T10:00:00+08:00")
-    outcome: str | None = Field(None, max_length=200)
+    outcome: str | None = Field(None, max_length=200, pattern=PRINTABLE)
 
 
 class BorrowerIn(BaseModel):
@@ -171,7 +171,11 @@ class BorrowerIn(BaseModel):
     name: str = Field(min_length=1, max_length=200, pattern=PRINTABLE, description="Full name")
     phone: str = Field(min_length=5, max_length=32, pattern=PRINTABLE, description="Mobile number, e.g. 13800138000")
     timezone: str = Field(
-        "Asia/Shanghai", min_length=1, max_length=64, description="IANA zone: contact windows are kept in it"
+        "Asia/Shanghai",
+        min_length=1,
+        max_length=64,
+        pattern=PRINTABLE,
+        description="IANA zone: contact windows are kept in it",
     )
     language: Literal["zh", "en"] = Field("zh", description="The language of the borrower's messages")
 

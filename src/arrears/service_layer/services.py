@@ -1256,6 +1256,8 @@ class Services:
         own (:func:`arrears.standing.standing` over this one line, from the same inputs as :meth:`standing`),
         so the line and the borrower's standing never disagree."""
         with self.reading() as connection:
+            if connection.dialect.name == "postgresql":  # one snapshot: the loans as posted and their events agree
+                connection.execution_options(isolation_level="REPEATABLE READ")
             line = store.get_line(connection, line_id)
             day = self.business_date(connection)
             records = store.loans_of_line(connection, line_id)
