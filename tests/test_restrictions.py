@@ -69,6 +69,29 @@ def test_paying_the_amount_to_lift_lifts_at_once_and_a_cent_less_does_not() -> N
     assert names(day, [Payment(day, amount - 1)]) == ["suspend_drawdown"]
 
 
+def test_a_standing_memoised_by_its_inputs_is_the_standing_replayed_and_a_new_event_is_another_key() -> None:
+    """standing memoises the line's replay by its inputs (arrears.standing._history): asked again, it answers as a
+    fresh replay does; a payment a cent short, then the whole amount, are other inputs and other answers."""
+    from arrears import standing as module
+
+    day = date(2026, 6, 25)
+    module._replayed.cache_clear()
+
+    def view(events: tuple[LoanEvent, ...]) -> dict[str, Any]:
+        return standing(1, [LineInput(1, 2_000_000, RULES, ((1, TERMS, events),))], day, "en-US")
+
+    unpaid = view(())
+    assert view(()) == unpaid and module._replayed.cache_info().hits == 1
+    amount = parse_amount(unpaid["overdue_total"], field="overdue_total")
+    short = view((Payment(day, amount - 1),))
+    assert short["overdue_total"] == "0.01" and [r["scope"] for r in short["restrictions"]] == ["drawdown"]
+    paid = view((Payment(day, amount),))
+    assert paid["overdue_total"] == "0.00" and paid["restrictions"] == []
+    assert view(()) == unpaid  # the first answer, unchanged by the ones after
+    listed = standing(1, [LineInput(1, 2_000_000, RULES, [(1, TERMS, [])])], day, "en-US")  # type: ignore[arg-type]
+    assert listed == unpaid  # lists cannot be a key: replayed without the memo
+
+
 def test_the_limit_comes_back_after_thirty_clean_day_ends() -> None:
     """Paid everything overdue on 07-20 and installment 3 on its due date: the drawdown suspension lifts on 07-20;
     the lowered limit after 30 day-ends in a row with nothing overdue (07-20..08-18), from 08-19."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from arrears.court_orders import CourtOrder, order_view
@@ -83,6 +84,20 @@ class LineInput:
     decisions: frozenset[tuple[date, str]] = frozenset()  # collections decisions: (day, restriction rule)
 
 
+_replayed = lru_cache(maxsize=4096)(line_history)
+
+
+def _history(line: LineInput, day: date) -> LineDuring:
+    """:func:`arrears.restrictions.line_history` of the line during ``day``, memoised by its inputs. The replay is
+    a pure function of them, and they are values read afresh from the store for every standing (terms, every
+    event, reviews, decisions): a line unchanged since a standing of the same day skips the replay, and any
+    change is another key, so the answer is never stale. Inputs given as lists are replayed without the memo."""
+    try:
+        return _replayed(line.rules, line.loans, day, line.reviews, line.decisions)
+    except TypeError:  # unhashable: a caller's lists rather than tuples
+        return line_history(line.rules, line.loans, day, line.reviews, line.decisions)
+
+
 def standing(
     borrower: int,
     lines: Sequence[LineInput],
@@ -103,7 +118,7 @@ def standing(
     drawdown_suspended = 0
     owing = 0
     for line in lines:
-        during = line_history(line.rules, line.loans, day, line.reviews, line.decisions)
+        during = _history(line, day)
         owing += during.outstanding_principal + sum(during.overdue.values())
         for loan_id, owed in sorted(during.overdue.items()):
             loans.append({"loan_id": loan_id, "line_id": line.line_id, "overdue": format_minor(owed)})
