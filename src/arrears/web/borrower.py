@@ -136,12 +136,10 @@ def _ask(site: Site, visit: Visit, loan_id: int, fields: dict[str, str]) -> Resp
     authorize(visit.principal, Permission.REQUEST_HARDSHIP, borrower=loan.borrower_id)
     reason = fields.get("reason", "")[:2000]
 
-    def work() -> str:
-        with site.services.acting_as(visit.principal.actor, origin="web"):
-            hardship.request(site.services, loan_id=loan_id, reason=reason, key=visit.form_key(fields))
-        return f"/borrower/{loan.borrower_id}?notice=requested"
+    def post(key: str) -> object:
+        return hardship.request(site.services, loan_id=loan_id, reason=reason, key=key)
 
-    return redirect(site.once(f"{visit.principal.token_id}:{fields.get('key', '')}", work))
+    return visit.write(fields, post, f"/borrower/{loan.borrower_id}?notice=requested")
 
 
 def _dispute(site: Site, visit: Visit, loan_id: int, fields: dict[str, str]) -> Response:
@@ -150,21 +148,19 @@ def _dispute(site: Site, visit: Visit, loan_id: int, fields: dict[str, str]) -> 
     month = parse_day(fields.get("month", ""), "month")
     claim = fields.get("claim", "")[:2000]
 
-    def work() -> str:
+    def post(key: str) -> object:
         jurisdiction = jurisdiction_of(site.services, loan_id)
-        with site.services.acting_as(visit.principal.actor, origin="web"):
-            open_dispute(
-                site.services,
-                loan_id=loan_id,
-                month=month,
-                jurisdiction=jurisdiction,
-                received_on=business_date(site),
-                claim=claim,
-                key=visit.form_key(fields),
-            )
-        return f"/borrower/{loan.borrower_id}?notice=disputed"
+        return open_dispute(
+            site.services,
+            loan_id=loan_id,
+            month=month,
+            jurisdiction=jurisdiction,
+            received_on=business_date(site),
+            claim=claim,
+            key=key,
+        )
 
-    return redirect(site.once(f"{visit.principal.token_id}:{fields.get('key', '')}", work))
+    return visit.write(fields, post, f"/borrower/{loan.borrower_id}?notice=disputed")
 
 
 def parse_day(text: str, field: str) -> date:

@@ -128,20 +128,18 @@ def router(site: Site) -> APIRouter:
         def run() -> Response:
             works(visit, loan_id)
 
-            def work() -> str:
-                with site.services.acting_as(visit.principal.actor, origin="web"):
-                    record_contact(
-                        site.services,
-                        loan_id=loan_id,
-                        channel=fields.get("channel", ""),
-                        at=datetime.now(UTC),
-                        agency=visit.principal.agency,
-                        outcome=(fields.get("outcome") or None),
-                        key=visit.form_key(fields),
-                    )
-                return f"{_back(fields)}?notice=contact"
+            def post(key: str) -> object:
+                return record_contact(
+                    site.services,
+                    loan_id=loan_id,
+                    channel=fields.get("channel", ""),
+                    at=datetime.now(UTC),
+                    agency=visit.principal.agency,
+                    outcome=(fields.get("outcome") or None),
+                    key=key,
+                )
 
-            return redirect(site.once(f"{visit.principal.token_id}:{fields.get('key', '')}", work))
+            return visit.write(fields, post, f"{_back(fields)}?notice=contact")
 
         return await run_in_threadpool(run)
 
@@ -156,20 +154,18 @@ def router(site: Site) -> APIRouter:
             amount = parse_amount(fields.get("amount", ""), field="amount")
             due = parse_day(fields.get("by", ""), "by")
 
-            def work() -> str:
-                with site.services.acting_as(visit.principal.actor, origin="web"):
-                    record_promise(
-                        site.services,
-                        loan_id=loan_id,
-                        amount=amount,
-                        due=due,
-                        made_on=business_date(site),
-                        agency=visit.principal.agency,
-                        key=visit.form_key(fields),
-                    )
-                return f"{_back(fields)}?notice=promise"
+            def post(key: str) -> object:
+                return record_promise(
+                    site.services,
+                    loan_id=loan_id,
+                    amount=amount,
+                    due=due,
+                    made_on=business_date(site),
+                    agency=visit.principal.agency,
+                    key=key,
+                )
 
-            return redirect(site.once(f"{visit.principal.token_id}:{fields.get('key', '')}", work))
+            return visit.write(fields, post, f"{_back(fields)}?notice=promise")
 
         return await run_in_threadpool(run)
 
@@ -234,19 +230,13 @@ def router(site: Site) -> APIRouter:
             )
             answers = _count(fields.get("request", ""), "request")
 
-            def work() -> str:
-                with site.services.acting_as(visit.principal.actor, origin="web"):
-                    hardship.propose(
-                        site.services,
-                        loan_id=loan_id,
-                        terms=terms,
-                        maker=visit.principal.actor,
-                        plan_id=answers,
-                        key=visit.form_key(fields),
-                    )
-                return f"/console/loans/{loan_id}?notice=proposed"
+            def post(key: str) -> object:
+                maker = visit.principal.actor
+                return hardship.propose(
+                    site.services, loan_id=loan_id, terms=terms, maker=maker, plan_id=answers, key=key
+                )
 
-            return redirect(site.once(f"{visit.principal.token_id}:{fields.get('key', '')}", work))
+            return visit.write(fields, post, f"/console/loans/{loan_id}?notice=proposed")
 
         return await run_in_threadpool(run)
 
@@ -276,18 +266,11 @@ def router(site: Site) -> APIRouter:
                 "date": business_date(site).isoformat(),
             }
 
-            def work() -> str:
-                with site.services.acting_as(visit.principal.actor, origin="web"):
-                    commands.propose(
-                        site.services,
-                        command="waive",
-                        arguments=arguments,
-                        maker=visit.principal.actor,
-                        key=visit.form_key(fields),
-                    )
-                return f"/console/loans/{loan_id}?notice=proposed"
+            def post(key: str) -> object:
+                maker = visit.principal.actor
+                return commands.propose(site.services, command="waive", arguments=arguments, maker=maker, key=key)
 
-            return redirect(site.once(f"{visit.principal.token_id}:{fields.get('key', '')}", work))
+            return visit.write(fields, post, f"/console/loans/{loan_id}?notice=proposed")
 
         return await run_in_threadpool(run)
 
@@ -361,18 +344,11 @@ def router(site: Site) -> APIRouter:
         def run() -> Response:
             authorize(visit.principal, Permission.DECIDE_HARDSHIP)
 
-            def work() -> str:
-                with site.services.acting_as(visit.principal.actor, origin="web"):
-                    hardship.reject(
-                        site.services,
-                        plan_id=plan_id,
-                        checker=visit.principal.actor,
-                        note=fields.get("note", ""),
-                        key=visit.form_key(fields),
-                    )
-                return "/console/approvals?notice=rejected"
+            def post(key: str) -> object:
+                checker, note = visit.principal.actor, fields.get("note", "")
+                return hardship.reject(site.services, plan_id=plan_id, checker=checker, note=note, key=key)
 
-            return redirect(site.once(f"{visit.principal.token_id}:{fields.get('key', '')}", work))
+            return visit.write(fields, post, "/console/approvals?notice=rejected")
 
         return await run_in_threadpool(run)
 

@@ -151,6 +151,18 @@ class Visit:
             raise InputRejected("the form has no key: reload the page and send it again")
         return f"web:{self.principal.token_id}:{key}"
 
+    def write(self, fields: dict[str, str], post: Callable[[str], object], then: str) -> RedirectResponse:
+        """A form's write: ``post(key)`` with the form's idempotency key (:meth:`form_key`), as the caller and
+        audited from origin ``web``, once per form render (:meth:`Site.once`); then to ``then``."""
+        key = self.form_key(fields)
+
+        def work() -> str:
+            with self.site.services.acting_as(self.principal.actor, origin="web"):
+                post(key)
+            return then
+
+        return redirect(self.site.once(f"{self.principal.token_id}:{fields.get('key', '')}", work))
+
     def audit_read(self, action: str, target: str) -> None:
         self.site.audit.read(self.principal.actor, action, target, origin="web")
 
