@@ -371,21 +371,6 @@ def line_reviews_of(connection: Connection, line_id: int) -> list[date]:
     return sorted(row[0] for row in connection.execute(statement))
 
 
-def credit_reporting_of(connection: Connection, borrower_id: int, day: date) -> tuple[date | None, date | None]:
-    """The last credit-report pre-notice sent to the borrower by ``day``, and the first month-end a negative
-    record of theirs was reported (arrears.service_layer.credit_reporting)."""
-    p, r = t.credit_pre_notices.c, t.credit_records.c
-    sent = connection.execute(
-        select(func.max(p.sent_on)).where(p.borrower_id == borrower_id, p.sent_on <= day)
-    ).scalar_one()
-    first = connection.execute(
-        select(func.min(r.period)).where(
-            r.borrower_id == borrower_id, r.negative.is_(True), r.emitted.is_(True), r.period <= day
-        )
-    ).scalar_one()
-    return sent, first
-
-
 def lines_of_loans(connection: Connection, loan_ids: Sequence[int], chunk: int = 5000) -> dict[int, int]:
     """Each loan's line."""
     found: dict[int, int] = {}
@@ -534,7 +519,8 @@ def loan_events(connection: Connection, loan_id: int, *, excluding: int | None =
 class BorrowerLines:
     """What a borrower's standing reads of the store (:func:`borrower_lines`): each line's row (id, limit,
     product document), its loans with their terms and effective events, its reviews and collections decisions;
-    the borrower's court orders; the credit-reporting dates of :func:`credit_reporting_of`."""
+    the borrower's court orders; the last credit-report pre-notice sent to the borrower by the day, and the first
+    month-end a negative record of theirs was reported (arrears.service_layer.credit_reporting)."""
 
     lines: list[dict[str, Any]]
     loans: dict[int, list[tuple[int, LoanTerms, list[LoanEvent]]]]
@@ -622,8 +608,8 @@ def borrower_lines(connection: Connection, borrower_id: int, day: date) -> Borro
     hot read of the REST API (bench/api.py). One statement is one round trip, and one consistent snapshot even
     outside a transaction (:meth:`arrears.service_layer.services.Services.snapshot`). The same rows as
     :func:`lines_of_borrower`, :func:`loans_of_line` with :func:`loan_events`, :func:`line_reviews_of`,
-    :func:`line_decisions_of`, :func:`court_orders_of` and :func:`credit_reporting_of` (tests/test_store.py
-    holds them equal)."""
+    :func:`line_decisions_of` and :func:`court_orders_of`, and the credit-reporting dates (the last pre-notice
+    sent by ``day``, the first month-end a negative record was reported) (tests/test_store.py holds them equal)."""
     head = connection.execute(_borrower_read(connection.dialect.name), {"borrower_id": borrower_id, "day": day}).first()
     if head is None:
         raise NotFound(f"no borrower {borrower_id}; check the id (arrears borrower add prints it)")
