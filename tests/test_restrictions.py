@@ -70,7 +70,7 @@ def test_paying_the_amount_to_lift_lifts_at_once_and_a_cent_less_does_not() -> N
 
 
 def test_a_standing_memoised_by_its_inputs_is_the_standing_replayed_and_a_new_event_is_another_key() -> None:
-    """standing memoises the line's replay by its inputs (arrears.standing._history): asked again, it answers as a
+    """standing memoises the line's replay by its inputs (arrears.standing.line_during): asked again, it answers as a
     fresh replay does; a payment a cent short, then the whole amount, are other inputs and other answers."""
     from arrears import standing as module
 

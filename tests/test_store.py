@@ -418,3 +418,20 @@ def test_the_standings_folded_read_gives_the_rows_of_the_one_by_one_reads(book: 
     assert [(o.amount, o.loan_id, o.lifted_on) for o in folded.orders] == [(None, None, None), (12_345, first, START)]
     with book.engine.connect() as connection, pytest.raises(store.NotFound, match="no borrower 999"):
         store.borrower_lines(connection, 999, date(2026, 4, 1))
+
+
+def test_a_read_sees_one_moment_even_when_a_write_commits_between_its_statements(book: Book) -> None:
+    """Services.reading is one snapshot: on PostgreSQL REPEATABLE READ (at READ COMMITTED each statement saw its
+    own moment), on SQLite a deferred transaction in WAL mode. A repayment committed mid-read is seen after it."""
+    loan = book.new_loan()
+
+    def repayments(connection: Any) -> int:
+        statement = select(func.count()).select_from(t.transactions).where(t.transactions.c.kind == "repayment")
+        return int(connection.execute(statement).scalar_one())
+
+    with book.on(START).reading() as connection:
+        first = repayments(connection)
+        book.on(date(2026, 2, 15)).repay(loan_id=loan, amount=10_000, value_date=date(2026, 2, 15), key="between")
+        assert repayments(connection) == first
+    with book.on(START).reading() as connection:
+        assert repayments(connection) == first + 1

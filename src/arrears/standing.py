@@ -87,7 +87,7 @@ class LineInput:
 _replayed = lru_cache(maxsize=4096)(line_history)
 
 
-def _history(line: LineInput, day: date) -> LineDuring:
+def line_during(line: LineInput, day: date) -> LineDuring:
     """:func:`arrears.restrictions.line_history` of the line during ``day``, memoised by its inputs. The replay is
     a pure function of them, and they are values read afresh from the store for every standing (terms, every
     event, reviews, decisions): a line unchanged since a standing of the same day skips the replay, and any
@@ -118,7 +118,7 @@ def standing(
     drawdown_suspended = 0
     owing = 0
     for line in lines:
-        during = _history(line, day)
+        during = line_during(line, day)
         owing += during.outstanding_principal + sum(during.overdue.values())
         for loan_id, owed in sorted(during.overdue.items()):
             loans.append({"loan_id": loan_id, "line_id": line.line_id, "overdue": format_minor(owed)})

@@ -1057,11 +1057,9 @@ def _statement(
 
 
 def loan_statement(services: Services, loan_id: int, as_of: date) -> dict[str, Any]:
-    """One loan's statement as of ``as_of`` (:func:`statement_of`), read in one snapshot."""
+    """One loan's statement as of ``as_of`` (:func:`statement_of`), read in one snapshot (``Services.reading``)."""
     tx = t.transactions
     with services.reading() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execution_options(isolation_level="REPEATABLE READ")
         loan = store.get_loan(connection, loan_id)
         if loan.terms.start > as_of:
             raise InputRejected(
@@ -1097,8 +1095,6 @@ def export_statements(
     """Write ``loan-<id>.csv`` for each loan (all loans started by ``as_of`` when ``loan_ids`` is None)."""
     out = Path(out_dir)
     with services.reading() as connection:
-        if connection.dialect.name == "postgresql":  # one snapshot for every statement
-            connection.execution_options(isolation_level="REPEATABLE READ")
         skipped: list[int] = []
         if loan_ids is None:
             candidates = [int(row[0]) for row in connection.execute(select(t.loans.c.id).order_by(t.loans.c.id))]

@@ -52,7 +52,7 @@ from arrears.product import LiftCondition, Product, RestrictionScope
 from arrears.restrictions import LineDuring, Restriction, line_history
 from arrears.schedule import build_schedule
 from arrears.service_layer.restriction_records import record_line
-from arrears.standing import LineInput, standing
+from arrears.standing import LineInput, line_during, standing
 from arrears.terms import Component, InterestBasis, LoanTerms, Method
 from arrears.views import state_view
 
@@ -243,8 +243,13 @@ class Services:
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
-        """A read-only connection: one consistent snapshot, never blocking writers."""
-        with self.engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+        """A read-only connection: one consistent snapshot, never blocking writers. On SQLite a deferred read
+        transaction (WAL); on PostgreSQL REPEATABLE READ, so every statement of the read sees the same moment (at
+        READ COMMITTED each would see its own: a loan's row and its events could disagree)."""
+        options: dict[str, Any] = {READ_ONLY: True}
+        if self.engine.dialect.name == "postgresql":
+            options["isolation_level"] = "REPEATABLE READ"
+        with self.engine.connect().execution_options(**options) as connection:
             yield connection
 
     @contextmanager
@@ -1256,19 +1261,17 @@ class Services:
         own (:func:`arrears.standing.standing` over this one line, from the same inputs as :meth:`standing`),
         so the line and the borrower's standing never disagree."""
         with self.reading() as connection:
-            if connection.dialect.name == "postgresql":  # one snapshot: the loans as posted and their events agree
-                connection.execution_options(isolation_level="REPEATABLE READ")
             line = store.get_line(connection, line_id)
             day = self.business_date(connection)
             records = store.loans_of_line(connection, line_id)
-            loans = tuple((i, terms, tuple(events)) for i, terms, events in self._line_loans(connection, line_id))
+            loans = tuple((r.id, r.terms, tuple(store.loan_events(connection, r.id))) for r in records)
             reviews = tuple(store.line_reviews_of(connection, line_id))
             decisions = store.line_decisions_of(connection, line_id)
         product = store.line_product(line["product_document"], f"line {line_id} product snapshot")
         limit = line["limit_minor"]
         inputs = LineInput(line_id, limit, product.rules.restrictions, loans, reviews, decisions)
-        during = standing(line["borrower_id"], [inputs], day, lang)
-        in_force = line_history(product.rules.restrictions, loans, day, reviews, decisions).limit_in_force(limit)
+        in_force = line_during(inputs, day).limit_in_force(limit)
+        during = standing(line["borrower_id"], [inputs], day, lang)  # the same replay, from the memo
         overdue = {entry["loan_id"]: entry["overdue"] for entry in during["loans"]}
         return {
             "line": line_id,
