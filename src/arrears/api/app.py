@@ -35,6 +35,7 @@ from arrears.adapters import collections_store as cs
 from arrears.adapters import store, tokens_store
 from arrears.adapters.store import NotFound
 from arrears.api.audit import AuditBacklog, ReadAudit
+from arrears.api.limits import BodyLimit
 from arrears.errors import InputRejected
 from arrears.hardship import PlanTerms
 from arrears.money import format_minor
@@ -265,6 +266,7 @@ def create_app(services: Services) -> FastAPI:
             403: {"model": Problem},
             404: {"model": Problem},
             409: {"model": Problem},
+            413: {"model": Problem},  # a body over its cap (arrears.api.limits)
             422: {"model": Problem},
         },
     )
@@ -279,6 +281,14 @@ def create_app(services: Services) -> FastAPI:
         if principal is None:
             raise Unauthorized("the token is unknown or revoked; ask for a new one")
         return principal
+
+    def authenticate(authorization: str | None) -> str | None:
+        """The caller checked before a body is read (:mod:`arrears.api.limits`): None, or why it is a 401."""
+        try:
+            caller(authorization)
+        except Unauthorized as error:
+            return str(error)
+        return None
 
     Caller = Annotated[Principal, Depends(caller)]
     Key = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=150)]
@@ -771,6 +781,8 @@ def create_app(services: Services) -> FastAPI:
 
     # the console and the borrower page (imported here: arrears.web itself imports the API's parts)
     from arrears.web import mount_web
+    from arrears.web.session import MAX_FORM_BYTES
 
     mount_web(app, services, audit, principals)
+    app.add_middleware(BodyLimit, authenticate=authenticate, web_bytes=MAX_FORM_BYTES)
     return app
