@@ -260,16 +260,18 @@ class Services:
            commands in flight and holds off the next ones (PostgreSQL queues a shared request behind a waiting
            exclusive one, so traffic does not starve the day-end);
         2. a day-end then locks the state tables (``day_end_state``, ``day_end_installments``) and ``loans``
-           (:func:`arrears.adapters.day_end_store.lock`); no command waits on those while it holds them, so the
-           cycle this order replaces (a command holding its loan row and waiting for ``day_end_state``, the
-           day-end holding ``day_end_state`` and waiting for ``loans``: issue 19) cannot form;
+           (:func:`arrears.adapters.day_end_store.lock`). It holds the day-end lock exclusive by then, so no command
+           is in flight to hold a row it waits for, and the cycle this order replaces (a command holding its loan
+           row and waiting for ``day_end_state``, the day-end holding ``day_end_state`` and waiting for ``loans``:
+           issue 19) cannot form;
         3. a command then locks its rows: a credit line before a loan (a drawdown locks its line, then the loan
            it creates), a loan row (``FOR UPDATE``) before it reads the loan's events and state.
 
         So a command runs wholly before a day-end's day or wholly after it: the business date it reads (after the
         lock) and the balances it posts from (:func:`arrears.dayend.balances_during`, from the state the day-end
-        left) belong to the same side of that day-end, never half of each. Reads take no advisory lock: they hold
-        only ACCESS SHARE locks, which a day-end waits for and never the other way round.
+        left) belong to the same side of that day-end, never half of each. Reads take no advisory lock: they take
+        ACCESS SHARE locks only, the state tables in the day-end's order (state, then installments), so a read
+        and a day-end may wait for one another but not both at once.
 
         SQLite has one writer at a time (``BEGIN IMMEDIATE``, :mod:`arrears.adapters.database`): a day-end's day
         and a command are serialised by the write lock itself, and the advisory lock is not needed.
@@ -293,9 +295,9 @@ class Services:
                 raise
             bound = self.settings.lock_timeout
             raise Busy(
-                f"the store is busy (a day-end closing a day, or another command on the same loan) and a lock was "
-                f"not free within {bound:g} s (ARREARS_LOCK_TIMEOUT); nothing was written: send the same request "
-                "again, with the same idempotency key",
+                f"the store is busy (a day-end is closing a day, or another command holds the same loan): a lock "
+                f"was not free within {bound:g} s (ARREARS_LOCK_TIMEOUT) and nothing was written; try again (a "
+                "write sent again with the same idempotency key posts once)",
                 retry_after=max(1, math.ceil(bound)),
             ) from None
 
