@@ -36,7 +36,7 @@ from arrears.dayend import DayEndPolicy
 from arrears.demo import DemoResult, run_demo, write_portfolio
 from arrears.disclosure import disclose
 from arrears.engine import replay
-from arrears.errors import InputRejected
+from arrears.errors import Busy, InputRejected
 from arrears.money import format_minor, parse_amount, parse_rate
 from arrears.payoff import payoff
 from arrears.product import load_product
@@ -842,12 +842,18 @@ def ledger_accrue() -> None:
     sys.stdout.write(f"{moved} loans had amounts to recognise\n")
 
 
+EX_TEMPFAIL = 75
+"""sysexits.h: a temporary failure; the user is invited to retry later (arrears.errors.Busy)."""
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the app; bad input of any kind exits 2 with one line on stderr."""
     try:
         code = app(args=argv, standalone_mode=False)
     except InputRejected as error:
         _fail(str(error))
+    except Busy as error:  # a lock not free in time: nothing written, the same command may be run again
+        _fail(str(error), status=EX_TEMPFAIL)
     except ArgumentError as error:  # a malformed ARREARS_DATABASE_URL
         _fail(f"ARREARS_DATABASE_URL is not a database URL ({error}); e.g. sqlite:///./arrears.db")
     except OperationalError as error:  # the database is down or refuses us: not the input's fault

@@ -15,6 +15,10 @@ ARREARS_NON_ACCRUAL_DPD    Days past due beyond which a loan is non-accrual (its
 ARREARS_PRODUCTS_DIR       The folder of product TOML files the lender offers (``GET /products``; a line
                            opened over the API is on one of them); default ``./products``. Read when
                            the API starts: a file that does not validate stops it, naming the file.
+ARREARS_LOCK_TIMEOUT       Seconds a command (or a read) waits for a lock before it gives up with a
+                           temporary failure (arrears.errors.Busy: API 503 + Retry-After, CLI exit 75)
+                           and writes nothing; default 10. A day-end closing a day holds off commands
+                           for as long as that day takes; the day-end itself waits without a bound.
 =========================  ==========================================================================
 """
 
@@ -47,3 +51,4 @@ class Settings(BaseSettings):
     actor: str = Field(default_factory=_default_actor)
     non_accrual_dpd: int = Field(default=90, ge=0, le=10_000)
     products_dir: Path = Path("products")
+    lock_timeout: float = Field(default=10.0, gt=0, le=3600)

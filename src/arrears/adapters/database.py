@@ -22,8 +22,10 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 READ_ONLY = "arrears_read_only"
@@ -31,6 +33,11 @@ READ_ONLY = "arrears_read_only"
 PING_AFTER_IDLE = 1.0
 """Seconds a pooled PostgreSQL connection may sit idle before its next checkout pings it (module docstring)."""
 _IDLE_SINCE = "arrears_idle_since"
+_LOCK_BOUND = "arrears_lock_bound"
+BUSY_SQLSTATES = frozenset({"55P03", "40P01", "40001"})
+"""PostgreSQL's lock_not_available (lock_timeout passed), deadlock_detected and serialization_failure: the
+statement's transaction is aborted, nothing it did is kept, and running it again is safe (Appendix A of the
+PostgreSQL manual; "Deadlocks" in section 13.3.4)."""
 
 
 def normalise_url(url: str) -> str:
@@ -83,10 +90,50 @@ def make_engine(url: str, **options: Any) -> Engine:
     return engine
 
 
+def bound_lock_waits(engine: Engine, seconds: float) -> None:
+    """Bound every lock wait on ``engine``'s connections to ``seconds``: PostgreSQL's ``lock_timeout`` (a
+    statement that waited that long for a lock fails with SQLSTATE 55P03), SQLite's ``busy_timeout`` (a writer
+    that waited that long for the write lock fails with "database is locked"). Set once on each pooled connection,
+    at its first checkout; a transaction may lift it for itself (``SET LOCAL lock_timeout``: the day-end does)."""
+    milliseconds = max(1, round(seconds * 1000))  # 0 would mean "no bound" to both databases
+    statement = (
+        f"PRAGMA busy_timeout = {milliseconds}"
+        if engine.dialect.name == "sqlite"
+        else f"SET lock_timeout = {milliseconds}"
+    )
+
+    @event.listens_for(engine, "checkout")
+    def _bound(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if record.info.get(_LOCK_BOUND) == milliseconds:
+            return
+        cursor = dbapi_connection.cursor()
+        cursor.execute(statement)
+        cursor.close()
+        if engine.dialect.name != "sqlite":
+            dbapi_connection.commit()  # psycopg began a transaction for the SET: end it, keeping the setting
+        record.info[_LOCK_BOUND] = milliseconds
+
+
+def is_busy(error: DBAPIError) -> bool:
+    """The database gave up on a lock (a wait past the bound, a deadlock's or a serialization conflict's loser):
+    a temporary failure, not a bug, and the whole transaction was rolled back."""
+    if getattr(error.orig, "sqlstate", None) in BUSY_SQLSTATES:
+        return True
+    # SQLITE_BUSY (5) and SQLITE_LOCKED (6), with extended codes in the high bits (https://sqlite.org/rescode.html)
+    code = getattr(error.orig, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (5, 6)
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Create or migrate the schema (``arrears db upgrade``)."""
+    """Create or migrate the schema (``arrears db upgrade``). A store already at the head is only read: every CLI
+    call on SQLite comes here first, and a writing transaction would queue it behind a day-end for nothing."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    if revision == "head":
+        with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+        if current == set(ScriptDirectory.from_config(config).get_heads()):
+            return
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)

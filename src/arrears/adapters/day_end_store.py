@@ -61,11 +61,15 @@ POSTINGS = pa.schema(
 
 
 def lock(connection: Connection) -> None:
-    """Hold off commands and other day-ends until this transaction ends. PostgreSQL: first the state tables the
-    day-end rewrites (ACCESS EXCLUSIVE, as its TRUNCATE needs: taken up front, a command that read them finishes
-    first, rather than deadlocking by then waiting on ``loans``), then an EXCLUSIVE lock on ``loans`` (commands
-    lock their loan row FOR UPDATE or insert loans, which waits). Queries of the state wait too; plain reads of
-    the other tables go on. SQLite: the writing transaction already holds the database's write lock."""
+    """Hold off commands and other day-ends until this transaction ends. PostgreSQL: taken after the day-end lock
+    (step 2 of the lock order in :meth:`arrears.service_layer.services.Services.transaction`), so no command is in
+    flight; first the state tables the day-end rewrites (ACCESS EXCLUSIVE, as its TRUNCATE needs; the order in
+    which a query joining them locks them too), then an EXCLUSIVE lock on ``loans``, for any writer outside that
+    order. Taken here, by a transaction holding nothing else yet, they wait only for the reads in flight, which
+    wait for nothing the day-end holds. Queries of the state wait too; plain reads of the other tables go on.
+    (Taken first and alone, as before the day-end lock, they deadlocked: a command's statement locks its ``loans``
+    row, then waits for ``day_end_state``, while the day-end holds that and waits for ``loans``.) SQLite: the
+    writing transaction already holds the database's write lock."""
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql("LOCK TABLE day_end_state, day_end_installments IN ACCESS EXCLUSIVE MODE")
         connection.exec_driver_sql("LOCK TABLE loans IN EXCLUSIVE MODE")

@@ -36,7 +36,7 @@ from arrears.adapters import store, tokens_store
 from arrears.adapters.store import NotFound
 from arrears.api.audit import AuditBacklog, ReadAudit
 from arrears.api.limits import BodyLimit
-from arrears.errors import InputRejected
+from arrears.errors import Busy, InputRejected
 from arrears.hardship import PlanTerms
 from arrears.money import format_minor
 from arrears.report import portfolio_report, with_decimal_amounts
@@ -309,6 +309,10 @@ def create_app(services: Services) -> FastAPI:
     @app.exception_handler(AuditBacklog)
     def _backlog(_: Request, error: AuditBacklog) -> JSONResponse:
         return JSONResponse({"error": str(error)}, status_code=503, headers={"Retry-After": "5"})
+
+    @app.exception_handler(Busy)
+    def _busy(_: Request, error: Busy) -> JSONResponse:
+        return JSONResponse({"error": str(error)}, status_code=503, headers={"Retry-After": str(error.retry_after)})
 
     @app.exception_handler(Unauthorized)
     def _unauthorized(_: Request, error: Unauthorized) -> JSONResponse:

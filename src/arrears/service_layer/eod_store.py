@@ -7,8 +7,12 @@ day-ended from its events by the reference anyway; later ones follow day by day.
 
 Each day is one database transaction, so a day-end killed at any point leaves nothing and a re-run does it
 again whole; its ``day_ends`` row, written last, is what moves the business date on. While it runs, commands
-wait (PostgreSQL: the runner holds an EXCLUSIVE lock on ``loans``, which their row locks wait for; SQLite: one
-writer at a time) and then see the new business date.
+wait (PostgreSQL: the runner holds the day-end lock exclusive, which every command takes shared first, in the
+lock order of :meth:`arrears.service_layer.services.Services.transaction`; SQLite: one writer at a time) and then
+see the new business date; a command that waits past ARREARS_LOCK_TIMEOUT is refused as busy, writing nothing.
+Commands are never refused for the day-end's sake otherwise, and the day-end never fails for theirs: it waits for
+the commands in flight, and a day whose transaction the database gave up on (a deadlock's loser, SQLite's write
+lock not free in time) is run again, up to :data:`DAY_ATTEMPTS` times.
 
 One day D:
 
@@ -55,13 +59,16 @@ from arrears.batch.pipeline import day_end
 from arrears.batch.state import SCHEMA, day_number, from_arrow, reference_state, snapshot, to_arrow
 from arrears.dayend import LoanDayEnds, Standing
 from arrears.engine import LoanReplay
-from arrears.errors import InputRejected
+from arrears.errors import Busy, InputRejected
 from arrears.ledger import LedgerInvariantBroken
 from arrears.service_layer import restriction_records
 from arrears.service_layer.eod import DayEndRefused, RunReport, quarantine_mask
 from arrears.service_layer.services import Services
 
 Progress = Callable[[int], None]
+DAY_ATTEMPTS = 20
+"""How often a day is tried before the day-end gives up as busy (each try waits for the lock as long as it takes
+on PostgreSQL, ARREARS_LOCK_TIMEOUT on SQLite); a re-run later resumes at that day."""
 
 
 @dataclass
@@ -125,7 +132,19 @@ def store_snapshots(services: Services, first: date, last: date) -> pa.Table:
 
 
 def _run_day(services: Services, day: date) -> _Day | None:
-    with services.transaction() as connection:
+    """Day ``day`` in one transaction, tried again while the database gives up on its locks (module docstring)."""
+    for attempt in range(1, DAY_ATTEMPTS + 1):
+        try:
+            return _run_day_once(services, day)
+        except Busy:
+            if attempt == DAY_ATTEMPTS:
+                raise
+            time.sleep(min(0.05 * attempt, 1.0))  # let the other side of a deadlock finish first
+    raise AssertionError("unreachable")
+
+
+def _run_day_once(services: Services, day: date) -> _Day | None:
+    with services.transaction(day_end=True) as connection:
         des.lock(connection)
         last, prev_hash = des.last_day_end(connection)
         if last is not None and last >= day:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import json
+import math
 import re
 import socket
 import threading
@@ -32,19 +33,19 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, func, insert, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from arrears.adapters import restriction_store, store
 from arrears.adapters import tables as t
-from arrears.adapters.database import READ_ONLY
+from arrears.adapters.database import READ_ONLY, bound_lock_waits, is_busy
 from arrears.classification import Classification
 from arrears.config import Settings
 from arrears.court_orders import check_lifting, check_order, checked_kind
 from arrears.credit_line import DrawdownLimits, check_drawdown
 from arrears.dayend import DayEndPolicy, Standing, balances_during, standing_from, standing_through
 from arrears.engine import LoanEvent, LoanReplay, Payment, PaymentRefused, Waiver, WriteOff, replay_events
-from arrears.errors import InputRejected
+from arrears.errors import Busy, InputRejected
 from arrears.explain import explain
 from arrears.ledger import Account, Balances, difference
 from arrears.money import format_minor
@@ -199,6 +200,16 @@ _ACTING: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar
 _SEGMENT = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 
 
+DAY_END_LOCK = int.from_bytes(b"arrears", "big")
+"""The key of PostgreSQL's advisory lock between commands and the day-end (:meth:`Services.transaction`)."""
+_HOLD_OFF_DAY_END = text("SELECT pg_advisory_xact_lock_shared(:key)").bindparams(key=DAY_END_LOCK)
+# The day-end lifts the bound for its own transaction (set_config(..., true) is SET LOCAL), in the same statement
+# and before the lock: a day-end waits for the commands in flight, however long they take, and never fails on it.
+_HOLD_OFF_COMMANDS = text("SELECT pg_advisory_xact_lock(:key) FROM set_config('lock_timeout', '0', true)").bindparams(
+    key=DAY_END_LOCK
+)
+
+
 def check_segment(segment: str) -> None:
     """A segment is a short lowercase name (a strategy's ``when.segment`` names it), or "" for none."""
     if segment and not _SEGMENT.fullmatch(segment):
@@ -224,6 +235,7 @@ class Services:
         self.clock = clock
         self._replays = _Replays(REPLAYS_KEPT)
         self.policy = DayEndPolicy(non_accrual_dpd=settings.non_accrual_dpd)
+        bound_lock_waits(engine, settings.lock_timeout)
 
     # -- plumbing ---------------------------------------------------------------------------------------------
 
@@ -237,9 +249,57 @@ class Services:
             _ACTING.reset(token)
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        with self.engine.begin() as connection:
+    def transaction(self, *, day_end: bool = False) -> Iterator[Connection]:
+        """One writing transaction, in the store's one lock order, so that no two of them deadlock.
+
+        Lock order (PostgreSQL; every writer takes its locks in this order, and only in it):
+
+        1. the day-end lock (:data:`DAY_END_LOCK`, a transaction-scoped advisory lock), first of all: every command
+           takes it shared (``pg_advisory_xact_lock_shared``), a day-end closing a day takes it exclusive
+           (``pg_advisory_xact_lock``, ``day_end=True``). Commands run side by side; a day-end waits for the
+           commands in flight and holds off the next ones (PostgreSQL queues a shared request behind a waiting
+           exclusive one, so traffic does not starve the day-end);
+        2. a day-end then locks the state tables (``day_end_state``, ``day_end_installments``) and ``loans``
+           (:func:`arrears.adapters.day_end_store.lock`). It holds the day-end lock exclusive by then, so no command
+           is in flight to hold a row it waits for, and the cycle this order replaces (a command holding its loan
+           row and waiting for ``day_end_state``, the day-end holding ``day_end_state`` and waiting for ``loans``:
+           issue 19) cannot form;
+        3. a command then locks its rows: a credit line before a loan (a drawdown locks its line, then the loan
+           it creates), a loan row (``FOR UPDATE``) before it reads the loan's events and state.
+
+        So a command runs wholly before a day-end's day or wholly after it: the business date it reads (after the
+        lock) and the balances it posts from (:func:`arrears.dayend.balances_during`, from the state the day-end
+        left) belong to the same side of that day-end, never half of each. Reads take no advisory lock: they take
+        ACCESS SHARE locks only, the state tables in the day-end's order (state, then installments), so a read
+        and a day-end may wait for one another but not both at once.
+
+        SQLite has one writer at a time (``BEGIN IMMEDIATE``, :mod:`arrears.adapters.database`): a day-end's day
+        and a command are serialised by the write lock itself, and the advisory lock is not needed.
+
+        Every lock wait is bounded by ARREARS_LOCK_TIMEOUT, except a day-end's wait for the commands in flight; a
+        wait past the bound, or a transaction PostgreSQL aborts to break a deadlock, is rolled back whole and
+        raised as :class:`arrears.errors.Busy` (retry it; with its idempotency key it posts once).
+        """
+        with self._busy_as_temporary(), self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(_HOLD_OFF_COMMANDS if day_end else _HOLD_OFF_DAY_END)
             yield connection
+
+    @contextmanager
+    def _busy_as_temporary(self) -> Iterator[None]:
+        """A lock the database gave up on becomes :class:`Busy`, in one line (no SQL, no parameters)."""
+        try:
+            yield
+        except DBAPIError as error:
+            if not is_busy(error):
+                raise
+            bound = self.settings.lock_timeout
+            raise Busy(
+                f"the store is busy (a day-end is closing a day, or another command holds the same loan): a lock "
+                f"was not free within {bound:g} s (ARREARS_LOCK_TIMEOUT) and nothing was written; try again (a "
+                "write sent again with the same idempotency key posts once)",
+                retry_after=max(1, math.ceil(bound)),
+            ) from None
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -249,7 +309,7 @@ class Services:
         options: dict[str, Any] = {READ_ONLY: True}
         if self.engine.dialect.name == "postgresql":
             options["isolation_level"] = "REPEATABLE READ"
-        with self.engine.connect().execution_options(**options) as connection:
+        with self._busy_as_temporary(), self.engine.connect().execution_options(**options) as connection:
             yield connection
 
     @contextmanager
@@ -261,8 +321,8 @@ class Services:
             with self.reading() as connection:
                 yield connection
             return
-        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            yield connection
+        with self._busy_as_temporary(), self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            yield c
 
     def business_date(self, connection: Connection) -> date:
         if self.settings.business_date is not None:
