@@ -115,6 +115,24 @@ def authorize(
     if principal.role not in GRANTS[permission]:
         raise Forbidden(f"the {principal.role} role may not {permission}")
     if principal.role is Role.BORROWER and borrower != principal.borrower:
-        raise Forbidden("a borrower sees only their own data")
+        raise Forbidden(BORROWERS_OWN)
     if principal.role is Role.AGENCY and principal.agency not in placed_with:
-        raise Forbidden(f"agency {principal.agency} sees only the accounts placed with it")
+        raise Forbidden(_agencys_own(principal))
+
+
+BORROWERS_OWN = "a borrower sees only their own data"
+
+
+def _agencys_own(principal: Principal) -> str:
+    return f"agency {principal.agency} sees only the accounts placed with it"
+
+
+def refusal_for_missing(principal: Principal) -> Forbidden | None:
+    """What a borrower or an agency is told when it asks for a record that does not exist: word for word the
+    refusal of a record that is not theirs, so that comparing answers (404 against 403) cannot tell which ids
+    exist (issue 19: loan ids could be enumerated). None for the lender's own people, who are told "no loan N"."""
+    if principal.role is Role.BORROWER:
+        return Forbidden(BORROWERS_OWN)
+    if principal.role is Role.AGENCY:
+        return Forbidden(_agencys_own(principal))
+    return None

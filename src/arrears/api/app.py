@@ -30,11 +30,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from arrears.access import Forbidden, Permission, Principal, Role, authorize
+from arrears.access import Forbidden, Permission, Principal, Role, authorize, refusal_for_missing
 from arrears.adapters import collections_store as cs
 from arrears.adapters import store, tokens_store
 from arrears.adapters.store import NotFound
 from arrears.api.audit import AuditBacklog, ReadAudit
+from arrears.api.failures import logged
 from arrears.errors import InputRejected
 from arrears.hardship import PlanTerms
 from arrears.money import format_minor
@@ -309,7 +310,12 @@ def create_app(services: Services) -> FastAPI:
         return JSONResponse({"error": str(error)}, status_code=403)
 
     @app.exception_handler(NotFound)
-    def _not_found(_: Request, error: NotFound) -> JSONResponse:
+    def _not_found(request: Request, error: NotFound) -> JSONResponse:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        principal = principals.of(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+        refusal = refusal_for_missing(principal) if principal is not None and not error.public else None
+        if refusal is not None:  # a borrower or an agency: the same answer as for another's record
+            return JSONResponse({"error": str(refusal)}, status_code=403)
         return JSONResponse({"error": str(error)}, status_code=404)
 
     @app.exception_handler(IdempotencyConflict)
@@ -319,6 +325,13 @@ def create_app(services: Services) -> FastAPI:
     @app.exception_handler(InputRejected)
     def _rejected(_: Request, error: InputRejected) -> JSONResponse:
         return JSONResponse({"error": str(error)}, status_code=422)
+
+    @app.exception_handler(Exception)
+    def _failure(request: Request, error: Exception) -> JSONResponse:
+        """A bug, never the caller's doing: a reference to quote, the traceback in the log under it."""
+        reference = logged(request, error)
+        said = f"the server failed; nothing was shown. Try again later, or quote reference {reference}"
+        return JSONResponse({"error": said, "reference": reference}, status_code=500)
 
     def near(on: date) -> None:
         """A standing or a loan is asked of a day within a year of the business date: a replay to the year 2488
