@@ -112,12 +112,18 @@ def authorize(
     """Refuse (:class:`Forbidden`, saying why) unless the role holds ``permission`` and, for a borrower, the
     data is their own (``borrower``), for an agency, the account is placed with it (``placed_with``: the agencies
     the borrower's accounts are placed with)."""
-    if principal.role not in GRANTS[permission]:
-        raise Forbidden(f"the {principal.role} role may not {permission}")
+    role_may(principal, permission)
     if principal.role is Role.BORROWER and borrower != principal.borrower:
         raise Forbidden(BORROWERS_OWN)
     if principal.role is Role.AGENCY and principal.agency not in placed_with:
         raise Forbidden(_agencys_own(principal))
+
+
+def role_may(principal: Principal, permission: Permission) -> None:
+    """The role's half of :func:`authorize`, asked before a record is looked up: a role that may not is refused
+    the same whether the record exists or not."""
+    if principal.role not in GRANTS[permission]:
+        raise Forbidden(f"the {principal.role} role may not {permission}")
 
 
 BORROWERS_OWN = "a borrower sees only their own data"

@@ -30,7 +30,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from arrears.access import Forbidden, Permission, Principal, Role, authorize, refusal_for_missing
+from arrears.access import Forbidden, Permission, Principal, Role, authorize, refusal_for_missing, role_may
 from arrears.adapters import collections_store as cs
 from arrears.adapters import store, tokens_store
 from arrears.adapters.store import NotFound
@@ -370,12 +370,18 @@ def create_app(services: Services) -> FastAPI:
             placement = cs.open_placements(connection).get(loan_id)
         return {placement.agency} if placement is not None else set()
 
+    def authorize_on_loan(principal: Principal, permission: Permission, loan_id: int) -> None:
+        """:func:`authorize` on a loan: the role first, so a role that may not learns nothing of the loan (not even
+        that it exists), then whose it is and where it is placed."""
+        role_may(principal, permission)
+        authorize(principal, permission, borrower=owner_of(loan_id), placed_with=placed(loan_id))
+
     @app.get("/loans/{loan_id}", response_model=dict[str, Any], tags=["loans"])
     def loan(
         loan_id: Id, principal: Caller, on: Annotated[IsoDate, Query(alias="date", description="YYYY-MM-DD")]
     ) -> Json:
         """A loan as of a day: schedule, what is due and paid, days past due."""
-        authorize(principal, Permission.READ_LOAN, borrower=owner_of(loan_id), placed_with=placed(loan_id))
+        authorize_on_loan(principal, Permission.READ_LOAN, loan_id)
         near(on)
         view = services.loan_state(loan_id, on)
         audit.read(principal.actor, "loan.read", f"loan:{loan_id}")
@@ -395,6 +401,7 @@ def create_app(services: Services) -> FastAPI:
         idempotency_key: Annotated[str, Header(min_length=1, max_length=150)],
     ) -> Json:
         """Post a repayment, once per Idempotency-Key."""
+        role_may(principal, Permission.REPAY)
         with services.reading() as connection:
             stored = store.get_loan(connection, loan_id)
         authorize(principal, Permission.REPAY, borrower=stored.borrower_id)
@@ -417,7 +424,7 @@ def create_app(services: Services) -> FastAPI:
     ) -> Json:
         """The loan's statement as of a day: terms, transactions (backdated, reversed), installments, state; the
         JSON of ``arrears portfolio export``'s CSV statement."""
-        authorize(principal, Permission.READ_LOAN, borrower=owner_of(loan_id), placed_with=placed(loan_id))
+        authorize_on_loan(principal, Permission.READ_LOAN, loan_id)
         near(on)
         view = loan_statement(services, loan_id, on)
         audit.read(principal.actor, "loan.statement", f"loan:{loan_id}")
@@ -431,7 +438,7 @@ def create_app(services: Services) -> FastAPI:
         lang: Annotated[str, Query(pattern="^(zh-CN|en-US)$")] = "zh-CN",
     ) -> Json:
         """Every interest, penalty and compound amount of the loan, each with how it was computed and its rule."""
-        authorize(principal, Permission.READ_LOAN, borrower=owner_of(loan_id), placed_with=placed(loan_id))
+        authorize_on_loan(principal, Permission.READ_LOAN, loan_id)
         near(on)
         view = services.explain_loan(loan_id, on, lang)
         audit.read(principal.actor, "loan.explanation", f"loan:{loan_id}")
@@ -440,7 +447,7 @@ def create_app(services: Services) -> FastAPI:
     @app.post("/loans/{loan_id}/hardship-requests", response_model=dict[str, Any], status_code=201, tags=["hardship"])
     def hardship_request(loan_id: Id, body: HardshipRequestIn, principal: Caller, key: Key) -> Json:
         """The borrower asks for a plan (协商还款); a collector answers it with a proposal."""
-        authorize(principal, Permission.REQUEST_HARDSHIP, borrower=owner_of(loan_id))
+        authorize_on_loan(principal, Permission.REQUEST_HARDSHIP, loan_id)
         with services.acting_as(principal.actor, origin="api"):
             view = hardship.request(services, loan_id=loan_id, reason=body.reason, key=scoped(principal, key))
         return Json(view, status_code=201)
@@ -448,7 +455,7 @@ def create_app(services: Services) -> FastAPI:
     @app.get("/loans/{loan_id}/hardship-plans", response_model=list[dict[str, Any]], tags=["hardship"])
     def hardship_plans(loan_id: Id, principal: Caller) -> Json:
         """The loan's requests and plans, newest first."""
-        authorize(principal, Permission.READ_HARDSHIP, borrower=owner_of(loan_id))
+        authorize_on_loan(principal, Permission.READ_HARDSHIP, loan_id)
         view = hardship.plans(services, loan_id=loan_id)
         audit.read(principal.actor, "hardship.read", f"loan:{loan_id}")
         return Json(view)
@@ -511,7 +518,7 @@ def create_app(services: Services) -> FastAPI:
     @app.post("/loans/{loan_id}/disputes", response_model=dict[str, Any], status_code=201, tags=["credit"])
     def dispute(loan_id: Id, body: DisputeIn, principal: Caller, key: Key) -> Json:
         """Dispute what was reported of the loan for a month: answered within 20 days (cn) or 30 (us)."""
-        authorize(principal, Permission.OPEN_DISPUTE, borrower=owner_of(loan_id))
+        authorize_on_loan(principal, Permission.OPEN_DISPUTE, loan_id)
         jurisdiction = jurisdiction_of(services, loan_id)
         with services.reading() as connection:
             on = services.business_date(connection)
@@ -670,6 +677,7 @@ def create_app(services: Services) -> FastAPI:
     def line(line_id: Id, principal: Caller, lang: Annotated[str, Query(pattern="^(zh-CN|en-US)$")] = "zh-CN") -> Json:
         """The line now (during the business date): its limit and the limit in force, product, loans, and what is
         restricted on it, why and what lifts it (the borrower's standing, for this line)."""
+        role_may(principal, Permission.READ_STANDING)
         with services.reading() as connection:
             owner = store.get_line(connection, line_id)["borrower_id"]
         authorize(principal, Permission.READ_STANDING, borrower=owner)  # an agency never: a line is more than a loan
@@ -721,6 +729,7 @@ def create_app(services: Services) -> FastAPI:
         idempotency_key: Annotated[str, Header(min_length=1, max_length=150)],
     ) -> Json:
         """Draw a loan on the line, from the business date; refused with the rule (a suspended line, the limit)."""
+        role_may(principal, Permission.DRAW)
         with services.reading() as connection:
             owner = store.get_line(connection, line_id)["borrower_id"]
             today = services.business_date(connection)
@@ -734,7 +743,7 @@ def create_app(services: Services) -> FastAPI:
 
     def working(principal: Principal, permission: Permission, loan_id: int) -> str | None:
         """Authorize a collections write on a loan; the agency the caller works for, if one."""
-        authorize(principal, permission, borrower=owner_of(loan_id), placed_with=placed(loan_id))
+        authorize_on_loan(principal, permission, loan_id)
         return principal.agency if principal.role is Role.AGENCY else None
 
     @app.post("/loans/{loan_id}/promises", response_model=dict[str, Any], status_code=201, tags=["collections"])
