@@ -13,6 +13,8 @@ Every write is audited by the service layer with the caller as actor; every read
 a loan) is audited here, in batches written at least every second (:mod:`arrears.api.audit`).
 
 **Errors** are 4xx with ``{"error": "..."}`` saying what was wrong and how to fix it, never a 500 for bad input.
+A borrower or an agency asking for a record that does not exist gets the 403 of one not theirs (ids cannot be
+probed). A fault of the server's is a 500 whose body names a reference; the log has the traceback under it.
 """
 
 import threading
@@ -330,7 +332,10 @@ def create_app(services: Services) -> FastAPI:
     def _failure(request: Request, error: Exception) -> JSONResponse:
         """A bug, never the caller's doing: a reference to quote, the traceback in the log under it."""
         reference = logged(request, error)
-        said = f"the server failed; nothing was shown. Try again later, or quote reference {reference}"
+        said = (
+            f"the server failed (a fault on our side, not in the request): retry it (a write with the same "
+            f"Idempotency-Key posts once), or quote reference {reference}"
+        )
         return JSONResponse({"error": said, "reference": reference}, status_code=500)
 
     def near(on: date) -> None:
