@@ -34,12 +34,13 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from arrears.adapters import tables as t
 from arrears.adapters.database import make_engine, upgrade
 from arrears.api.app import create_app
 from tests.books import DAY, Books, build_books
+from tests.conftest import PG_ADMIN_URL
 from tests.test_web_browser import browser  # noqa: F401 (the session's Chromium, a fixture)
 
 ORIGIN = "http://testserver"
@@ -56,13 +57,28 @@ HOMES = {
 FIGURES: dict[str, Any] = {}
 
 
-@pytest.fixture(scope="module")
-def books(tmp_path_factory: pytest.TempPathFactory) -> Books:
-    url = f"sqlite:///{tmp_path_factory.mktemp('books') / 'books.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    return build_books(url)
+STORES = ["sqlite", "postgresql"] if os.environ.get("ARREARS_LONG_TESTS") == "1" else ["sqlite"]
+"""The books on SQLite; on PostgreSQL too with ARREARS_LONG_TESTS=1 (every test of the module runs twice)."""
+
+
+@pytest.fixture(scope="module", params=STORES)
+def books(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Books]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('books') / 'books.db'}"
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield build_books(url)
+        return
+    admin, template = request.getfixturevalue("pg_template")
+    name = f"arrears_books_{os.getpid()}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    built = build_books(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
+    yield built
+    built.services.engine.dispose()
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="module")
@@ -306,6 +322,7 @@ BROWSER_SAMPLE = {
     "collector": [
         "/console/queue",
         "/console/loans/{M3}",  # overdue, placed with an agency
+        "/console/loans/{on_time}",  # nothing charged but interest: an explanation without penalty lines
         "/console/loans/{reschedule}",  # under a plan
         "/console/loans/{written_off}",
         "/console/loans/{legal_case}",
