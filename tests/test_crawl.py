@@ -332,7 +332,7 @@ BROWSER_SAMPLE = {
         "/console/approvals",  # the error page: a collector may not decide
     ],
     "supervisor": ["/console/approvals", "/console/compliance"],
-    "borrower": ["/borrower/{M2}", "/borrower/{M2}?lang=en-US"],
+    "borrower": ["/borrower/{M2}", "/borrower/{M2}?lang=en-US", "/sign-in"],
 }
 """Each kind of page at least once, in the states most likely to break a layout."""
 

@@ -31,6 +31,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 from arrears.access import Forbidden, Principal, Role, refusal_for_missing
 from arrears.adapters.store import NotFound
@@ -222,6 +223,8 @@ def web_route(site: Site) -> type[APIRoute]:
                         f"{'.'.join(str(p) for p in item['loc'])}: {error_detail(item)}" for item in error.errors()
                     )
                     return await _error(site, request, 422, said or "the request is not valid")
+                except HTTPException:
+                    raise  # an answer on purpose (a 404 route, a 405): the app's handler words it
                 except Exception as error:  # a bug, not the caller's doing: the site's page with a reference
                     return await _failure(site, request, error)
 
