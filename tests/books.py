@@ -20,15 +20,17 @@ settled_for_less    a settlement at a discount approved and paid: closed, princi
 accelerated         accelerated by the contract's rule at 105 days past due
 written_off         written off through maker-checker (a collector proposes, an admin approves)
 court_order         a court's freeze order recorded against the borrower and the loan
-legal_case          referred, filed and judged (pay by 2 days before DAY: delay interest runs)
+legal_case          referred, filed and judged on ACTED, to pay that day: delay interest runs after it
 requested           the borrower asked for a plan; nobody answered yet (the approvals page lists it)
 proposed            a collector proposed a plan; no checker yet
 ==================  ==================================================================================
 
 A waiver command waits for its checker on the M1 loan, a promise to pay and a contact are recorded on M2, and
-the day's plan places the accounts 61 days past due or more with an agency (:attr:`Books.agency`).
+the day's plan places the accounts 61..90 days past due (the strategy's "agency" rule: the M3 loan) with an
+agency (:attr:`Books.agency`, :attr:`Books.placed`).
 Every state's figures come from the engine; the builder asserts only that each loan landed in its state.
-It takes a few seconds on SQLite (about 235 day-ends over 20 loans); reuse it, do not copy it.
+It takes 7..11 s on SQLite (about 230 day-ends over 21 loans), about 19 s on PostgreSQL; reuse it, do not
+copy it (a module-scoped fixture builds it once for a test module: tests/test_crawl.py ``books``).
 """
 
 from __future__ import annotations
