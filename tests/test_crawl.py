@@ -39,6 +39,7 @@ from sqlalchemy import select, text
 from arrears.adapters import tables as t
 from arrears.adapters.database import make_engine, upgrade
 from arrears.api.app import create_app
+from arrears.web.i18n import LANGS
 from tests.books import DAY, Books, build_books
 from tests.conftest import PG_ADMIN_URL
 from tests.test_web_browser import browser  # noqa: F401 (the session's Chromium, a fixture)
@@ -101,11 +102,13 @@ class Links(HTMLParser):
 
 
 def local(href: str, page: str) -> str | None:
-    """``href`` as a path (and query) on this site, or None when it leaves it."""
+    """``href`` as a path (and query) on this site, or None when it leaves it. A switch back to the default
+    language is the page itself (every seed is first seen in it), so each page is crawled in both languages."""
     target = urlsplit(urljoin(ORIGIN + page, href))
     if f"{target.scheme}://{target.netloc}" != ORIGIN:
         return None
-    return target.path + (f"?{target.query}" if target.query else "")
+    query = "" if target.query == f"lang={LANGS[0]}" else target.query
+    return target.path + (f"?{query}" if query else "")
 
 
 def signed_in(app: Any, token: str) -> TestClient:
