@@ -15,7 +15,8 @@ Over the books of :mod:`tests.books` (a loan in every state a page must show; SQ
 - **a failure is still the site's page**: a 500 carries a reference, the log the traceback under it, and
   nothing of the error's text.
 
-Set ``ARREARS_CRAWL_FIGURES=path`` to have the crawl write its figures (pages per role, API reads) as JSON.
+With ``ARREARS_LONG_TESTS=1``: the same on PostgreSQL, and with ``ARREARS_DEMO_STORE=path`` a crawl over a copy
+of a demo store. ``ARREARS_CRAWL_FIGURES=path`` writes the figures (pages per role, API reads) there as JSON.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import json
 import logging
 import os
 import re
+import shutil
 from collections import Counter, deque
 from collections.abc import Iterator
 from datetime import timedelta
@@ -36,9 +38,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
+from arrears.access import Role
+from arrears.adapters import collections_store as cs
 from arrears.adapters import tables as t
+from arrears.adapters import tokens_store
 from arrears.adapters.database import make_engine, upgrade
 from arrears.api.app import create_app
+from arrears.config import Settings
+from arrears.service_layer.services import Services
 from arrears.web.i18n import LANGS
 from tests.books import DAY, Books, build_books
 from tests.conftest import PG_ADMIN_URL
@@ -377,3 +384,46 @@ def test_a_sample_of_pages_renders_in_chromium_at_390_and_1280_wide(
             context.close()
     assert shown[390] == shown[1280] == sum(len(paths) for paths in BROWSER_SAMPLE.values())
     FIGURES["browser pages"] = dict(shown)
+
+
+DEMO_STORE = os.environ.get("ARREARS_DEMO_STORE", "")
+"""A demo store (``make demo`` writes one; never written to: the test crawls a copy)."""
+
+
+@pytest.mark.skipif(
+    os.environ.get("ARREARS_LONG_TESTS") != "1" or not DEMO_STORE,
+    reason="opt-in: ARREARS_LONG_TESTS=1 ARREARS_DEMO_STORE=path/to/arrears.db (a demo store, copied)",
+)
+def test_the_demo_store_crawls_without_a_failure(tmp_path: Path) -> None:
+    """The crawl over a copy of a demo store: every role from its landing pages, and a collector over the account
+    and borrower pages of every 10th loan (the whole store, 3,000 loans, takes minutes: issue 19's manual check)."""
+    copy = tmp_path / "demo.db"
+    shutil.copyfile(DEMO_STORE, copy)
+    url = f"sqlite:///{copy}"
+    services = Services(make_engine(url), Settings(database_url=url))
+    with services.transaction() as connection:
+        loans = list(connection.execute(select(t.loans.c.id, t.loans.c.borrower_id).order_by(t.loans.c.id)))
+        agency = next(iter(cs.open_placements(connection).values())).agency
+        tokens = {
+            role.value: tokens_store.create(
+                connection,
+                role=role,
+                borrower=loans[0].borrower_id if role is Role.BORROWER else None,
+                agency=agency if role is Role.AGENCY else None,
+                label=f"crawl {role}",
+                now=services.clock(),
+            )[1]
+            for role in Role
+        }
+    sample = [f"/console/loans/{row.id}" for row in loans[::10]] + [
+        f"/borrower/{row.borrower_id}" for row in loans[::10]
+    ]
+    app = create_app(services)
+    pages: Counter[int] = Counter()
+    with TestClient(app):
+        for role, token in tokens.items():
+            seen, wrong = crawl(signed_in(app, token), HOMES[role] + (sample if role == "collector" else []))
+            assert wrong == [], (role, wrong[:5])
+            pages.update(seen.values())
+    assert pages[200] >= len(sample)
+    FIGURES["demo pages"] = dict(pages)
