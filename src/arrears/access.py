@@ -112,9 +112,33 @@ def authorize(
     """Refuse (:class:`Forbidden`, saying why) unless the role holds ``permission`` and, for a borrower, the
     data is their own (``borrower``), for an agency, the account is placed with it (``placed_with``: the agencies
     the borrower's accounts are placed with)."""
+    role_may(principal, permission)
+    if principal.role is Role.BORROWER and borrower != principal.borrower:
+        raise Forbidden(BORROWERS_OWN)
+    if principal.role is Role.AGENCY and principal.agency not in placed_with:
+        raise Forbidden(_agencys_own(principal))
+
+
+def role_may(principal: Principal, permission: Permission) -> None:
+    """The role's half of :func:`authorize`, asked before a record is looked up: a role that may not is refused
+    the same whether the record exists or not."""
     if principal.role not in GRANTS[permission]:
         raise Forbidden(f"the {principal.role} role may not {permission}")
-    if principal.role is Role.BORROWER and borrower != principal.borrower:
-        raise Forbidden("a borrower sees only their own data")
-    if principal.role is Role.AGENCY and principal.agency not in placed_with:
-        raise Forbidden(f"agency {principal.agency} sees only the accounts placed with it")
+
+
+BORROWERS_OWN = "a borrower sees only their own data"
+
+
+def _agencys_own(principal: Principal) -> str:
+    return f"agency {principal.agency} sees only the accounts placed with it"
+
+
+def refusal_for_missing(principal: Principal) -> Forbidden | None:
+    """What a borrower or an agency is told when it asks for a record that does not exist: word for word the
+    refusal of a record that is not theirs, so that comparing answers (404 against 403) cannot tell which ids
+    exist (issue 19: loan ids could be enumerated). None for the lender's own people, who are told "no loan N"."""
+    if principal.role is Role.BORROWER:
+        return Forbidden(BORROWERS_OWN)
+    if principal.role is Role.AGENCY:
+        return Forbidden(_agencys_own(principal))
+    return None

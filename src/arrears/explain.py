@@ -12,7 +12,9 @@ its lines are the engine's own arithmetic, not a second calculation that could d
   dropped because the installment was paid in full in time).
 
 For each installment and component: ``charged`` (the sum of its lines' amounts), ``paid_or_waived`` (charged
-minus owed) and ``owed`` (what ``loan show`` shows for that installment after day-end ``as_of``).
+minus owed) and ``owed`` (what ``loan show`` shows for that installment after day-end ``as_of``). A component
+with no lines is left out (an installment paid on time has no penalty), and an installment with none at all:
+a reader asks for the components present (the pages: ``web/templates/_explanation.html.j2``).
 """
 
 from __future__ import annotations

@@ -57,6 +57,10 @@ GENESIS_HASH = "0" * 64
 class NotFound(InputRejected):
     """An id that names nothing (or something closed); the message says which and how to list what exists."""
 
+    public = False
+    """Whether anyone may be told it does not exist (a product's code). Otherwise a borrower or an agency asking
+    is answered as for a record not theirs (:func:`arrears.access.refusal_for_missing`)."""
+
 
 class ConcurrencyConflict(RuntimeError):
     """A row changed under a command despite its lock: a bug or a misconfigured database, never bad input."""

@@ -13,6 +13,8 @@ Every write is audited by the service layer with the caller as actor; every read
 a loan) is audited here, in batches written at least every second (:mod:`arrears.api.audit`).
 
 **Errors** are 4xx with ``{"error": "..."}`` saying what was wrong and how to fix it, never a 500 for bad input.
+A borrower or an agency asking for a record that does not exist gets the 403 of one not theirs (ids cannot be
+probed). A fault of the server's is a 500 whose body names a reference; the log has the traceback under it.
 """
 
 import threading
@@ -30,11 +32,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from arrears.access import Forbidden, Permission, Principal, Role, authorize
+from arrears.access import Forbidden, Permission, Principal, Role, authorize, refusal_for_missing, role_may
 from arrears.adapters import collections_store as cs
 from arrears.adapters import store, tokens_store
 from arrears.adapters.store import NotFound
 from arrears.api.audit import AuditBacklog, ReadAudit
+from arrears.api.failures import logged
 from arrears.api.limits import BodyLimit
 from arrears.errors import Busy, InputRejected
 from arrears.hardship import PlanTerms
@@ -323,7 +326,12 @@ def create_app(services: Services) -> FastAPI:
         return JSONResponse({"error": str(error)}, status_code=403)
 
     @app.exception_handler(NotFound)
-    def _not_found(_: Request, error: NotFound) -> JSONResponse:
+    def _not_found(request: Request, error: NotFound) -> JSONResponse:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        principal = principals.of(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+        refusal = refusal_for_missing(principal) if principal is not None and not error.public else None
+        if refusal is not None:  # a borrower or an agency: the same answer as for another's record
+            return JSONResponse({"error": str(refusal)}, status_code=403)
         return JSONResponse({"error": str(error)}, status_code=404)
 
     @app.exception_handler(IdempotencyConflict)
@@ -333,6 +341,16 @@ def create_app(services: Services) -> FastAPI:
     @app.exception_handler(InputRejected)
     def _rejected(_: Request, error: InputRejected) -> JSONResponse:
         return JSONResponse({"error": str(error)}, status_code=422)
+
+    @app.exception_handler(Exception)
+    def _failure(request: Request, error: Exception) -> JSONResponse:
+        """A bug, never the caller's doing: a reference to quote, the traceback in the log under it."""
+        reference = logged(request, error)
+        said = (
+            f"the server failed (a fault on our side, not in the request): retry it (a write with the same "
+            f"Idempotency-Key posts once), or quote reference {reference}"
+        )
+        return JSONResponse({"error": said, "reference": reference}, status_code=500)
 
     def near(on: date) -> None:
         """A standing or a loan is asked of a day within a year of the business date: a replay to the year 2488
@@ -371,12 +389,18 @@ def create_app(services: Services) -> FastAPI:
             placement = cs.open_placements(connection).get(loan_id)
         return {placement.agency} if placement is not None else set()
 
+    def authorize_on_loan(principal: Principal, permission: Permission, loan_id: int) -> None:
+        """:func:`authorize` on a loan: the role first, so a role that may not learns nothing of the loan (not even
+        that it exists), then whose it is and where it is placed."""
+        role_may(principal, permission)
+        authorize(principal, permission, borrower=owner_of(loan_id), placed_with=placed(loan_id))
+
     @app.get("/loans/{loan_id}", response_model=dict[str, Any], tags=["loans"])
     def loan(
         loan_id: Id, principal: Caller, on: Annotated[IsoDate, Query(alias="date", description="YYYY-MM-DD")]
     ) -> Json:
         """A loan as of a day: schedule, what is due and paid, days past due."""
-        authorize(principal, Permission.READ_LOAN, borrower=owner_of(loan_id), placed_with=placed(loan_id))
+        authorize_on_loan(principal, Permission.READ_LOAN, loan_id)
         near(on)
         view = services.loan_state(loan_id, on)
         audit.read(principal.actor, "loan.read", f"loan:{loan_id}")
@@ -396,6 +420,7 @@ def create_app(services: Services) -> FastAPI:
         idempotency_key: Annotated[str, Header(min_length=1, max_length=150)],
     ) -> Json:
         """Post a repayment, once per Idempotency-Key."""
+        role_may(principal, Permission.REPAY)
         with services.reading() as connection:
             stored = store.get_loan(connection, loan_id)
         authorize(principal, Permission.REPAY, borrower=stored.borrower_id)
@@ -418,7 +443,7 @@ def create_app(services: Services) -> FastAPI:
     ) -> Json:
         """The loan's statement as of a day: terms, transactions (backdated, reversed), installments, state; the
         JSON of ``arrears portfolio export``'s CSV statement."""
-        authorize(principal, Permission.READ_LOAN, borrower=owner_of(loan_id), placed_with=placed(loan_id))
+        authorize_on_loan(principal, Permission.READ_LOAN, loan_id)
         near(on)
         view = loan_statement(services, loan_id, on)
         audit.read(principal.actor, "loan.statement", f"loan:{loan_id}")
@@ -432,7 +457,7 @@ def create_app(services: Services) -> FastAPI:
         lang: Annotated[str, Query(pattern="^(zh-CN|en-US)$")] = "zh-CN",
     ) -> Json:
         """Every interest, penalty and compound amount of the loan, each with how it was computed and its rule."""
-        authorize(principal, Permission.READ_LOAN, borrower=owner_of(loan_id), placed_with=placed(loan_id))
+        authorize_on_loan(principal, Permission.READ_LOAN, loan_id)
         near(on)
         view = services.explain_loan(loan_id, on, lang)
         audit.read(principal.actor, "loan.explanation", f"loan:{loan_id}")
@@ -441,7 +466,7 @@ def create_app(services: Services) -> FastAPI:
     @app.post("/loans/{loan_id}/hardship-requests", response_model=dict[str, Any], status_code=201, tags=["hardship"])
     def hardship_request(loan_id: Id, body: HardshipRequestIn, principal: Caller, key: Key) -> Json:
         """The borrower asks for a plan (协商还款); a collector answers it with a proposal."""
-        authorize(principal, Permission.REQUEST_HARDSHIP, borrower=owner_of(loan_id))
+        authorize_on_loan(principal, Permission.REQUEST_HARDSHIP, loan_id)
         with services.acting_as(principal.actor, origin="api"):
             view = hardship.request(services, loan_id=loan_id, reason=body.reason, key=scoped(principal, key))
         return Json(view, status_code=201)
@@ -449,7 +474,7 @@ def create_app(services: Services) -> FastAPI:
     @app.get("/loans/{loan_id}/hardship-plans", response_model=list[dict[str, Any]], tags=["hardship"])
     def hardship_plans(loan_id: Id, principal: Caller) -> Json:
         """The loan's requests and plans, newest first."""
-        authorize(principal, Permission.READ_HARDSHIP, borrower=owner_of(loan_id))
+        authorize_on_loan(principal, Permission.READ_HARDSHIP, loan_id)
         view = hardship.plans(services, loan_id=loan_id)
         audit.read(principal.actor, "hardship.read", f"loan:{loan_id}")
         return Json(view)
@@ -512,7 +537,7 @@ def create_app(services: Services) -> FastAPI:
     @app.post("/loans/{loan_id}/disputes", response_model=dict[str, Any], status_code=201, tags=["credit"])
     def dispute(loan_id: Id, body: DisputeIn, principal: Caller, key: Key) -> Json:
         """Dispute what was reported of the loan for a month: answered within 20 days (cn) or 30 (us)."""
-        authorize(principal, Permission.OPEN_DISPUTE, borrower=owner_of(loan_id))
+        authorize_on_loan(principal, Permission.OPEN_DISPUTE, loan_id)
         jurisdiction = jurisdiction_of(services, loan_id)
         with services.reading() as connection:
             on = services.business_date(connection)
@@ -671,6 +696,7 @@ def create_app(services: Services) -> FastAPI:
     def line(line_id: Id, principal: Caller, lang: Annotated[str, Query(pattern="^(zh-CN|en-US)$")] = "zh-CN") -> Json:
         """The line now (during the business date): its limit and the limit in force, product, loans, and what is
         restricted on it, why and what lifts it (the borrower's standing, for this line)."""
+        role_may(principal, Permission.READ_STANDING)
         with services.reading() as connection:
             owner = store.get_line(connection, line_id)["borrower_id"]
         authorize(principal, Permission.READ_STANDING, borrower=owner)  # an agency never: a line is more than a loan
@@ -722,6 +748,7 @@ def create_app(services: Services) -> FastAPI:
         idempotency_key: Annotated[str, Header(min_length=1, max_length=150)],
     ) -> Json:
         """Draw a loan on the line, from the business date; refused with the rule (a suspended line, the limit)."""
+        role_may(principal, Permission.DRAW)
         with services.reading() as connection:
             owner = store.get_line(connection, line_id)["borrower_id"]
             today = services.business_date(connection)
@@ -735,7 +762,7 @@ def create_app(services: Services) -> FastAPI:
 
     def working(principal: Principal, permission: Permission, loan_id: int) -> str | None:
         """Authorize a collections write on a loan; the agency the caller works for, if one."""
-        authorize(principal, permission, borrower=owner_of(loan_id), placed_with=placed(loan_id))
+        authorize_on_loan(principal, permission, loan_id)
         return principal.agency if principal.role is Role.AGENCY else None
 
     @app.post("/loans/{loan_id}/promises", response_model=dict[str, Any], status_code=201, tags=["collections"])

@@ -35,6 +35,12 @@ from arrears.product import Product, ProductError, load_product
 _PERCENT = Decimal("0.01")
 
 
+class UnknownProduct(NotFound):
+    """A code the catalogue does not offer: the catalogue is published, so anyone may be told so."""
+
+    public = True
+
+
 @dataclass(frozen=True, slots=True)
 class Catalogue:
     """The products in ``folder``, by code, in code order."""
@@ -46,7 +52,7 @@ class Catalogue:
         """The product with ``code``; :class:`NotFound` (a resource asked by its code) otherwise."""
         found = self.products.get(code)
         if found is None:
-            raise NotFound(f"no product {code!r}; {self._offered()}")
+            raise UnknownProduct(f"no product {code!r}; {self._offered()}")
         return found
 
     def offered(self, code: str) -> Product:

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from arrears.access import Permission, Role, authorize
+from arrears.access import Permission, Role, authorize, role_may
 from arrears.adapters import store
 from arrears.errors import InputRejected
 from arrears.money import format_minor, parse_amount
@@ -115,6 +115,7 @@ def router(site: Site) -> APIRouter:
 
 
 def _pay(site: Site, visit: Visit, loan_id: int, fields: dict[str, str]) -> Response:
+    role_may(visit.principal, Permission.REPAY)  # before the lookup: a role that may not learns nothing
     loan = owner_of(site, loan_id)
     authorize(visit.principal, Permission.REPAY, borrower=loan.borrower_id)
     amount = parse_amount(fields.get("amount", ""), field="amount")
@@ -132,6 +133,7 @@ def _pay(site: Site, visit: Visit, loan_id: int, fields: dict[str, str]) -> Resp
 
 
 def _ask(site: Site, visit: Visit, loan_id: int, fields: dict[str, str]) -> Response:
+    role_may(visit.principal, Permission.REQUEST_HARDSHIP)  # before the lookup: a role that may not learns nothing
     loan = owner_of(site, loan_id)
     authorize(visit.principal, Permission.REQUEST_HARDSHIP, borrower=loan.borrower_id)
     reason = fields.get("reason", "")[:2000]
@@ -143,6 +145,7 @@ def _ask(site: Site, visit: Visit, loan_id: int, fields: dict[str, str]) -> Resp
 
 
 def _dispute(site: Site, visit: Visit, loan_id: int, fields: dict[str, str]) -> Response:
+    role_may(visit.principal, Permission.OPEN_DISPUTE)  # before the lookup: a role that may not learns nothing
     loan = owner_of(site, loan_id)
     authorize(visit.principal, Permission.OPEN_DISPUTE, borrower=loan.borrower_id)
     month = parse_day(fields.get("month", ""), "month")

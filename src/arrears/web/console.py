@@ -86,8 +86,10 @@ def router(site: Site) -> APIRouter:
         require(visit.principal, WORKS_ACCOUNTS, "record collection work")
         with site.services.reading() as connection:
             loan = store.get_loan(connection, loan_id)
-        if visit.principal.role is Role.AGENCY and visit.principal.agency not in placed(site, loan_id):
-            raise Forbidden(f"agency {visit.principal.agency} works only the accounts placed with it")
+        # an agency, on a loan not placed with it, is told what it is told of a loan that is not there
+        authorize(
+            visit.principal, Permission.RECORD_COLLECTIONS, borrower=loan.borrower_id, placed_with=placed(site, loan_id)
+        )
         return loan
 
     @r.get("/queue", response_class=HTMLResponse)

@@ -8,7 +8,8 @@ another site), and a POST whose ``Origin`` names another host is refused as well
 
 **Errors** are pages, never a 500 for anything a person can type: not signed in redirects to the sign-in page;
 a role that may not, or someone else's data, is a 403 page saying why (:class:`arrears.access.Forbidden`); an
-unknown record 404; a refused input 422 with the service layer's own explanation.
+unknown record 404; a refused input 422 with the service layer's own explanation. Anything else is a bug: a 500
+that is still the site's page, with a reference whose traceback is in the log (:mod:`arrears.api.failures`).
 """
 
 from __future__ import annotations
@@ -30,10 +31,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
-from arrears.access import Forbidden, Principal, Role
+from arrears.access import Forbidden, Principal, Role, refusal_for_missing
 from arrears.adapters.store import NotFound
 from arrears.api.audit import AuditBacklog, ReadAudit
+from arrears.api.failures import logged
 from arrears.errors import InputRejected
 from arrears.service_layer.services import IdempotencyConflict, Services
 from arrears.validation import error_detail
@@ -208,7 +211,7 @@ def web_route(site: Site) -> type[APIRoute]:
                 except Forbidden as error:
                     return await _error(site, request, 403, str(error))
                 except NotFound as error:
-                    return await _error(site, request, 404, str(error))
+                    return await _missing(site, request, error)
                 except IdempotencyConflict as error:
                     return await _error(site, request, 409, str(error))
                 except InputRejected as error:
@@ -220,6 +223,10 @@ def web_route(site: Site) -> type[APIRoute]:
                         f"{'.'.join(str(p) for p in item['loc'])}: {error_detail(item)}" for item in error.errors()
                     )
                     return await _error(site, request, 422, said or "the request is not valid")
+                except HTTPException:
+                    raise  # an answer on purpose (a 404 route, a 405): the app's handler words it
+                except Exception as error:  # a bug, not the caller's doing: the site's page with a reference
+                    return await _failure(site, request, error)
 
             return handle
 
@@ -232,6 +239,40 @@ async def _error(site: Site, request: Request, status: int, message: str) -> HTM
     csrf = site.csrf_of(token) if principal is not None else ""  # so sign-out works from an error page too
     return site.render(
         request, "error.html.j2", principal=principal, status=status, code=status, message=message, csrf=csrf
+    )
+
+
+async def _missing(site: Site, request: Request, error: NotFound) -> HTMLResponse:
+    """404, except to a borrower or an agency: the 403 of a record not theirs (:func:`refusal_for_missing`)."""
+    token = request.cookies.get(COOKIE, "")
+    principal = await run_in_threadpool(site.principals.of, token) if token else None
+    refusal = refusal_for_missing(principal) if principal is not None and not error.public else None
+    if refusal is not None:
+        return await _error(site, request, 403, str(refusal))
+    return await _error(site, request, 404, str(error))
+
+
+async def _failure(site: Site, request: Request, error: Exception) -> HTMLResponse:
+    """A 500 as the site's own page: the reference to quote, nothing of the failure (:mod:`arrears.api.failures`).
+    Shown without the caller's name in the header if even that fails (the store unreachable)."""
+    reference = logged(request, error)
+    lang = language(request)
+    message = labels(lang)["failure"]
+    try:
+        token = request.cookies.get(COOKIE, "")
+        principal = await run_in_threadpool(site.principals.of, token) if token else None
+    except Exception:  # the failure may be the store itself: the page still renders, signed-out
+        principal = None
+    csrf = site.csrf_of(request.cookies.get(COOKIE, "")) if principal is not None else ""
+    return site.render(
+        request,
+        "error.html.j2",
+        principal=principal,
+        status=500,
+        code=500,
+        message=message,
+        reference=reference,
+        csrf=csrf,
     )
 
 
