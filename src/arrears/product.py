@@ -54,6 +54,7 @@ from arrears.bounds import (
     overdue_cost_problem,
 )
 from arrears.errors import InputRejected
+from arrears.files import PRODUCT_FILE_CAP, FileRefused, read_text_capped
 from arrears.money import RoundingMode, format_minor
 from arrears.terms import DEFAULT_ALLOCATION, Component, InterestBasis, LoanTerms, Method, Prepayment
 from arrears.validation import describe_errors
@@ -342,9 +343,9 @@ def load_product(path: str | Path) -> Product:
     """Read and validate a product TOML file; :class:`ProductError` names the file, the field and the fix."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ProductError(f"{path}: cannot read the product file ({error.strerror}); check the path") from None
+        text = read_text_capped(path, what="product file", cap=PRODUCT_FILE_CAP)
+    except FileRefused as error:
+        raise ProductError(str(error)) from None
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

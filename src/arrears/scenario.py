@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError, field_v
 from arrears.bounds import BoundedAmount, DailyRate, GraceDays, PenaltyMultiplier, Terms
 from arrears.engine import Payment
 from arrears.errors import InputRejected
+from arrears.files import SCENARIO_FILE_CAP, FileRefused, read_text_capped
 from arrears.money import RoundingMode
 from arrears.terms import DEFAULT_ALLOCATION, Component, InterestBasis, LoanTerms, Method
 from arrears.validation import Amount, IsoDate, describe_errors
@@ -141,9 +142,9 @@ def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario JSON file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ScenarioError(f"{path}: cannot read the scenario file ({error.strerror}); check the path") from None
+        text = read_text_capped(path, what="scenario file", cap=SCENARIO_FILE_CAP)
+    except FileRefused as error:
+        raise ScenarioError(str(error)) from None
     try:
         document = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as error:
