@@ -6,6 +6,7 @@ read with a size cap, never endlessly."""
 from __future__ import annotations
 
 import copy
+import json
 import os
 import shutil
 import sqlite3
@@ -259,6 +260,8 @@ def test_a_loan_stored_with_absurd_terms_is_quarantined_and_the_others_close(dat
          "--month: 9999-12-01 is outside"),
         (("hardship", "propose", "1", "--maker", "li", "--settle-for", "2000", "--settle-within", "99999999999999"),
          "2026-06-21", "hardship.settlement_days: a settlement is paid within 1 to 90 days"),
+        (("portfolio", "generate", "--out", "/nonexistent/ds", "--history-days", "99999999999999"), "2026-06-21",
+         "--history-days must be from 0 to 3650"),
     ],
 )  # fmt: skip
 def test_far_dates_and_endless_day_counts_exit_2_with_one_line_and_change_nothing(
@@ -349,3 +352,28 @@ def test_a_file_that_grows_past_its_cap_while_read_is_cut_off(tmp_path: Path, mo
 
 def test_a_scenario_file_within_its_cap_reads_as_before() -> None:
     assert load_scenario(SCENARIOS / "cn_grace_missed.json").terms.grace_days == 3
+
+
+def test_a_line_whose_stored_product_is_now_out_of_bounds_does_not_stop_the_day_end(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A line opened before the bounds on the issue's product (max_daily_rate "5"; its loan at 0.0005 a day, within
+    them): when its loan falls overdue the day-end reads the line's restriction rules from that snapshot, which no
+    longer validates. The line keeps what is recorded (logged), and the day-end closes."""
+    setup = Services(
+        make_engine(database_url), Settings(database_url=database_url, business_date=date(2026, 5, 15)), origin="test"
+    )
+    borrower = setup.add_borrower(name="张三", phone="13800138000", timezone="Asia/Shanghai", language="zh")
+    line = setup.open_line(borrower_id=borrower, product=load_product(SAMPLE_PRODUCT), limit=2_000_000)
+    setup.draw(line_id=line, amount=100_000, terms=5, start=date(2026, 5, 15), key="a")
+    setup.engine.dispose()
+    services = Services(make_engine(database_url), Settings(database_url=database_url), origin="test")
+    with services.transaction() as connection:
+        snapshot = json.loads(connection.execute(select(t.credit_lines.c.product_document)).scalar_one())
+        snapshot["pricing"]["max_daily_rate"] = "5"
+        connection.execute(update(t.credit_lines).values(product_document=json.dumps(snapshot)))
+    report = run_store(services, through=date(2026, 6, 20))  # 4 days past due on 06-20
+    assert report.through == date(2026, 6, 20) and report.quarantined == []
+    assert any("left as recorded" in record.getMessage() and "max_daily_rate" in record.getMessage()
+               for record in caplog.records)  # fmt: skip
+    services.engine.dispose()
