@@ -81,7 +81,7 @@ LOAN = {"principal": "2500.00", "daily_rate": "0.0005", "terms": 5, "method": "e
     ("args", "needle"),
     [
         (["--method", "annuity"], "loan.method"),
-        (["--principal", "0"], "principal must be above zero"),
+        (["--principal", "0"], "loan.principal: must be above zero"),
         (["--principal", "-5"], "not a plain amount"),
         (["--principal", "10.001"], "at most two decimals"),
         (["--principal", "1e4"], "not a plain amount"),

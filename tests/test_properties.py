@@ -44,11 +44,11 @@ principals = st.one_of(
     st.integers(min_value=50_000, max_value=5_000_000),  # 500.00 .. 50,000.00: a typical consumer loan
 )
 daily_rates = st.one_of(
-    st.integers(min_value=0, max_value=100_000),  # 0 .. 0.001 in hundred-millionths
-    st.sampled_from([20_000, 35_000, 50_000, 65_000, 98_630]),  # 0.0002 .. 0.0009863 (36% a year)
+    st.integers(min_value=0, max_value=98_630),  # 0 .. 0.0009863 (36% a year, arrears.bounds) in hundred-millionths
+    st.sampled_from([20_000, 35_000, 50_000, 65_000, 98_630]),  # 0.0002 .. 0.0009863
 ).map(lambda n: Decimal(n).scaleb(-8))
 multipliers = st.one_of(
-    st.integers(min_value=0, max_value=200),  # 0.00 .. 2.00
+    st.integers(min_value=0, max_value=150),  # 0.00 .. 1.50 (the bound, arrears.bounds)
     st.sampled_from([130, 150]),  # +30% .. +50% (银发〔2003〕251号)
 ).map(lambda n: Decimal(n).scaleb(-2))
 month_ends = st.builds(

@@ -19,17 +19,28 @@ ARREARS_LOCK_TIMEOUT       Seconds a command (or a read) waits for a lock before
                            temporary failure (arrears.errors.Busy: API 503 + Retry-After, CLI exit 75)
                            and writes nothing; default 10. A day-end closing a day holds off commands
                            for as long as that day takes; the day-end itself waits without a bound.
+ARREARS_HORIZON_DAYS       How far ahead a date may go, in days; default 366. ARREARS_BUSINESS_DATE at most
+                           this far after today (or after the day after the last day-end, if later);
+                           an as-of date (``standing``, ``explain``, ``loan show``, the API) and a
+                           day-end's ``--through`` at most this far after the business date. A year
+                           answers every question about a loan's next due dates; a replay to the year
+                           9999 answers none and would run for hours.
+ARREARS_EOD_CONFIRM_DAYS   A day-end run that would close more days than this at once needs
+                           ``--long-run``; default 31 (a month of catching up: more is usually a
+                           mistyped year, and each day is committed on its own, so a slip is not undone).
 =========================  ==========================================================================
 """
 
 from __future__ import annotations
 
 import getpass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from arrears.validation import EARLIEST_DATE
 
 DEFAULT_DATABASE_URL = "sqlite:///./arrears.db"
 
@@ -52,3 +63,19 @@ class Settings(BaseSettings):
     non_accrual_dpd: int = Field(default=90, ge=0, le=10_000)
     products_dir: Path = Path("products")
     lock_timeout: float = Field(default=10.0, gt=0, le=3600)
+    horizon_days: int = Field(default=366, ge=1, le=3660)
+    eod_confirm_days: int = Field(default=31, ge=1, le=3660)
+
+    @model_validator(mode="after")
+    def _business_date_near(self) -> Settings:
+        """ARREARS_BUSINESS_DATE from 1900-01-01 to ARREARS_HORIZON_DAYS after today: a command on 9999-12-31 would
+        replay its loan day by day for hours (and a day before 0001-01-02 does not exist)."""
+        if self.business_date is not None:
+            latest = datetime.now(UTC).date() + timedelta(days=self.horizon_days)
+            if not EARLIEST_DATE <= self.business_date <= latest:
+                raise ValueError(
+                    f"ARREARS_BUSINESS_DATE {self.business_date} is outside {EARLIEST_DATE} .. {latest} "
+                    f"({self.horizon_days} days after today, ARREARS_HORIZON_DAYS); set a nearer date, or unset it "
+                    "to follow the day-ends"
+                )
+        return self

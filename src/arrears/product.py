@@ -15,6 +15,10 @@ tend to reduce overdue charges above a 24% annualised all-in cost for licensed l
   0.0005 x 1.5 x 365 = 27.375% is real market practice, and the warning tells the lender what it risks);
 - ``refuse``: the product (or a loan priced above the cap) is refused;
 - ``clamp``: the penalty multiplier is lowered, visibly, so that the overdue cost is at most the cap.
+
+Bounds. Every field is also held within :mod:`arrears.bounds` (amounts, rates, terms, grace and restriction days),
+the same bounds ``line open``, the import, the API and scenario files check: a daily rate above 36% a year, or an
+overdue cost above it after the cap's clamp, is refused in every mode, never warned about.
 """
 
 from __future__ import annotations
@@ -32,16 +36,28 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
-    StrictInt,
     StrictStr,
     ValidationError,
     model_validator,
 )
 
+from arrears.bounds import (
+    BoundedAmount,
+    DailyRate,
+    GraceDays,
+    OpenLoans,
+    PenaltyMultiplier,
+    ReferenceCapRate,
+    RuleDays,
+    StandingDays,
+    Terms,
+    overdue_cost_problem,
+)
 from arrears.errors import InputRejected
+from arrears.files import PRODUCT_FILE_CAP, FileRefused, read_text_capped
 from arrears.money import RoundingMode, format_minor
 from arrears.terms import DEFAULT_ALLOCATION, Component, InterestBasis, LoanTerms, Method, Prepayment
-from arrears.validation import Amount, Rate, describe_errors
+from arrears.validation import describe_errors
 
 DAYS_PER_YEAR = 365
 _MULTIPLIER_PLACES = Decimal("0.00000001")
@@ -71,8 +87,8 @@ class ProductInfo(BaseModel):
 
 class LineRules(BaseModel):
     model_config = _STRICT
-    min_limit: Amount
-    max_limit: Amount
+    min_limit: BoundedAmount
+    max_limit: BoundedAmount
 
     @model_validator(mode="after")
     def _ordered(self) -> LineRules:
@@ -83,9 +99,9 @@ class LineRules(BaseModel):
 
 class DrawdownRules(BaseModel):
     model_config = _STRICT
-    minimum: Amount
-    multiple: Amount
-    max_open_loans: StrictInt = Field(ge=1)
+    minimum: BoundedAmount
+    multiple: BoundedAmount
+    max_open_loans: OpenLoans
 
     @model_validator(mode="after")
     def _positive(self) -> DrawdownRules:
@@ -96,10 +112,10 @@ class DrawdownRules(BaseModel):
 
 class Pricing(BaseModel):
     model_config = _STRICT
-    daily_rate: Rate
-    min_daily_rate: Rate
-    max_daily_rate: Rate
-    terms: tuple[StrictInt, ...] = Field(min_length=1)
+    daily_rate: DailyRate
+    min_daily_rate: DailyRate
+    max_daily_rate: DailyRate
+    terms: tuple[Terms, ...] = Field(min_length=1)
     method: Method
     interest_basis: InterestBasis = InterestBasis.ACTUAL
     rounding: RoundingMode = RoundingMode.HALF_UP
@@ -115,14 +131,14 @@ class Pricing(BaseModel):
 
 class ReferenceCap(BaseModel):
     model_config = _STRICT
-    annual_rate: Rate
+    annual_rate: ReferenceCapRate
     mode: CapMode
 
 
 class OverdueRules(BaseModel):
     model_config = _STRICT
-    grace_days: StrictInt = Field(default=0, ge=0)
-    penalty_multiplier: Rate = Decimal("1.5")
+    grace_days: GraceDays = 0
+    penalty_multiplier: PenaltyMultiplier = Decimal("1.5")
     compound_overdue_interest: StrictBool = True
     allocation: tuple[Component, ...] = DEFAULT_ALLOCATION
     reference_cap: ReferenceCap | None = None
@@ -172,9 +188,9 @@ class RestrictionRule(BaseModel):
     name: StrictStr = Field(min_length=1)
     scope: RestrictionScope
     trigger: RestrictionTrigger = RestrictionTrigger.DAY_END
-    dpd_at_least: StrictInt = Field(ge=1)
+    dpd_at_least: RuleDays
     lift: LiftCondition
-    good_standing_days: StrictInt = Field(default=0, ge=0)
+    good_standing_days: StandingDays = 0
     legal_basis: StrictStr = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -315,7 +331,11 @@ def parse_product(document: dict[str, Any], source: str) -> Product:
     multiplier, notice = apply_reference_cap(
         rules.pricing.max_daily_rate, rules.overdue.penalty_multiplier, rules.overdue.reference_cap, source
     )
-    del multiplier  # loans are clamped at their own rate in Product.loan_terms; here we only check and report
+    # loans are clamped at their own rate in Product.loan_terms; here the dearest loan the product allows is
+    # checked against the all-in bound (arrears.bounds), whatever the lender's reference cap says
+    too_dear = overdue_cost_problem(rules.pricing.max_daily_rate, multiplier)
+    if too_dear is not None:
+        raise ProductError(f"{source}: [overdue] penalty_multiplier: {too_dear}")
     return Product(source=source, rules=rules, notices=(notice,) if notice else (), document=document)
 
 
@@ -323,9 +343,9 @@ def load_product(path: str | Path) -> Product:
     """Read and validate a product TOML file; :class:`ProductError` names the file, the field and the fix."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ProductError(f"{path}: cannot read the product file ({error.strerror}); check the path") from None
+        text = read_text_capped(path, what="product file", cap=PRODUCT_FILE_CAP)
+    except FileRefused as error:
+        raise ProductError(str(error)) from None
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

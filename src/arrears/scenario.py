@@ -12,6 +12,8 @@ Amounts and rates are JSON strings of plain decimals (amounts with at most two d
 eight); exponents, NaN, underscores and JSON numbers are refused for them. Terms and grace days are JSON
 integers. Without product overrides a scenario gets penalty multiplier 1.5, compounding on, grace 0, half-up
 rounding and the default allocation (penalty, compound, interest, principal).
+Every term is held within :mod:`arrears.bounds` (rates up to 36% a year, 1..360 terms, grace 0..30 days, ...),
+as a product's are.
 
 Test scenarios may add ``"expect"`` (a list of states) and ``"expect_payoff"``; the CLI ignores nothing else:
 an unknown key is an error, so a typo never silently changes a result.
@@ -25,13 +27,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError, field_validator
 
+from arrears.bounds import BoundedAmount, DailyRate, GraceDays, PenaltyMultiplier, Terms
 from arrears.engine import Payment
 from arrears.errors import InputRejected
+from arrears.files import SCENARIO_FILE_CAP, FileRefused, read_text_capped
 from arrears.money import RoundingMode
 from arrears.terms import DEFAULT_ALLOCATION, Component, InterestBasis, LoanTerms, Method
-from arrears.validation import Amount, IsoDate, Rate, describe_errors
+from arrears.validation import Amount, IsoDate, describe_errors
 
 _FORBID = ConfigDict(extra="forbid", frozen=True)
 
@@ -42,26 +46,19 @@ class ScenarioError(InputRejected):
 
 class LoanInput(BaseModel):
     model_config = _FORBID
-    principal: Amount
-    daily_rate: Rate
-    terms: StrictInt = Field(ge=1, le=600)
+    principal: BoundedAmount
+    daily_rate: DailyRate
+    terms: Terms
     method: Method
     interest_basis: InterestBasis = InterestBasis.ACTUAL
     start: IsoDate
 
-    @field_validator("principal")
-    @classmethod
-    def _positive(cls, value: int) -> int:
-        if value <= 0:
-            raise ValueError("the principal must be above zero")
-        return value
-
 
 class ProductOverrides(BaseModel):
     model_config = _FORBID
-    penalty_multiplier: Rate = Decimal("1.5")
+    penalty_multiplier: PenaltyMultiplier = Decimal("1.5")
     compound_overdue_interest: StrictBool = True
-    grace_days: StrictInt = Field(default=0, ge=0)
+    grace_days: GraceDays = 0
     rounding: RoundingMode = RoundingMode.HALF_UP
     allocation: tuple[Component, ...] = DEFAULT_ALLOCATION
 
@@ -145,9 +142,9 @@ def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario JSON file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ScenarioError(f"{path}: cannot read the scenario file ({error.strerror}); check the path") from None
+        text = read_text_capped(path, what="scenario file", cap=SCENARIO_FILE_CAP)
+    except FileRefused as error:
+        raise ScenarioError(str(error)) from None
     try:
         document = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as error:

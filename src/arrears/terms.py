@@ -18,6 +18,7 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
+from arrears.bounds import check_terms
 from arrears.errors import InputRejected
 from arrears.money import RoundingMode
 
@@ -87,16 +88,23 @@ class LoanTerms:
     currency: str = "CNY"
 
     def __post_init__(self) -> None:
-        if isinstance(self.principal, bool) or not isinstance(self.principal, int) or self.principal <= 0:
-            raise InputRejected(f"principal must be a positive number of minor units, got {self.principal!r}")
-        if not isinstance(self.daily_rate, Decimal) or self.daily_rate < 0:
-            raise InputRejected(f"daily rate must be a non-negative Decimal, got {self.daily_rate!r}")
-        if not isinstance(self.penalty_multiplier, Decimal) or self.penalty_multiplier < 0:
-            raise InputRejected(f"penalty multiplier must be a non-negative Decimal, got {self.penalty_multiplier!r}")
-        if isinstance(self.terms, bool) or not isinstance(self.terms, int) or not 1 <= self.terms <= 600:
-            raise InputRejected(f"terms must be a whole number of months from 1 to 600, got {self.terms!r}")
-        if isinstance(self.grace_days, bool) or not isinstance(self.grace_days, int) or self.grace_days < 0:
-            raise InputRejected(f"grace days must be a whole number >= 0, got {self.grace_days!r}")
+        if isinstance(self.principal, bool) or not isinstance(self.principal, int):
+            raise InputRejected(f"principal must be a whole number of minor units, got {self.principal!r}")
+        if not isinstance(self.daily_rate, Decimal) or not self.daily_rate.is_finite():
+            raise InputRejected(f"daily rate must be a Decimal, got {self.daily_rate!r}")
+        if not isinstance(self.penalty_multiplier, Decimal) or not self.penalty_multiplier.is_finite():
+            raise InputRejected(f"penalty multiplier must be a Decimal, got {self.penalty_multiplier!r}")
+        for name in ("terms", "grace_days"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InputRejected(f"{name.replace('_', ' ')} must be a whole number, got {value!r}")
+        check_terms(  # the bounds every door checks (arrears.bounds): a loan outside them never reaches the kernel
+            principal=self.principal,
+            daily_rate=self.daily_rate,
+            penalty_multiplier=self.penalty_multiplier,
+            terms=self.terms,
+            grace_days=self.grace_days,
+        )
         if sorted(self.allocation) != sorted(Component):
             raise InputRejected(
                 "allocation must name each of penalty, compound, interest, principal exactly once, "

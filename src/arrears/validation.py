@@ -36,14 +36,25 @@ def _rate(value: object) -> Decimal:
         raise ValueError(str(error).removeprefix("value: ")) from None
 
 
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2199, 12, 31)
+"""The dates any input may name. A loan's dates lie well inside them (360 monthly terms from 2199 still end
+before 2230); a date near 9999-12-31 would overflow the date arithmetic of a schedule, a grace period or a
+settlement window (OverflowError), and one near 0001-01-01 the day before it."""
+
+
 def parse_date(value: object) -> date:
-    """A ``YYYY-MM-DD`` string as a date; ValueError with the fix otherwise."""
+    """A ``YYYY-MM-DD`` string as a date from :data:`EARLIEST_DATE` to :data:`LATEST_DATE`; ValueError with the
+    fix otherwise."""
     if not isinstance(value, str) or not _DATE_TEXT.match(value):
         raise ValueError(f'dates are strings YYYY-MM-DD such as "2026-01-15", got {value!r}')
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError:
         raise ValueError(f"{value!r} is not a calendar date; check the month and day") from None
+    if not EARLIEST_DATE <= parsed <= LATEST_DATE:
+        raise ValueError(f"{value} is outside {EARLIEST_DATE} .. {LATEST_DATE}, the dates a loan may have; check it")
+    return parsed
 
 
 def date_option(text: str, option: str) -> date:
@@ -101,5 +112,8 @@ def error_detail(item: Any) -> str:
 
 def describe_errors(error: ValidationError, source: str, tables: frozenset[str] = frozenset()) -> str:
     """A pydantic ValidationError as one line: ``source: where: what is wrong and the fix; ...``."""
-    problems = [f"{_where(item['loc'], tables)}: {error_detail(item)}" for item in error.errors()]
+    problems = [
+        f"{where}: {error_detail(item)}" if (where := _where(item["loc"], tables)) else error_detail(item)
+        for item in error.errors()
+    ]
     return f"{source}: " + "; ".join(problems)

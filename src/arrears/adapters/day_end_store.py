@@ -23,6 +23,7 @@ from arrears.adapters import bulk
 from arrears.adapters import tables as t
 from arrears.adapters.store import EVENT_KINDS, GENESIS_HASH, PLAN_KINDS, event_of, terms_of
 from arrears.batch.state import INSTALLMENT_COLUMNS, SCHEMA, SNAPSHOT_SCHEMA
+from arrears.bounds import MAX_AMOUNT, MAX_GRACE_DAYS, MAX_TERMS
 from arrears.engine import LoanEvent
 from arrears.ledger import Account
 from arrears.terms import LoanTerms
@@ -120,7 +121,8 @@ def read_state(connection: Connection, closed_through: date) -> pa.Table:
     loans = bulk.read(
         connection,
         f"SELECT s.loan_id, {_LOAN_TERMS_SQL}, {', '.join('s.' + c for c in _STATE_COLUMNS)} "
-        f"FROM day_end_state s JOIN loans l ON l.id = s.loan_id WHERE s.closed_through = '{day}' ORDER BY s.loan_id",
+        f"FROM day_end_state s JOIN loans l ON l.id = s.loan_id WHERE s.closed_through = '{day}' {_KERNEL_FITS} "
+        "ORDER BY s.loan_id",
         _STATE_READ,
     )
     rows = bulk.read(
@@ -140,6 +142,14 @@ def read_state(connection: Connection, closed_through: date) -> pa.Table:
     loans = loans.filter(pa.array(keep))
     offsets = pa.array(np.concatenate([[0], np.cumsum(per_loan[keep])]).astype(np.int32))
     return _schema_rows(loans, rows, offsets)
+
+
+_KERNEL_FITS = (
+    f"AND l.grace_days BETWEEN 0 AND {MAX_GRACE_DAYS} AND l.terms BETWEEN 1 AND {MAX_TERMS} "
+    f"AND l.principal BETWEEN 1 AND {MAX_AMOUNT}"
+)
+"""Loans whose terms are within the bounds (and so the kernel's columns): any other was stored before the bounds
+were checked, and is left to the rebuild, which quarantines it (its terms are refused) instead of failing the read."""
 
 
 def _schema_rows(loans: pa.Table, installments: pa.Table, offsets: pa.Array) -> pa.Table:
@@ -220,14 +230,24 @@ def books_of(connection: Connection, loan_ids: Sequence[int]) -> pa.Table:
     return pa.concat_tables(parts) if parts else POSTINGS.empty_table()
 
 
-def loans_to_rebuild(connection: Connection, loan_ids: Sequence[int]) -> dict[int, tuple[LoanTerms, list[LoanEvent]]]:
-    """Terms and effective events (reversed repayments left out) of each loan, for the reference."""
+def loans_to_rebuild(
+    connection: Connection, loan_ids: Sequence[int], refused: dict[int, str] | None = None
+) -> dict[int, tuple[LoanTerms, list[LoanEvent]]]:
+    """Terms and effective events (reversed repayments left out) of each loan, for the reference. With
+    ``refused``, a loan whose stored terms are outside :mod:`arrears.bounds` (stored before they were checked) is
+    left out and its reason put there, for the day-end to quarantine; without it, the refusal is raised."""
     found: dict[int, tuple[LoanTerms, list[LoanEvent]]] = {}
     tx = t.transactions
     for chunk in _chunks(loan_ids):
         members = [int(i) for i in chunk.split(", ")]
         for row in connection.execute(select(t.loans).where(t.loans.c.id.in_(members))):
-            found[row.id] = (terms_of(row), [])
+            try:
+                found[row.id] = (terms_of(row), [])
+            except (ValueError, ArithmeticError) as error:  # InputRejected, or a malformed stored value
+                if refused is None:
+                    raise
+                refused[row.id] = str(error)
+        members = [member for member in members if member in found]
         reversed_ids = select(tx.c.reverses_id).where(tx.c.reverses_id.is_not(None))
         events = (
             select(tx.c.loan_id, tx.c.kind, tx.c.value_date, tx.c.amount, tx.c.component, tx.c.detail)

@@ -39,6 +39,7 @@ from arrears.adapters.store import NotFound
 from arrears.api.audit import AuditBacklog, ReadAudit
 from arrears.api.failures import logged
 from arrears.api.limits import BodyLimit
+from arrears.bounds import MAX_AMOUNT  # 1,000,000,000.00: the bound of every amount entering (arrears.bounds)
 from arrears.errors import Busy, InputRejected
 from arrears.hardship import PlanTerms
 from arrears.money import format_minor
@@ -53,10 +54,8 @@ from arrears.service_layer.services import IdempotencyConflict, Services
 from arrears.validation import Amount, IsoDate, Rate, error_detail
 
 LANGS = ("zh-CN", "en-US")
-HORIZON_DAYS = 366
 THREADS = 16
 """Requests one process serves at once (each runs its handler on a thread of its own; the rest wait their turn)."""
-MAX_AMOUNT = 100_000_000_000  # 1,000,000,000.00: far above any loan here, far below the store's 64-bit limit
 REPORT_DAYS = 731
 """The longest range a portfolio report over HTTP covers (two years of month-ends: 24 roll rates, vintages to 24
 months on book); a longer one is the CLI's (``arrears report portfolio``), which may run for minutes."""
@@ -363,8 +362,9 @@ def create_app(services: Services) -> FastAPI:
             with services.reading() as connection:
                 today = services.business_date(connection)
             business_day[:] = [(now, today)]
-        if on > today + timedelta(days=HORIZON_DAYS):
-            raise InputRejected(f"date {on} is more than {HORIZON_DAYS} days after the business date {today}")
+        horizon = services.settings.horizon_days  # ARREARS_HORIZON_DAYS, as the CLI's as-of dates
+        if on > today + timedelta(days=horizon):
+            raise InputRejected(f"date {on} is more than {horizon} days after the business date {today}")
 
     @app.get("/borrowers/{borrower_id}/standing", response_model=dict[str, Any], tags=["borrowers"])
     def standing(

@@ -45,6 +45,7 @@ from pydantic import (
 )
 
 from arrears.collections.policy import OUTSIDE_PRODUCT_RULE, PACKS, Channel, PolicyPack, PolicyRule
+from arrears.files import STRATEGY_FILE_CAP, FileRefused, read_text_capped
 from arrears.validation import Amount, Rate, error_detail
 
 
@@ -212,9 +213,9 @@ def check_strategy(path: str | Path) -> tuple[Strategy | None, list[Violation]]:
     """Read and check a strategy file: the strategy when it is lawful and well-formed, else every violation."""
     path = Path(path)
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        return None, [Violation("syntax", _SYNTAX_SOURCE, str(path), f"cannot read the file ({error.strerror})")]
+        document = tomllib.loads(read_text_capped(path, what="strategy file", cap=STRATEGY_FILE_CAP))
+    except FileRefused as error:
+        return None, [Violation("syntax", _SYNTAX_SOURCE, str(path), str(error).removeprefix(f"{path}: "))]
     except tomllib.TOMLDecodeError as error:
         return None, [Violation("syntax", _SYNTAX_SOURCE, str(path), f"not valid TOML: {error}; fix the syntax")]
     return check_document(document, str(path))

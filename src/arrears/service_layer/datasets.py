@@ -40,6 +40,11 @@ def dataset_from_scenarios(paths: Sequence[Path], out: Path, policy: DayEndPolic
     return create(out, [(state, payments)], (policy or DayEndPolicy()).non_accrual_dpd)
 
 
+MAX_LOANS = 100_000_000
+"""A synthetic portfolio's largest size: 100 times the benchmark's million, what one machine seasons in hours."""
+MAX_HISTORY_DAYS = 3650
+
+
 def generate_dataset(
     out: Path,
     loans: int,
@@ -58,10 +63,12 @@ def generate_dataset(
     With ``store_files``, the same portfolio is also written there as ``lines``, ``loans`` and ``payments``
     Parquet files in the format of ``arrears portfolio import DIR`` (one line per loan on ``product``, limit
     = the loan's amount; payments up to ``as_of``), to load it into the store."""
-    if loans < 1:
-        raise InputRejected(f"--loans must be at least 1, got {loans}")
-    if history_days < 0:
-        raise InputRejected(f"the history must be 0 days or more, got {history_days}")
+    if not 1 <= loans <= MAX_LOANS:
+        raise InputRejected(f"--loans must be from 1 to {MAX_LOANS:,}, got {loans}")
+    if not 0 <= history_days <= MAX_HISTORY_DAYS:  # 10^14 days overflowed the date arithmetic
+        raise InputRejected(f"--history-days must be from 0 to {MAX_HISTORY_DAYS} (ten years), got {history_days}")
+    if not 0 <= seed < 2**63:
+        raise InputRejected(f"--seed must be from 0 to 2^63 - 1, got {seed}")
     if part_size < 1:
         raise InputRejected(f"--part-size must be at least 1, got {part_size}")
     generated = generate(loans, seed, as_of, history_days, part_size)

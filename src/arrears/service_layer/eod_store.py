@@ -27,8 +27,10 @@ One day D:
    payment, reversal, waiver: the command forgot their state), with terms a hardship plan or an acceleration
    changed (every day: the kernel knows only the contract's installments), or with a broken state row. Each
    becomes a kernel row again (:func:`arrears.batch.state.reference_state`). A loan whose events the reference
-   refuses is quarantined: left out, with a ``day_end_quarantined`` event (code and message); it never stops the
-   day-end. Written-off loans are not day-ended: their books stay as the write-off left them;
+   refuses, or whose stored terms are outside :mod:`arrears.bounds` (stored before they were checked: a grace of
+   10^14 days the kernel's columns cannot hold), is quarantined: left out, with a ``day_end_quarantined`` event
+   (code and message); it never stops the day-end. Written-off loans are not day-ended: their books stay as the
+   write-off left them;
 5. **posts** one entry for the book (``day_end_postings``, chained day to day by hash): for each loan, its
    books after the day-end minus its books now. For a loan the kernel ran that is the kernel's postings, less
    what commands already posted to it during D; for a rebuilt loan, its standing's balances less its books as
@@ -212,7 +214,13 @@ def _day_end(services: Services, connection: Connection, day: date, has_state: b
     rebuilt: list[tuple[str, LoanReplay, Standing]] = []
     targets: list[tuple[int, str, int]] = []
     replayed: list[int] = []  # rebuilt loans drawn before today: their lines' restrictions are replayed too
-    for loan_id, (terms, loan_events) in sorted(des.loans_to_rebuild(connection, dirty.tolist()).items()):
+    refused: dict[int, str] = {}  # stored terms outside arrears.bounds: the kernel cannot run them
+    to_rebuild = des.loans_to_rebuild(connection, dirty.tolist(), refused)
+    for loan_id, message in sorted(refused.items()):
+        problem = {"code": "terms_out_of_bounds", "message": message}
+        counts.quarantined.append({"loan_id": str(loan_id), "day": day.isoformat(), **problem})
+        events.append({"loan_id": loan_id, "kind": "day_end_quarantined", "payload": problem})
+    for loan_id, (terms, loan_events) in sorted(to_rebuild.items()):
         if terms.start < day:
             replayed.append(loan_id)
         try:

@@ -48,8 +48,12 @@ def _facts(
     events = store.loan_events(connection, loan_id)
     facts = facts_of(services.position(loan, events, on).replay, on)
     worst = None
-    if terms.settlement_amount is not None and terms.settlement_days is not None and facts.payoff:
-        last = on + timedelta(days=terms.settlement_days - 1)
+    days = terms.settlement_days
+    # only a window the policy allows is looked ahead over: check_terms refuses any other, naming the rule (and
+    # 10^14 days would overflow the date arithmetic, 10^4 replay a loan for decades)
+    allowed = days is not None and 1 <= days <= POLICY.max_settlement_days
+    if terms.settlement_amount is not None and days is not None and allowed and facts.payoff:
+        last = on + timedelta(days=days - 1)
         ahead = replay_events(loan.terms, events, on)
         ahead.close_through(last - timedelta(days=1))
         worst = payoff_of(ahead, last).total

@@ -97,6 +97,7 @@ from arrears.dayend import DayEndPolicy
 from arrears.engine import LoanEvent, LoanState, Payment, replay_events
 from arrears.engine import replay as replay_loan
 from arrears.errors import InputRejected
+from arrears.files import IMPORT_FILE_CAP, FileRefused, read_capped
 from arrears.money import format_minor, parse_amount, parse_rate
 from arrears.product import Product, load_product
 from arrears.schedule import Schedule, build_schedule
@@ -378,9 +379,9 @@ def _read_tables(directory: Path, errors: list[RowError]) -> tuple[dict[str, _Ta
             continue
         path = present[0]
         try:
-            data = path.read_bytes()
-        except OSError as error:
-            errors.append(RowError(path.name, None, None, f"cannot be read ({error.strerror}); check its permissions"))
+            data = read_capped(path, what="import table", cap=IMPORT_FILE_CAP)
+        except FileRefused as error:
+            errors.append(RowError(path.name, None, None, str(error).removeprefix(f"{path}: ")))
             continue
         digest.update(f"{path.name}\0{len(data)}\0".encode())
         digest.update(data)

@@ -20,6 +20,7 @@ never run it holds only what commands reconciled.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 
@@ -30,8 +31,10 @@ from arrears.adapters import day_end_store as des
 from arrears.adapters import restriction_store as rs
 from arrears.adapters import store
 from arrears.adapters import tables as t
-from arrears.product import RestrictionRule
+from arrears.product import ProductError, RestrictionRule
 from arrears.restrictions import Change, clean_from, day_end_changes, line_history, reconcile
+
+logger = logging.getLogger(__name__)
 
 
 def record_line(connection: Connection, line_id: int, day: date, recorded_on: date, cause: str, now: datetime) -> int:
@@ -148,8 +151,13 @@ def rules_of(connection: Connection, line_ids: Sequence[int]) -> dict[int, tuple
     """Each line's restriction rules, each distinct product snapshot parsed once."""
     digests = store.product_digests(connection, line_ids)
     documents = store.product_documents(connection, set(digests.values()))
-    rules = {
-        digest: store.line_product(document, f"product snapshot {digest[:12]}").rules.restrictions
-        for digest, document in documents.items()
-    }
+    rules: dict[str, tuple[RestrictionRule, ...]] = {}
+    for digest, document in documents.items():
+        try:
+            rules[digest] = store.line_product(document, f"product snapshot {digest[:12]}").rules.restrictions
+        except ProductError as error:
+            # a snapshot stored before arrears.bounds checked it (the issue's max_daily_rate "5"): its lines keep
+            # what is recorded, and the day-end of every other line goes on; its loans' terms are quarantined
+            logger.warning("restrictions of lines on %s left as recorded: %s", f"product snapshot {digest[:12]}", error)
+            rules[digest] = ()
     return {line_id: tuple(rules[digest]) for line_id, digest in digests.items()}

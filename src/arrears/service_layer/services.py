@@ -332,6 +332,18 @@ class Services:
             return last + timedelta(days=1)
         return datetime.now(ZoneInfo(self.settings.timezone)).date()
 
+    def refuse_beyond_horizon(self, connection: Connection, day: date, what: str) -> None:
+        """Refuse ``day`` (an as-of date, a day-end's last day) more than ARREARS_HORIZON_DAYS after the business
+        date: a year answers every question about a loan's next due dates, and a replay to 9999-12-31 answers
+        none and runs for hours."""
+        business = self.business_date(connection)
+        latest = business + timedelta(days=self.settings.horizon_days)
+        if day > latest:
+            raise InputRejected(
+                f"{what} {day} is more than {self.settings.horizon_days} days after the business date {business} "
+                f"(ARREARS_HORIZON_DAYS); pick a date up to {latest}"
+            )
+
     def _open_day(self, business_date: date, closed: date | None) -> date:
         """The business date a command posts on, checked against the last day-end as read under the command's
         lock: a day-end that committed while the command waited moves it on; a date set by ARREARS_BUSINESS_DATE
@@ -960,6 +972,7 @@ class Services:
     def loan_state(self, loan_id: int, as_of: date) -> dict[str, Any]:
         """``loan show``: the same JSON as ``simulate`` for a stored loan, replayed from its events."""
         with self.reading() as connection:
+            self.refuse_beyond_horizon(connection, as_of, "--as-of")
             loan = store.get_loan(connection, loan_id)
             events = store.loan_events(connection, loan_id)
         if as_of < loan.terms.start:
@@ -1162,6 +1175,7 @@ class Services:
     def standing(self, borrower_id: int, day: date, lang: str) -> dict[str, Any]:
         """``standing``: what is restricted on the borrower's lines during ``day``, why, and how to lift it."""
         with self.snapshot() as connection:
+            self.refuse_beyond_horizon(connection, day, "date")
             records = store.borrower_lines(connection, borrower_id, day)
         lines = []
         for line in records.lines:
@@ -1176,6 +1190,7 @@ class Services:
     def explain_loan(self, loan_id: int, as_of: date, lang: str) -> dict[str, Any]:
         """``explain``: every interest, penalty and compound amount of a stored loan, line by line."""
         with self.reading() as connection:
+            self.refuse_beyond_horizon(connection, as_of, "date")
             loan = store.get_loan(connection, loan_id)
             events = store.loan_events(connection, loan_id)
         return explain(loan.terms, events, as_of, loan=str(loan_id), lang=lang)

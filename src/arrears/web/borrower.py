@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from arrears.access import Permission, Role, authorize, role_may
 from arrears.adapters import store
+from arrears.bounds import MAX_AMOUNT  # no figure past 1,000,000,000.00 reaches the store (arrears.bounds)
 from arrears.errors import InputRejected
 from arrears.money import format_minor, parse_amount
 from arrears.service_layer import hardship
@@ -27,7 +28,6 @@ from arrears.service_layer.credit_reporting import jurisdiction_of, open_dispute
 from arrears.web.session import Site, Visit, redirect, web_route
 
 Id = Annotated[int, Path(ge=1, le=2**31 - 1, description="A stored id")]
-MAX_AMOUNT = 100_000_000_000  # as the API: no figure past 1,000,000,000.00 reaches the store
 
 
 def business_date(site: Site) -> date:
