@@ -116,6 +116,37 @@ def test_a_command_the_day_end_holds_off_past_the_bound_is_a_503_and_its_retry_p
     services.engine.dispose()
 
 
+def test_a_form_held_off_past_the_bound_is_the_sites_503_page_and_sending_it_again_posts_once(
+    new_database: Callable[[], str],
+) -> None:
+    """The pages answer a busy store as the API does: 503 with Retry-After, on the site's own page (not a 500 with
+    a reference: nothing is wrong), nothing written; the same form sent again posts once."""
+    from tests.test_web import csrf_and_key, signed_in
+
+    url = new_database()
+    made = one_loan(url)
+    settings = Settings(database_url=url, business_date=date(2026, 6, 1), lock_timeout=0.2)
+    services = Services(make_engine(url), settings, origin="test")
+    with services.transaction() as connection:
+        _, token = tokens_store.create(
+            connection, role=Role.BORROWER, borrower=made.borrower, agency=None, label="b", now=services.clock()
+        )
+    with running(services) as base, signed_in(base, token) as client:
+        csrf, key = csrf_and_key(client.get(f"/borrower/{made.borrower}").text)
+        form = {"amount": "23.45", "key": key, "csrf": csrf}
+        with day_end_closing_a_day(url):
+            busy = client.post(f"/borrower/loans/{made.loan}/repayments", data=form)
+        assert busy.status_code == 503, busy.text
+        assert busy.headers["Retry-After"] == "1"
+        assert "<html" in busy.text and "ARREARS_LOCK_TIMEOUT" in busy.text and "reference" not in busy.text.lower()
+        assert _repayments_of(services, 2345) == 0
+        sent = client.post(f"/borrower/loans/{made.loan}/repayments", data=form)
+        again = client.post(f"/borrower/loans/{made.loan}/repayments", data=form)
+    assert sent.status_code == again.status_code == 303, sent.text
+    assert _repayments_of(services, 2345) == 1
+    services.engine.dispose()
+
+
 def test_a_cli_command_held_off_past_the_bound_exits_75_with_one_line(new_database: Callable[[], str]) -> None:
     url = new_database()
     loan = one_loan(url).loan

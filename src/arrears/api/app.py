@@ -270,6 +270,7 @@ def create_app(services: Services) -> FastAPI:
             409: {"model": Problem},
             413: {"model": Problem},  # a body over its cap (arrears.api.limits)
             422: {"model": Problem},
+            503: {"model": Problem},  # busy (a day-end closing a day): retry after Retry-After, with the same key
         },
     )
     app.state.read_audit = audit

@@ -37,7 +37,7 @@ from arrears.access import Forbidden, Principal, Role, refusal_for_missing
 from arrears.adapters.store import NotFound
 from arrears.api.audit import AuditBacklog, ReadAudit
 from arrears.api.failures import logged
-from arrears.errors import InputRejected
+from arrears.errors import Busy, InputRejected
 from arrears.service_layer.services import IdempotencyConflict, Services
 from arrears.validation import error_detail
 from arrears.web.i18n import LANGS, labels
@@ -218,6 +218,10 @@ def web_route(site: Site) -> type[APIRoute]:
                     return await _error(site, request, 422, str(error))
                 except AuditBacklog as error:
                     return await _error(site, request, 503, str(error))
+                except Busy as error:  # a day-end closing a day: nothing was written, the same form may be sent again
+                    busy = await _error(site, request, 503, str(error))
+                    busy.headers["Retry-After"] = str(error.retry_after)
+                    return busy
                 except RequestValidationError as error:
                     said = "; ".join(
                         f"{'.'.join(str(p) for p in item['loc'])}: {error_detail(item)}" for item in error.errors()
