@@ -24,6 +24,7 @@ from arrears.adapters import tables as t
 from arrears.adapters.database import make_engine, upgrade
 from arrears.bounds import MAX_DAILY_RATE, MAX_GRACE_DAYS, MAX_TERMS
 from arrears.cli import main
+from arrears.collections.strategy import check_strategy
 from arrears.config import Settings
 from arrears.errors import InputRejected
 from arrears.files import FileRefused, read_capped
@@ -389,3 +390,10 @@ def test_an_import_table_over_its_cap_is_refused_unread(tmp_path: Path, counted_
     reasons = {error.file: error.reason for error in caught.value.errors}
     assert reasons["lines.csv"] == "the import table is larger than 1 GiB, its cap (arrears.files); check the file"
     assert counted_reads == []
+
+
+def test_a_strategy_file_is_read_with_the_same_reader() -> None:
+    strategy, violations = check_strategy("/dev/zero")
+    assert strategy is None and [v.message for v in violations] == [
+        "the strategy file is not a regular file (a folder, device or pipe); give a file"
+    ]
