@@ -24,12 +24,14 @@ from arrears.adapters import tables as t
 from arrears.adapters.database import make_engine, upgrade
 from arrears.bounds import MAX_DAILY_RATE, MAX_GRACE_DAYS, MAX_TERMS
 from arrears.cli import main
+from arrears.collections.strategy import check_strategy
 from arrears.config import Settings
 from arrears.errors import InputRejected
 from arrears.files import FileRefused, read_capped
 from arrears.product import ProductError, load_product, parse_product
 from arrears.scenario import ScenarioError, load_scenario
 from arrears.service_layer.eod_store import run_store
+from arrears.service_layer.portfolio import PortfolioRejected, check_portfolio
 from arrears.service_layer.services import Services
 from arrears.terms import LoanTerms, Method
 from tests.conftest import SAMPLE_PRODUCT, SCENARIOS, run_cli
@@ -315,7 +317,7 @@ def test_a_file_over_its_cap_is_refused_from_its_size_without_reading_it(
     big = tmp_path / "big.toml"
     with big.open("wb") as handle:
         handle.truncate(files.PRODUCT_FILE_CAP + 1)  # sparse: no data written
-    with pytest.raises(ProductError, match=r"the product file is larger than 1 MiB, the most a product file may be"):
+    with pytest.raises(ProductError, match=r"the product file is larger than 1 MiB, its cap"):
         load_product(big)
     assert counted_reads == []
 
@@ -377,3 +379,21 @@ def test_a_line_whose_stored_product_is_now_out_of_bounds_does_not_stop_the_day_
     assert any("left as recorded" in record.getMessage() and "max_daily_rate" in record.getMessage()
                for record in caplog.records)  # fmt: skip
     services.engine.dispose()
+
+
+def test_an_import_table_over_its_cap_is_refused_unread(tmp_path: Path, counted_reads: list[int]) -> None:
+    """A portfolio table larger than 1 GiB (sparse here: nothing written) is one RowError, and is never read."""
+    with (tmp_path / "lines.csv").open("wb") as handle:
+        handle.truncate(files.IMPORT_FILE_CAP + 1)
+    with pytest.raises(PortfolioRejected) as caught:
+        check_portfolio(tmp_path, date(2026, 5, 15))
+    reasons = {error.file: error.reason for error in caught.value.errors}
+    assert reasons["lines.csv"] == "the import table is larger than 1 GiB, its cap (arrears.files); check the file"
+    assert counted_reads == []
+
+
+def test_a_strategy_file_is_read_with_the_same_reader() -> None:
+    strategy, violations = check_strategy("/dev/zero")
+    assert strategy is None and [v.message for v in violations] == [
+        "the strategy file is not a regular file (a folder, device or pipe); give a file"
+    ]

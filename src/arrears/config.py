@@ -20,14 +20,15 @@ ARREARS_LOCK_TIMEOUT       Seconds a command (or a read) waits for a lock before
                            and writes nothing; default 10. A day-end closing a day holds off commands
                            for as long as that day takes; the day-end itself waits without a bound.
 ARREARS_HORIZON_DAYS       How far ahead a date may go, in days; default 366. ARREARS_BUSINESS_DATE at most
-                           this far after today (or after the day after the last day-end, if later);
-                           an as-of date (``standing``, ``explain``, ``loan show``, the API) and a
-                           day-end's ``--through`` at most this far after the business date. A year
-                           answers every question about a loan's next due dates; a replay to the year
-                           9999 answers none and would run for hours.
-ARREARS_EOD_CONFIRM_DAYS   A day-end run that would close more days than this at once needs
-                           ``--long-run``; default 31 (a month of catching up: more is usually a
-                           mistyped year, and each day is committed on its own, so a slip is not undone).
+                           this far after today; an as-of date (``standing``, ``explain``, ``loan show``,
+                           the API) at most this far after the business date; a day-end's last day at
+                           most this far after today (or the business date, if later). A year answers
+                           every question about a loan's next due dates; a replay to the year 9999
+                           answers none and would run for hours.
+ARREARS_EOD_CONFIRM_DAYS   A day-end closing days more than this far after today (or the business date,
+                           if later) needs ``--long-run``; default 31. Catching up past days needs none;
+                           closing the future is a simulation or a mistyped year, and each day commits
+                           on its own, so a slip is not undone by stopping it.
 =========================  ==========================================================================
 """
 

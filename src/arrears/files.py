@@ -77,8 +77,10 @@ def read_text_capped(path: str | Path, *, what: str, cap: int) -> str:
 
 
 def _too_big(path: str | Path, what: str, cap: int) -> str:
-    return f"{path}: the {what} is larger than {_size(cap)}, the most a {what} may be; check the file"
+    return f"{path}: the {what} is larger than {_size(cap)}, its cap (arrears.files); check the file"
 
 
 def _size(count: int) -> str:
+    if count % (1024 * MIB) == 0:
+        return f"{count // (1024 * MIB)} GiB"
     return f"{count // MIB} MiB" if count % MIB == 0 else f"{count:,} bytes"
