@@ -25,7 +25,7 @@ from datetime import date
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -65,7 +65,9 @@ class ProductInfo(BaseModel):
     code: StrictStr = Field(min_length=1)
     name: StrictStr = Field(min_length=1)
     currency: StrictStr = Field(pattern=r"^[A-Z]{3}$")
-    jurisdiction: StrictStr = Field(min_length=2)
+    jurisdiction: Literal["cn", "us"]
+    """The law its loans are collected and reported under: one of the policy packs and bureaus we ship
+    (arrears.collections.policy.PACKS, arrears.reporting.pre_notice.PRE_NOTICE; a test keeps the three equal)."""
     timezone: StrictStr = "Asia/Shanghai"
 
 
@@ -326,6 +328,8 @@ def load_product(path: str | Path) -> Product:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ProductError(f"{path}: cannot read the product file ({error.strerror}); check the path") from None
+    except UnicodeDecodeError as error:
+        raise ProductError(f"{path}: not UTF-8 text (byte {error.start}); save the file as UTF-8") from None
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

@@ -215,6 +215,8 @@ def check_strategy(path: str | Path) -> tuple[Strategy | None, list[Violation]]:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
         return None, [Violation("syntax", _SYNTAX_SOURCE, str(path), f"cannot read the file ({error.strerror})")]
+    except UnicodeDecodeError as error:
+        return None, [Violation("syntax", _SYNTAX_SOURCE, str(path), f"not UTF-8 text (byte {error.start})")]
     except tomllib.TOMLDecodeError as error:
         return None, [Violation("syntax", _SYNTAX_SOURCE, str(path), f"not valid TOML: {error}; fix the syntax")]
     return check_document(document, str(path))

@@ -35,6 +35,7 @@ from arrears.collections.promises import MAX_PROMISE_DAYS, PromiseStatus, check_
 from arrears.collections.strategy import ANY_AGENCY, Action, load_strategy
 from arrears.dayend import LoanDayEnds
 from arrears.errors import InputRejected
+from arrears.inputs import check_text
 from arrears.money import format_minor
 from arrears.product import RestrictionScope
 from arrears.reporting.pre_notice import PRE_NOTICE
@@ -267,6 +268,9 @@ def record_contact(
         moment = at.astimezone(UTC)
     except OverflowError:
         raise InputRejected(f"{at.isoformat()} is not a time a contact was made; check the date") from None
+
+    if outcome is not None:
+        check_text(outcome, field="the outcome", column=t.contacts.c.outcome)
 
     def work(connection: Connection, on: date) -> int:
         if abs((moment.date() - on).days) > 366:

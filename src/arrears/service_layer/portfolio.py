@@ -97,6 +97,7 @@ from arrears.dayend import DayEndPolicy
 from arrears.engine import LoanEvent, LoanState, Payment, replay_events
 from arrears.engine import replay as replay_loan
 from arrears.errors import InputRejected
+from arrears.inputs import FREE_TEXT_MAX, max_length, text_problem
 from arrears.money import format_minor, parse_amount, parse_rate
 from arrears.product import Product, load_product
 from arrears.schedule import Schedule, build_schedule
@@ -134,7 +135,9 @@ TABLES: dict[str, tuple[tuple[str, bool, str], ...]] = {
 }
 CHUNK = 1000
 """Loans written per batch (one progress report each)."""
-_WHOLE = re.compile(r"^\d{1,4}$")
+_COLUMNS = {"borrower_name": t.borrowers.c.name, "phone": t.borrowers.c.phone}
+"""The import's fields stored as typed, with the column that bounds them."""
+_WHOLE = re.compile(r"[0-9]{1,4}")  # ASCII digits, matched whole (fullmatch: no trailing newline)
 _PHONE_CHARS = frozenset("+-() 0123456789")
 
 
@@ -411,6 +414,11 @@ class _Fields:
             if required:
                 self.error(name, "is empty; fill it in")
             return None
+        column = _COLUMNS.get(name)  # the store's bound where a field is stored as typed; else free text's
+        problem = text_problem(value, limit=FREE_TEXT_MAX if column is None else max_length(column))
+        if problem is not None:  # the rule every door applies (arrears.inputs), never echoing the value
+            self.error(name, problem)
+            return None
         return value
 
     def amount(self, name: str) -> int | None:
@@ -444,7 +452,7 @@ class _Fields:
         value = self.text(name)
         if value is None:
             return None
-        if not _WHOLE.match(value):
+        if not _WHOLE.fullmatch(value):
             self.error(name, f"{value!r} is not a whole number of months; write digits such as 10")
             return None
         return int(value)
