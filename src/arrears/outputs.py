@@ -59,3 +59,20 @@ def staged(path: Path) -> Iterator[Path]:
     except OSError as error:
         temporary.unlink(missing_ok=True)
         raise InputRejected(f"cannot write {path} ({error.strerror}); choose another path") from None
+
+
+def output_folder(path: Path, option: str) -> Path:
+    """``path`` as a folder to write into, created (with its parents) if missing; :class:`InputRejected` naming
+    ``option`` when it is a file, sits under a file, or cannot be created."""
+    if path.exists() and not path.is_dir():
+        raise InputRejected(f"{option}: {path} is a file; give a folder")
+    ancestor = next((folder for folder in path.parents if folder.exists()), None)
+    if ancestor is not None and not ancestor.is_dir():
+        raise InputRejected(f"{option}: {ancestor} is a file, so {path} cannot be a folder; choose another path")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputRejected(
+            f"{option}: cannot create the folder {path} ({error.strerror}); choose another path"
+        ) from None
+    return path

@@ -228,10 +228,16 @@ def reject(services: Services, *, approval_id: int, checker: str, note: str, key
     return services.idempotent("approval.reject", key, payload, work)  # type: ignore[no-any-return]
 
 
+STATUSES = ("pending", "approving", "approved", "rejected")
+"""The states of a request (tables.approvals.status)."""
+
+
 def approvals(services: Services, *, status: str | None = None) -> list[dict[str, Any]]:
     """The requests, newest first (optionally in one status)."""
     query = select(t.approvals).order_by(t.approvals.c.id.desc())
     if status is not None:
+        if status not in STATUSES:
+            raise InputRejected(f"a request's status is one of {', '.join(STATUSES)}; got {status[:40]!r}")
         query = query.where(t.approvals.c.status == status)
     with services.reading() as connection:
         return [_view(row) for row in connection.execute(query)]
