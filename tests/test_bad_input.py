@@ -125,6 +125,8 @@ def kind_of(command: tuple[str, ...], param: Any) -> str:
         return "amount"
     if name == "--daily-rate":
         return "rate"
+    if name == "--outcome" and command != ("credit", "dispute", "resolve"):
+        return "text"  # a contact's outcome is the collector's words ("no_answer", "promised")
     if name in CHOICES or name == "jurisdiction":
         return "choice"
     return "text"

@@ -18,6 +18,7 @@ import typer
 from arrears.cli_services import open_services
 from arrears.errors import InputRejected
 from arrears.outputs import output_folder
+from arrears.product import load_product
 from arrears.service_layer.datasets import dataset_from_scenarios, generate_dataset
 from arrears.service_layer.portfolio import PortfolioRejected, export_statements, import_portfolio
 from arrears.validation import date_option
@@ -136,7 +137,9 @@ def generate_command(
 ) -> None:
     """A realistic synthetic portfolio (product mix, vintages, 10..20% delinquent, payment behaviour) as a
     Parquet dataset, seasoned through --as-of; see arrears.synthetic for the mix."""
-    day = date_option(as_of, "--as-of") if as_of else date.today()
+    day = date_option(as_of, "--as-of") if as_of is not None else date.today()
+    if product is not None:
+        load_product(product)  # a wrong path is refused even when no store files name it
     manifest = generate_dataset(
         output_folder(out, "--out"),
         loans,

@@ -302,7 +302,9 @@ def _read_csv(path: Path, data: bytes, table: str, errors: list[RowError]) -> _T
                 )
             )
             continue
-        rows.append((number, {name: cell.strip() for name, cell in zip(header, record, strict=True)}))
+        # spaces around a value are a spreadsheet's padding; a line break or a tab inside the cell is refused
+        # by the field's own check, as the CLI and the API refuse "100\n" (issue 19)
+        rows.append((number, {name: cell.strip(" ") for name, cell in zip(header, record, strict=True)}))
     return _Table(file, rows)
 
 
