@@ -118,7 +118,9 @@ def export_command(
 def generate_command(
     out: Annotated[Path, typer.Option("--out", help="Folder for the new Parquet dataset.")],
     loans: Annotated[int, typer.Option("--loans", min=1, max=100_000_000, help="How many loans.")] = 10_000,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same portfolio.")] = 1,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, help="Random seed: the same seed gives the same portfolio.")
+    ] = 1,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Last day-end to season to (default: today).")] = None,
     history_days: Annotated[
         int, typer.Option("--history-days", min=1, max=3660, help="Vintages spread over this many days.")
