@@ -268,3 +268,32 @@ def test_a_credit_report_that_cannot_be_written_records_nothing_and_the_retry_wo
     assert [row.loan_id for row in reported_months(reported_store)] == [1]
     written = [json.loads(line) for line in good.read_text(encoding="utf-8").splitlines()]
     assert [line["kind"] for line in written] == ["monthly"]  # the one loan's record, complete
+
+
+ORDER = ["--kind", "freeze", "--date", "2026-06-01", "--key", "co"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["repay", "2147483648", "--amount", "10", "--date", "2026-06-19", "--key", "r"],
+        ["explain", "99999999999999999999", "--date", "2026-06-19"],
+        ["collections", "contact", "1", "--channel", "sms", "--at", "2026-06-19T10:00:00+08:00", "--outcome", "x" * 25],
+        ["court-order", "record", "--borrower", "1", "--court", "c", "--case", "k" * 101, "--document", "d", *ORDER],
+        ["token", "create", "--role", "agency", "--agency", "a" * 65],
+        ["credit", "consent", "1", "--signed-on", "2026-05-15", "--document", "d" * 201],
+        ["borrower", "add", "--name", "王小明", "--phone", "13912345678", "--tz", "Z" * 65],
+        ["approvals", "propose", "write-off", "1", "--date", "2026-06-19", "--maker", "m" * 101],
+    ],
+    ids=lambda argv: " ".join(argv[:2]),
+)
+def test_ids_and_text_beyond_the_columns_exit_2_on_either_database(
+    argv: list[str], database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What PostgreSQL refused with a DataError (and a traceback printing the parameters) is refused first."""
+    one_loan(database_url, name="王小明", phone="13912345678")
+    monkeypatch.setenv("ARREARS_DATABASE_URL", database_url)
+    monkeypatch.setenv("ARREARS_BUSINESS_DATE", "2026-06-20")
+    code, err = cli(*argv)
+    assert code == 2 and err.count("\n") == 1 and err.startswith("arrears: error: "), err
+    assert "13912345678" not in err and "王小明" not in err
