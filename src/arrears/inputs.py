@@ -28,13 +28,15 @@ from arrears.errors import InputRejected
 FREE_TEXT_MAX: Final = 2000
 """The longest free text a person types (a note, a reason, a claim, a summary): the API's bound since issue 9."""
 
-PRINTABLE: Final = r"^[^\x00-\x1f\x7f]+$"
+_CONTROL: Final = r"\x00-\x1f\x7f"
+_CONTROL_BUT_LINES: Final = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"  # keeps tab, line feed and carriage return
+PRINTABLE: Final = rf"^[^{_CONTROL}]+$"
 """One-line text: no control characters (PostgreSQL refuses NUL; ESC and BEL drive terminals and mangle logs)."""
-TEXT: Final = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+TEXT: Final = rf"^[^{_CONTROL_BUT_LINES}]*$"
 """Free text: lines and tabs allowed, no other control characters."""
 
-_ONE_LINE_BAD: Final = re.compile(r"[\x00-\x1f\x7f]")
-_FREE_TEXT_BAD: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ONE_LINE_BAD: Final = re.compile(f"[{_CONTROL}]")  # the same classes as the API's patterns: one rule
+_FREE_TEXT_BAD: Final = re.compile(f"[{_CONTROL_BUT_LINES}]")
 _SURROGATE: Final = re.compile(r"[\ud800-\udfff]")
 
 
