@@ -263,6 +263,9 @@ def test_a_credit_report_that_cannot_be_written_records_nothing_and_the_retry_wo
     assert reported_months(reported_store) == []
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".may")) == []  # no partial file left
 
+    code, err = cli("credit", "events", "--date", "2026-05-31", "--out", str(tmp_path / "missing" / "events.jsonl"))
+    assert code == 2 and "does not exist" in err, err
+
     code, err = cli("credit", "report", "--month", "2026-05", "--out", str(good))
     assert code == 0, err
     assert [row.loan_id for row in reported_months(reported_store)] == [1]

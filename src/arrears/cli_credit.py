@@ -13,6 +13,7 @@ from arrears.cli_services import open_services
 from arrears.errors import InputRejected
 from arrears.outputs import output_file, staged
 from arrears.service_layer.credit_reporting import (
+    EventReport,
     MonthReport,
     disputes,
     open_dispute,
@@ -155,11 +156,15 @@ def credit_events(
 ) -> None:
     """Event records of new delinquencies: each told to the bureau once, under the month's rules (consent,
     pre-notice, retention); what is held back today is tried again on the next run. Prints JSON."""
-    target = None if out is None else output_file(out, "--out")
-    report = report_new_delinquencies(open_services(), date_option(day, "--date"), jurisdiction)
-    if target is not None:
-        with staged(target) as temporary:
-            temporary.write_text(
-                "".join(json.dumps(r.as_json(), ensure_ascii=False) + "\n" for r in report.records), "utf-8"
-            )
+    on = date_option(day, "--date")
+    if out is None:
+        report = report_new_delinquencies(open_services(), on, jurisdiction)
+    else:
+        with staged(output_file(out, "--out")) as temporary:  # written whole before the events commit as told
+
+            def deliver(report: EventReport) -> None:
+                lines = "".join(json.dumps(r.as_json(), ensure_ascii=False) + "\n" for r in report.records)
+                temporary.write_text(lines, "utf-8")
+
+            report = report_new_delinquencies(open_services(), on, jurisdiction, deliver)
     sys.stdout.write(json.dumps(report.as_json(), ensure_ascii=False, indent=2) + "\n")

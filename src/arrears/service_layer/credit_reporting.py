@@ -507,7 +507,9 @@ class EventReport:
         }
 
 
-def report_new_delinquencies(services: Services, day: date, jurisdiction: str) -> EventReport:
+def report_new_delinquencies(
+    services: Services, day: date, jurisdiction: str, deliver: Callable[[EventReport], None] | None = None
+) -> EventReport:
     """Event records (between monthly files) for delinquencies the bureau has not been told of: a loan whose record
     on ``day`` is negative, for a delinquency (its date of first delinquency) no record emitted yet, monthly or
     event. The same rules hold as for the month: consent, the pre-notice's lead days before ``day``, retention;
@@ -561,6 +563,8 @@ def report_new_delinquencies(services: Services, day: date, jurisdiction: str) -
             except IntegrityError:
                 continue  # another run told this delinquency first
             report.records.append(record)
+        if deliver is not None:  # the file is written before the records count as told (arrears.outputs)
+            deliver(report)
     return report
 
 
