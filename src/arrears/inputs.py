@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from typing import Any, Final
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import BigInteger, Column, Engine, Integer, SmallInteger, String, event
 from sqlalchemy.types import TypeEngine
@@ -112,22 +113,44 @@ def check_arguments(argv: list[str]) -> None:
             raise InputRejected(f"{name} {problem}")
 
 
-def _value_problem(kind: TypeEngine[Any], value: object) -> str | None:
+def _value_problem(bounds: tuple[int, int] | None, length: int | None, value: object) -> str | None:
+    """What is wrong with ``value`` for a column of integer ``bounds`` or of text (``length``: its limit, -1 for
+    none), or None. Integers and text only: dates, booleans and None pass."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
-        bounds = integer_range(kind)
         if bounds is not None and not bounds[0] <= value <= bounds[1]:
             return f"is outside the stored range {bounds[0]:,}..{bounds[1]:,}"
         return None
-    if isinstance(value, str) and isinstance(kind, String):
+    if isinstance(value, str) and length is not None:
         if _SURROGATE.search(value):
             return "is not valid UTF-8 text; send it in UTF-8"
         if "\x00" in value:
             return "holds a NUL character; remove it"
-        if kind.length is not None and len(value) > kind.length:
-            return f"is {len(value):,} characters long; at most {kind.length:,} are kept, shorten it"
+        if 0 <= length < len(value):
+            return f"is {len(value):,} characters long; at most {length:,} are kept, shorten it"
     return None
+
+
+_Checks = tuple[tuple[str, tuple[int, int] | None, int | None], ...]
+_CHECKS: WeakKeyDictionary[Any, _Checks] = WeakKeyDictionary()
+
+
+def _checks_of(compiled: Any) -> _Checks:
+    """The parameters of a compiled statement worth checking, with their bounds, worked out once per compiled
+    statement (SQLAlchemy caches those): the per-execution cost is a loop over the integer and text ones."""
+    checks = _CHECKS.get(compiled)
+    if checks is None:
+        found = []
+        for key, bind in compiled.binds.items():
+            bounds = integer_range(bind.type)
+            length = None
+            if isinstance(bind.type, String):
+                length = -1 if bind.type.length is None else bind.type.length
+            if bounds is not None or length is not None:
+                found.append((key, bounds, length))
+        checks = _CHECKS[compiled] = tuple(found)
+    return checks
 
 
 def guard_engine(engine: Engine) -> None:
@@ -139,9 +162,8 @@ def guard_engine(engine: Engine) -> None:
         compiled = getattr(context, "compiled", None)
         if executemany or compiled is None or not context.compiled_parameters:
             return
-        binds = compiled.binds
-        for key, value in context.compiled_parameters[0].items():
-            bind = binds.get(key)
-            problem = None if bind is None else _value_problem(bind.type, value)
+        values = context.compiled_parameters[0]
+        for key, bounds, length in _checks_of(compiled):
+            problem = _value_problem(bounds, length, values.get(key))
             if problem is not None:
                 raise InputRejected(f"{key.rsplit('_', 1)[0] if key[-1].isdigit() else key} {problem}")
