@@ -195,3 +195,14 @@ def one_loan(
     loan = setup.draw(line_id=line, amount=amount, terms=5, start=date(2026, 5, 15), key="d")
     setup.engine.dispose()
     return OneLoan(Services(make_engine(url), Settings(database_url=url), origin="test"), borrower, line, loan)
+
+
+def known_agency(services: Any, name: str) -> None:
+    """``name`` as an agency the lender works with (it holds a token): contacts and promises may name it."""
+    from arrears.access import Role
+    from arrears.adapters import tokens_store
+
+    with services.transaction() as connection:
+        tokens_store.create(
+            connection, role=Role.AGENCY, borrower=None, agency=name, label="test", now=services.clock()
+        )

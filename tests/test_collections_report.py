@@ -11,7 +11,7 @@ from pathlib import Path
 from arrears.collections.report import Outcome, Placed, PlannedAccount, collections_report, commission
 from arrears.service_layer.collections import open_complaint, plan_day, record_contact
 from arrears.service_layer.eod_store import run_store
-from tests.conftest import run_cli
+from tests.conftest import known_agency, run_cli
 from tests.test_collections_flow import _on
 from tests.test_collections_store import SHANGHAI, STRATEGY, _store
 
@@ -67,6 +67,7 @@ def test_the_report_over_the_store(new_database: Callable[[], str], tmp_path: Pa
     """Two loans planned 06-25 and 06-26; one pays 300.00 on 06-25; an agency call and a complaint recorded."""
     url = new_database()
     services, borrower, first = _store(url)
+    known_agency(services, "huaxia-collect")
     record_contact(
         services,
         loan_id=first,

@@ -20,7 +20,7 @@ from arrears.product import load_product
 from arrears.service_layer.collections import add_flag, open_complaint, plan_day, record_contact
 from arrears.service_layer.eod_store import run_store
 from arrears.service_layer.services import Services
-from tests.conftest import ROOT, SAMPLE_PRODUCT, store_with_a_loan
+from tests.conftest import ROOT, SAMPLE_PRODUCT, known_agency, store_with_a_loan
 
 STRATEGY = ROOT / "strategies" / "cn-default.toml"
 START = date(2026, 5, 15)  # first due 2026-06-15
@@ -48,6 +48,7 @@ def test_a_day_is_planned_once_with_its_outbox_and_caps_that_count_the_agencies(
     calls the borrower's two loans ask for, one is allowed (3 a day) and three are refused by the cap."""
     services, _borrower, first = _store(new_database())
     day = date(2026, 6, 25)
+    known_agency(services, "agency-a")
     for hour in (9, 11):
         at = datetime(2026, 6, 25, hour, tzinfo=SHANGHAI)
         record_contact(services, loan_id=first, channel="voice_call", at=at, agency="agency-a", outcome="no_answer")

@@ -25,7 +25,7 @@ from arrears.service_layer.collections import open_complaint, plan_day, record_c
 from arrears.service_layer.dispatch import dispatch
 from arrears.service_layer.eod_store import run_store
 from arrears.service_layer.services import Services
-from tests.conftest import ROOT, one_loan, store_with_a_loan
+from tests.conftest import ROOT, known_agency, one_loan, store_with_a_loan
 from tests.test_channels import SECRET, Answer, Provider
 from tests.test_channels import provider as provider  # the fixture: a real HTTP server on 127.0.0.1
 from tests.test_collections_store import STRATEGY, _store
@@ -250,6 +250,7 @@ def test_calls_an_agency_made_since_the_plan_count_at_dispatch(new_database: Cal
     """The plan allowed three calls for the borrower (15:00 and 17:00); an agency then called twice in the
     morning: one lender call goes out, the rest are cancelled by the cap."""
     services, _, first = _planned(new_database())
+    known_agency(services, "a")
     for hour in (9, 11):
         record_contact(services, loan_id=first, channel="voice_call", at=at(hour), agency="a", outcome="no_answer")
     sender = JsonLinesSender(tmp_path / "out.jsonl")

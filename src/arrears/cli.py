@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from arrears import demo_negotiation
 from arrears.classification import Bucket, Classification
@@ -37,6 +37,7 @@ from arrears.demo import DemoResult, run_demo, write_portfolio
 from arrears.disclosure import disclose
 from arrears.engine import replay
 from arrears.errors import Busy, InputRejected
+from arrears.inputs import check_arguments
 from arrears.money import format_minor, parse_amount, parse_rate
 from arrears.payoff import payoff
 from arrears.product import load_product
@@ -849,6 +850,7 @@ EX_TEMPFAIL = 75
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the app; bad input of any kind exits 2 with one line on stderr."""
     try:
+        check_arguments(sys.argv[1:] if argv is None else argv)
         code = app(args=argv, standalone_mode=False)
     except InputRejected as error:
         _fail(str(error))
@@ -858,6 +860,8 @@ def main(argv: list[str] | None = None) -> None:
         _fail(f"ARREARS_DATABASE_URL is not a database URL ({error}); e.g. sqlite:///./arrears.db")
     except OperationalError as error:  # the database is down or refuses us: not the input's fault
         _fail(f"cannot use the database: {error.orig}", status=1)
+    except DBAPIError as error:  # a bug, not the input's: one line, never the statement or its parameters
+        _fail(f"the database refused the command ({type(error.orig).__name__}); nothing was changed", status=1)
     except typer.Abort:
         _fail("aborted", status=130)
     except typer.TyperException as error:  # usage errors: unknown option, "x" for a number, ...

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from arrears.cli_services import open_services
 from arrears.errors import InputRejected
+from arrears.outputs import output_file, staged
 from arrears.service_layer.credit_reporting import (
+    EventReport,
+    MonthReport,
     disputes,
     open_dispute,
     record_consent,
@@ -52,19 +55,30 @@ def credit_report(
     """The month's records: one per account open in the month; negative ones only after a pre-notice and never
     without consent (cn); what is held back is listed with the reason. A month is reported once."""
     if file_format not in ("jsonl", "metro2"):
-        raise InputRejected(f"--format must be jsonl or metro2, got {file_format!r}")
+        raise InputRejected(f"--format must be jsonl or metro2, got {file_format[:40]!r}")
+    if file_format == "metro2" and jurisdiction != "us":
+        raise InputRejected("Metro 2 is the us bureaus' format; write cn records as --format jsonl")
     day = date_option(f"{month}-01", "--month")
+    target = None if out is None else output_file(out, "--out")  # checked before the month is reported
     services = open_services()
-    report = report_month(services, day, jurisdiction)
-    if out is not None:
-        if file_format == "jsonl":
-            out.write_text(write_jsonl(report), encoding="utf-8")
-        else:
-            data, skipped = write_metro2(services, report, furnisher)
-            out.write_bytes(data)
-            for left in skipped:
-                sys.stderr.write(f"not in the file: loan {left['loan']}: {left['reason']}\n")
-        sys.stderr.write(f"wrote {out}\n")
+    skipped: list[dict[str, Any]] = []
+    if target is None:
+        report = report_month(services, day, jurisdiction)
+    else:
+        with staged(target) as temporary:  # written whole before the month commits, renamed in after (outputs)
+
+            def deliver(report: MonthReport) -> None:
+                if file_format == "jsonl":
+                    temporary.write_text(write_jsonl(report), encoding="utf-8")
+                else:
+                    data, left_out = write_metro2(services, report, furnisher)
+                    temporary.write_bytes(data)
+                    skipped.extend(left_out)
+
+            report = report_month(services, day, jurisdiction, deliver)
+        for left in skipped:
+            sys.stderr.write(f"not in the file: loan {left['loan']}: {left['reason']}\n")
+        sys.stderr.write(f"wrote {target}\n")
     view = report.as_json()
     if as_json:
         sys.stdout.write(json.dumps(view, ensure_ascii=False, indent=2) + "\n")
@@ -142,7 +156,15 @@ def credit_events(
 ) -> None:
     """Event records of new delinquencies: each told to the bureau once, under the month's rules (consent,
     pre-notice, retention); what is held back today is tried again on the next run. Prints JSON."""
-    report = report_new_delinquencies(open_services(), date_option(day, "--date"), jurisdiction)
-    if out is not None:
-        out.write_text("".join(json.dumps(r.as_json(), ensure_ascii=False) + "\n" for r in report.records), "utf-8")
+    on = date_option(day, "--date")
+    if out is None:
+        report = report_new_delinquencies(open_services(), on, jurisdiction)
+    else:
+        with staged(output_file(out, "--out")) as temporary:  # written whole before the events commit as told
+
+            def deliver(report: EventReport) -> None:
+                lines = "".join(json.dumps(r.as_json(), ensure_ascii=False) + "\n" for r in report.records)
+                temporary.write_text(lines, "utf-8")
+
+            report = report_new_delinquencies(open_services(), on, jurisdiction, deliver)
     sys.stdout.write(json.dumps(report.as_json(), ensure_ascii=False, indent=2) + "\n")

@@ -30,13 +30,15 @@ def hardship_propose(
     maker: Annotated[str, typer.Option(help="Who proposes the plan (they cannot approve it).")],
     request: Annotated[int | None, typer.Option(help="The request this plan answers.")] = None,
     installments: Annotated[
-        int | None, typer.Option(help="Reschedule what is overdue into N monthly installments.")
+        int | None, typer.Option(min=1, max=600, help="Reschedule what is overdue into N monthly installments.")
     ] = None,
     first_due: Annotated[str | None, typer.Option("--first-due", help="The first new installment's due date.")] = None,
     waive_penalty: Annotated[
         bool, typer.Option("--waive-penalty", help="Forgive the penalty and compound owed.")
     ] = False,
-    freeze_days: Annotated[int | None, typer.Option("--freeze-days", help="No penalty or compound for N days.")] = None,
+    freeze_days: Annotated[  # the API's bounds (PlanIn)
+        int | None, typer.Option("--freeze-days", min=1, max=10_000, help="No penalty or compound for N days.")
+    ] = None,
     settle_for: Annotated[
         str | None, typer.Option("--settle-for", help="Settle at a discount for this amount.")
     ] = None,

@@ -17,6 +17,8 @@ import typer
 
 from arrears.cli_services import open_services
 from arrears.errors import InputRejected
+from arrears.outputs import output_folder
+from arrears.product import load_product
 from arrears.service_layer.datasets import dataset_from_scenarios, generate_dataset
 from arrears.service_layer.portfolio import PortfolioRejected, export_statements, import_portfolio
 from arrears.validation import date_option
@@ -49,7 +51,7 @@ def import_command(
     """Check every row, then write the whole portfolio in one transaction (or nothing); with --out, build a
     Parquet dataset for ``arrears eod run --dataset`` (loan id = the file's stem)."""
     if out is not None:
-        manifest = dataset_from_scenarios(sources, out)
+        manifest = dataset_from_scenarios(sources, output_folder(out, "--out"))
         view = {"dataset": str(out), "loans": manifest.loans, "closed_through": manifest.closed_through.isoformat()}
         if as_json:
             sys.stdout.write(json.dumps(view, indent=2) + "\n")
@@ -96,7 +98,8 @@ def export_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Write one CSV statement per loan: terms, transactions, installments, state as of the date."""
-    report = export_statements(open_services(), out, date_option(as_of, "--as-of"), loan or None)
+    on = date_option(as_of, "--as-of")
+    report = export_statements(open_services(), output_folder(out, "--out"), on, loan or None)
     if as_json:
         view = {
             "as_of": report.as_of.isoformat(),
@@ -114,11 +117,17 @@ def export_command(
 @portfolio_app.command("generate")
 def generate_command(
     out: Annotated[Path, typer.Option("--out", help="Folder for the new Parquet dataset.")],
-    loans: Annotated[int, typer.Option("--loans", help="How many loans.")] = 10_000,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same portfolio.")] = 1,
+    loans: Annotated[int, typer.Option("--loans", min=1, max=100_000_000, help="How many loans.")] = 10_000,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, help="Random seed: the same seed gives the same portfolio.")
+    ] = 1,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Last day-end to season to (default: today).")] = None,
-    history_days: Annotated[int, typer.Option("--history-days", help="Vintages spread over this many days.")] = 360,
-    part_size: Annotated[int, typer.Option("--part-size", help="Loans per Parquet part.")] = 250_000,
+    history_days: Annotated[
+        int, typer.Option("--history-days", min=1, max=3660, help="Vintages spread over this many days.")
+    ] = 360,
+    part_size: Annotated[int, typer.Option("--part-size", min=1, max=10_000_000, help="Loans per Parquet part.")] = (
+        250_000
+    ),
     store_files: Annotated[
         Path | None,
         typer.Option("--store-files", help="Also write lines/loans/payments here for `arrears portfolio import DIR`."),
@@ -130,9 +139,18 @@ def generate_command(
 ) -> None:
     """A realistic synthetic portfolio (product mix, vintages, 10..20% delinquent, payment behaviour) as a
     Parquet dataset, seasoned through --as-of; see arrears.synthetic for the mix."""
-    day = date_option(as_of, "--as-of") if as_of else date.today()
+    day = date_option(as_of, "--as-of") if as_of is not None else date.today()
+    if product is not None:
+        load_product(product)  # a wrong path is refused even when no store files name it
     manifest = generate_dataset(
-        out, loans, seed, day, history_days, part_size, store_files=store_files, product=product
+        output_folder(out, "--out"),
+        loans,
+        seed,
+        day,
+        history_days,
+        part_size,
+        store_files=None if store_files is None else output_folder(store_files, "--store-files"),
+        product=product,
     )
     view = {"dataset": str(out), "loans": manifest.loans, "parts": manifest.parts}
     view["closed_through"] = manifest.closed_through.isoformat()

@@ -14,6 +14,7 @@ from arrears.adapters.dataset import Dataset
 from arrears.cli_services import open_services
 from arrears.collections.report import collections_report
 from arrears.errors import InputRejected
+from arrears.outputs import output_file, staged
 from arrears.report import portfolio_report
 from arrears.report_html import COLLECTIONS_LABELS, LABELS, render, render_collections
 from arrears.service_layer.eod_store import store_snapshots
@@ -40,6 +41,8 @@ def portfolio_command(
         raise InputRejected(f"--lang must be one of {', '.join(LABELS)}, got {lang!r}")
     if out is None and not as_json:
         raise InputRejected("say where the report goes: --out report.html, or --json for the figures")
+    if out is not None:
+        output_file(out, "--out")
     start, end = date_option(first, "--from"), date_option(last, "--to")
     if end < start:
         raise InputRejected(f"--to {end} is before --from {start}; swap them")
@@ -49,7 +52,8 @@ def portfolio_command(
         snapshots = Dataset(dataset).snapshots(start, end)
     report = portfolio_report(snapshots.to_pylist(), start, end)
     if out is not None:
-        out.write_text(render(report, lang), encoding="utf-8")
+        with staged(out) as temporary:
+            temporary.write_text(render(report, lang), encoding="utf-8")
         sys.stderr.write(f"wrote {out}\n")
     if as_json:
         sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
@@ -69,6 +73,8 @@ def collections_command(
         raise InputRejected(f"--lang must be one of {', '.join(COLLECTIONS_LABELS)}, got {lang!r}")
     if out is None and not as_json:
         raise InputRejected("say where the report goes: --out collections.html, or --json for the figures")
+    if out is not None:
+        output_file(out, "--out")
     start, end = date_option(first, "--from"), date_option(last, "--to")
     if end < start:
         raise InputRejected(f"--to {end} is before --from {start}; swap them")
@@ -76,7 +82,8 @@ def collections_command(
         inputs = collections_store.report_inputs(connection, start, end)
     report = collections_report(start, end, **inputs)
     if out is not None:
-        out.write_text(render_collections(report, lang), encoding="utf-8")
+        with staged(out) as temporary:
+            temporary.write_text(render_collections(report, lang), encoding="utf-8")
         sys.stderr.write(f"wrote {out}\n")
     if as_json:
         sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")

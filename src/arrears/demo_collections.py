@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from rich.table import Table
 
-from arrears.adapters import collections_store
+from arrears.access import Role
+from arrears.adapters import collections_store, tokens_store
 from arrears.adapters.channels import JsonLinesSender
 from arrears.cli_services import open_services
 from arrears.collections.report import collections_report
@@ -126,6 +127,10 @@ def _first_morning(console: Console, services: Any, day: date, accounts: list[di
         return
     called, complained = late[0], late[1]
     zone = ZoneInfo(called["timezone"])
+    with services.transaction() as connection:  # the lender works with the agency: it holds a token
+        tokens_store.create(
+            connection, role=Role.AGENCY, borrower=None, agency="huaxia-collect", label="demo", now=services.clock()
+        )
     for hour in (9, 11):
         at = datetime.combine(day, time(hour), tzinfo=zone)
         record_contact(

@@ -30,9 +30,11 @@ from arrears.errors import InputRejected
 MINOR_PER_MAJOR: Final = 100
 """Both currencies we ship (CNY, USD) have two decimals; a currency with another exponent needs this per currency."""
 
-_AMOUNT_TEXT: Final = re.compile(r"^[0-9]{1,15}(\.[0-9]{1,2})?$")
-"""ASCII digits only, at most 15 before the point: 999 trillion, far past any loan, far inside 64-bit minor units."""
-_RATE_TEXT: Final = re.compile(r"^\d+(\.\d{1,8})?$")
+_AMOUNT_TEXT: Final = re.compile(r"[0-9]{1,15}(\.[0-9]{1,2})?")
+"""ASCII digits only, at most 15 before the point: 999 trillion, far past any loan, far inside 64-bit minor units.
+Matched with ``fullmatch``: ``$`` in ``re.match`` also matches before a final newline, which let "100\\n" in."""
+_RATE_TEXT: Final = re.compile(r"[0-9]+(\.[0-9]{1,8})?")
+"""ASCII digits only (``\\d`` would take fullwidth and Arabic-Indic ones), matched whole: no trailing newline."""
 
 
 class FloatRefused(InputRejected, TypeError):
@@ -93,7 +95,7 @@ def parse_amount(text: object, *, field: str) -> int:
         raise FloatRefused(f'{field}: a float is not money; write the amount as a string such as "560.50"')
     if not isinstance(text, str):
         raise InvalidAmount(f'{field}: amounts are strings such as "560.50", got {text!r}')
-    if not _AMOUNT_TEXT.match(text):
+    if not _AMOUNT_TEXT.fullmatch(text):
         raise InvalidAmount(
             f"{field}: {text[:40]!r} is not a plain amount; write at most 15 digits with at most two decimals, "
             'such as "560.50"'
@@ -110,9 +112,9 @@ def parse_rate(text: object, *, field: str) -> Decimal:
         text = str(text)
     if not isinstance(text, str):
         raise InvalidAmount(f'{field}: rates are strings such as "0.0005", got {text!r}')
-    if not _RATE_TEXT.match(text):
+    if not _RATE_TEXT.fullmatch(text):
         raise InvalidAmount(
-            f'{field}: {text!r} is not a plain rate; write digits with at most 8 decimals, such as "0.0005"'
+            f'{field}: {text[:40]!r} is not a plain rate; write digits with at most 8 decimals, such as "0.0005"'
         )
     return Decimal(text)
 

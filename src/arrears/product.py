@@ -29,7 +29,7 @@ from datetime import date
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -81,7 +81,9 @@ class ProductInfo(BaseModel):
     code: StrictStr = Field(min_length=1)
     name: StrictStr = Field(min_length=1)
     currency: StrictStr = Field(pattern=r"^[A-Z]{3}$")
-    jurisdiction: StrictStr = Field(min_length=2)
+    jurisdiction: Literal["cn", "us"]
+    """The law its loans are collected and reported under: one of the policy packs and bureaus we ship
+    (arrears.collections.policy.PACKS, arrears.reporting.pre_notice.PRE_NOTICE; a test keeps the three equal)."""
     timezone: StrictStr = "Asia/Shanghai"
 
 

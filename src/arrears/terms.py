@@ -47,6 +47,10 @@ class Component(StrEnum):
     PRINCIPAL = "principal"
 
 
+WAIVABLE = frozenset({Component.PENALTY, Component.COMPOUND, Component.INTEREST})
+"""What a waiver (减免) may forgive: charges, never principal (forgiving principal is a settlement or a write-off)."""
+
+
 DEFAULT_ALLOCATION: tuple[Component, ...] = (
     Component.PENALTY,
     Component.COMPOUND,

@@ -19,7 +19,7 @@ from arrears.errors import InputRejected
 from arrears.money import FloatRefused, InvalidAmount, parse_amount, parse_rate
 
 E = TypeVar("E", bound=StrEnum)
-_DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits, matched whole (fullmatch)
 
 
 def _amount(value: object) -> int:
@@ -46,7 +46,7 @@ settlement window (OverflowError), and one near 0001-01-01 the day before it."""
 def parse_date(value: object) -> date:
     """A ``YYYY-MM-DD`` string as a date from :data:`EARLIEST_DATE` to :data:`LATEST_DATE`; ValueError with the
     fix otherwise."""
-    if not isinstance(value, str) or not _DATE_TEXT.match(value):
+    if not isinstance(value, str) or not _DATE_TEXT.fullmatch(value):
         raise ValueError(f'dates are strings YYYY-MM-DD such as "2026-01-15", got {value!r}')
     try:
         parsed = date.fromisoformat(value)

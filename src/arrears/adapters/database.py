@@ -27,6 +27,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 
+from arrears.inputs import guard_engine
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 READ_ONLY = "arrears_read_only"
 """Execution option marking a connection that only reads: on SQLite it begins a deferred transaction."""
@@ -50,10 +52,16 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str, **options: Any) -> Engine:
-    """An engine for ``url`` with the pragmas and transaction mode described in the module docstring."""
+    """An engine for ``url`` with the pragmas and transaction mode described in the module docstring.
+
+    Its errors never carry the statement's parameters (``hide_parameters``: they hold names and phone numbers),
+    and a single-row statement whose parameter does not fit its column is refused before the database sees it
+    (:func:`arrears.inputs.guard_engine`)."""
     url = normalise_url(url)
+    options.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 60, "isolation_level": None}, **options)
+        guard_engine(engine)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -72,6 +80,7 @@ def make_engine(url: str, **options: Any) -> Engine:
 
         return engine
     engine = create_engine(url, **options)
+    guard_engine(engine)
 
     @event.listens_for(engine, "checkin")
     def _idle(_dbapi_connection: Any, record: Any) -> None:

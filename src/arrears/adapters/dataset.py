@@ -127,7 +127,7 @@ class Dataset:
         path = self.root / MANIFEST
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # no folder, or a file where the folder should be
             raise DatasetError(
                 f"{self.root} is not a dataset (no {MANIFEST}); build one with `arrears portfolio import "
                 "SCENARIO.json... --out DIR` or `arrears portfolio generate --out DIR`"

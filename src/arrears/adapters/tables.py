@@ -33,7 +33,7 @@ borrowers = Table(
     "borrowers",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("name", Text, nullable=False),
+    Column("name", Text, nullable=False, info={"max_length": 200}),  # checked where it enters (arrears.inputs)
     Column("phone", String(32), nullable=False),
     Column("timezone", String(64), nullable=False),
     Column("language", String(16), nullable=False),
@@ -209,7 +209,7 @@ court_orders = Table(
     Column("id", Integer, primary_key=True),
     Column("borrower_id", ForeignKey("borrowers.id"), nullable=False, index=True),
     Column("loan_id", ForeignKey("loans.id")),
-    Column("court", Text, nullable=False),
+    Column("court", Text, nullable=False, info={"max_length": 200}),
     Column("case_number", String(100), nullable=False),
     Column("document_ref", String(200), nullable=False),
     Column("kind", String(40), nullable=False),

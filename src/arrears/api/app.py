@@ -35,6 +35,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from arrears.access import Forbidden, Permission, Principal, Role, authorize, refusal_for_missing, role_may
 from arrears.adapters import collections_store as cs
 from arrears.adapters import store, tokens_store
+from arrears.adapters import tables as t
 from arrears.adapters.store import NotFound
 from arrears.api.audit import AuditBacklog, ReadAudit
 from arrears.api.failures import logged
@@ -42,6 +43,7 @@ from arrears.api.limits import BodyLimit
 from arrears.bounds import MAX_AMOUNT  # 1,000,000,000.00: the bound of every amount entering (arrears.bounds)
 from arrears.errors import Busy, InputRejected
 from arrears.hardship import PlanTerms
+from arrears.inputs import FREE_TEXT_MAX, PRINTABLE, TEXT, max_length
 from arrears.money import format_minor
 from arrears.report import portfolio_report, with_decimal_amounts
 from arrears.service_layer import approvals, hardship, legal
@@ -59,8 +61,6 @@ THREADS = 16
 REPORT_DAYS = 731
 """The longest range a portfolio report over HTTP covers (two years of month-ends: 24 roll rates, vintages to 24
 months on book); a longer one is the CLI's (``arrears report portfolio``), which may run for minutes."""
-PRINTABLE = r"^[^\x00-\x1f\x7f]+$"  # no control characters: PostgreSQL refuses NUL in text, logs mangle the rest
-TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # free text: lines and tabs, no other control characters
 Id = Annotated[int, Path(ge=1, le=2**31 - 1, description="A stored id (the store's integers are 32-bit)")]
 
 
@@ -80,7 +80,7 @@ class HardshipRequestIn(BaseModel):
     """A borrower's request for help, in their own words."""
 
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=2000, pattern=TEXT)
+    reason: str = Field(min_length=1, max_length=max_length(t.hardship_plans.c.reason), pattern=TEXT)
 
 
 class PlanIn(BaseModel):
@@ -99,7 +99,7 @@ class PlanIn(BaseModel):
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     note: str = Field(
-        "", max_length=2000, pattern=TEXT, description="Why; a rejection's note is what the borrower is told"
+        "", max_length=FREE_TEXT_MAX, pattern=TEXT, description="Why; a rejection's note is what the borrower is told"
     )
 
 
@@ -108,7 +108,12 @@ class DisputeIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     month: IsoDate = Field(description="Any day of the month disputed, YYYY-MM-DD")
-    claim: str = Field(min_length=1, max_length=2000, pattern=TEXT, description="What the borrower says is wrong")
+    claim: str = Field(
+        min_length=1,
+        max_length=max_length(t.credit_disputes.c.claim),
+        pattern=TEXT,
+        description="What the borrower says is wrong",
+    )
 
 
 class WaiverIn(BaseModel):
@@ -129,11 +134,14 @@ class CourtOrderIn(BaseModel):
     """A court's order to record (never executed), proposed for a checker to compare with the document."""
 
     model_config = ConfigDict(extra="forbid")
-    court: str = Field(min_length=1, max_length=200, pattern=PRINTABLE)
-    case_number: str = Field(min_length=1, max_length=100, pattern=PRINTABLE)
-    document_ref: str = Field(min_length=1, max_length=200, pattern=PRINTABLE)
+    court: str = Field(min_length=1, max_length=max_length(t.court_orders.c.court), pattern=PRINTABLE)
+    case_number: str = Field(min_length=1, max_length=max_length(t.court_orders.c.case_number), pattern=PRINTABLE)
+    document_ref: str = Field(min_length=1, max_length=max_length(t.court_orders.c.document_ref), pattern=PRINTABLE)
     kind: str = Field(
-        min_length=1, max_length=40, pattern=PRINTABLE, description="freeze, transfer, consumption_restriction, ..."
+        min_length=1,
+        max_length=max_length(t.court_orders.c.kind),
+        pattern=PRINTABLE,
+        description="freeze, transfer, consumption_restriction, ...",
     )
     issued_on: IsoDate = Field(description="YYYY-MM-DD")
     loan: int | None = Field(None, ge=1, le=2**31 - 1)
@@ -161,22 +169,32 @@ class ContactIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     channel: str = Field(
-        min_length=1, max_length=20, pattern=PRINTABLE, description="sms, voice_call, in_app_notice, email or letter"
+        min_length=1,
+        max_length=max_length(t.contacts.c.channel),
+        pattern=PRINTABLE,
+        description="sms, voice_call, in_app_notice, email or letter",
     )
     at: datetime = Field(description="When, with its offset, e.g. 2026-06-25T10:00:00+08:00")
-    outcome: str | None = Field(None, max_length=200, pattern=PRINTABLE)
+    outcome: str | None = Field(None, max_length=max_length(t.contacts.c.outcome), pattern=PRINTABLE)
 
 
 class BorrowerIn(BaseModel):
     """A borrower to add (the lender's onboarding): the phone is masked in every log and view."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200, pattern=PRINTABLE, description="Full name")
-    phone: str = Field(min_length=5, max_length=32, pattern=PRINTABLE, description="Mobile number, e.g. 13800138000")
+    name: str = Field(
+        min_length=1, max_length=max_length(t.borrowers.c.name), pattern=PRINTABLE, description="Full name"
+    )
+    phone: str = Field(
+        min_length=5,
+        max_length=max_length(t.borrowers.c.phone),
+        pattern=PRINTABLE,
+        description="Mobile number, e.g. 13800138000",
+    )
     timezone: str = Field(
         "Asia/Shanghai",
         min_length=1,
-        max_length=64,
+        max_length=max_length(t.borrowers.c.timezone),
         pattern=PRINTABLE,
         description="IANA zone: contact windows are kept in it",
     )
@@ -188,7 +206,12 @@ class LineIn(BaseModel):
     its range (the product's own when left out)."""
 
     model_config = ConfigDict(extra="forbid")
-    product: str = Field(min_length=1, max_length=64, pattern=PRINTABLE, description="A product's code (GET /products)")
+    product: str = Field(
+        min_length=1,
+        max_length=max_length(t.credit_lines.c.product_code),
+        pattern=PRINTABLE,
+        description="A product's code (GET /products)",
+    )
     limit: Amount = Field(description='Decimal string in the product\'s currency, e.g. "20000.00"')
     daily_rate: Rate | None = Field(None, description='Decimal string, e.g. "0.0004"; default the product\'s')
 

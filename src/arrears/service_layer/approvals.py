@@ -29,7 +29,7 @@ from arrears.errors import InputRejected
 from arrears.hardship import person
 from arrears.money import format_minor
 from arrears.service_layer.services import Services
-from arrears.terms import Component
+from arrears.terms import WAIVABLE, Component
 
 COMMANDS = ("waive", "write_off", "reverse", "court_order")
 LIMITS: dict[str, dict[str, int | None]] = {
@@ -65,12 +65,11 @@ def _request(services: Services, connection: Connection, command: str, arguments
     """Check a proposed command's arguments against the store now, and what it is worth."""
     if command == "waive":
         loan = store.get_loan(connection, int(arguments["loan"]))
-        try:
-            component = Component(arguments["component"])
-        except ValueError:
+        if arguments["component"] not in WAIVABLE:
             raise InputRejected(
-                f"{arguments['component']!r} cannot be waived; waive penalty, compound or interest"
-            ) from None
+                f"{str(arguments['component'])[:40]!r} cannot be waived; waive penalty, compound or interest"
+            )
+        component = Component(arguments["component"])
         amount = int(arguments["amount"])
         if amount <= 0:
             raise InputRejected(f"a waiver must be above zero, got {format_minor(amount)}")
@@ -229,10 +228,16 @@ def reject(services: Services, *, approval_id: int, checker: str, note: str, key
     return services.idempotent("approval.reject", key, payload, work)  # type: ignore[no-any-return]
 
 
+STATUSES = ("pending", "approving", "approved", "rejected")
+"""The states of a request (tables.approvals.status)."""
+
+
 def approvals(services: Services, *, status: str | None = None) -> list[dict[str, Any]]:
     """The requests, newest first (optionally in one status)."""
     query = select(t.approvals).order_by(t.approvals.c.id.desc())
     if status is not None:
+        if status not in STATUSES:
+            raise InputRejected(f"a request's status is one of {', '.join(STATUSES)}; got {status[:40]!r}")
         query = query.where(t.approvals.c.status == status)
     with services.reading() as connection:
         return [_view(row) for row in connection.execute(query)]

@@ -35,6 +35,7 @@ from arrears.collections.promises import MAX_PROMISE_DAYS, PromiseStatus, check_
 from arrears.collections.strategy import ANY_AGENCY, Action, load_strategy
 from arrears.dayend import LoanDayEnds
 from arrears.errors import InputRejected
+from arrears.inputs import check_text
 from arrears.money import format_minor
 from arrears.product import RestrictionScope
 from arrears.reporting.pre_notice import PRE_NOTICE
@@ -245,6 +246,21 @@ def _local(moment: datetime | None, zone: str) -> str | None:
     return moment.astimezone(ZoneInfo(zone)).isoformat()
 
 
+def check_agency(connection: Connection, agency: str | None) -> None:
+    """An agency named on a contact or a promise is one the lender works with: it holds a token (``arrears token
+    create --role agency --agency NAME``) or has had an account placed with it. A name neither gives is a typo or
+    a stranger, and would count toward the caps under a name nobody answers for."""
+    if agency is None:
+        return
+    for column in (t.api_tokens.c.agency, t.placements.c.agency):
+        if connection.execute(select(column).where(column == agency).limit(1)).first() is not None:
+            return
+    raise InputRejected(
+        f"no agency {agency[:64]!r} is known: give an agency the lender works with (one with a token, "
+        "arrears token create --role agency --agency NAME, or accounts placed with it), or leave --agency out"
+    )
+
+
 def record_contact(
     services: Services,
     *,
@@ -268,10 +284,14 @@ def record_contact(
     except OverflowError:
         raise InputRejected(f"{at.isoformat()} is not a time a contact was made; check the date") from None
 
+    if outcome is not None:
+        check_text(outcome, field="the outcome", column=t.contacts.c.outcome)
+
     def work(connection: Connection, on: date) -> int:
         if abs((moment.date() - on).days) > 366:
             raise InputRejected(f"a contact at {at.isoformat()} is more than a year from the business date {on}")
         loan = store.get_loan(connection, loan_id)
+        check_agency(connection, agency)
         zone = ZoneInfo(store.get_borrower(connection, loan.borrower_id)["timezone"])
         contact = cs.record_contact(
             connection,
@@ -352,6 +372,7 @@ def record_promise(
         loan = store.get_loan(connection, loan_id)
         if loan.status != "open":
             raise InputRejected(f"loan {loan_id} is {loan.status}: there is nothing to promise")
+        check_agency(connection, agency)
         promise = cs.record_promise(
             connection,
             {

@@ -25,6 +25,7 @@ under the same rules. **Hardship plans** show from their month on as the record'
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -36,6 +37,7 @@ from arrears.adapters import day_end_store as des
 from arrears.adapters import store
 from arrears.adapters import tables as t
 from arrears.errors import InputRejected
+from arrears.inputs import check_text
 from arrears.reporting import metro2
 from arrears.reporting.pre_notice import PRE_NOTICE, negative_allowed
 from arrears.reporting.records import AccountRecord, account_record, month_ends, retained
@@ -53,7 +55,13 @@ def record_consent(services: Services, *, borrower_id: int, signed_on: date, doc
     """The borrower's written consent to credit reporting (征信授权), with the signed document's reference."""
     if not document.strip():
         raise InputRejected("a consent needs the reference of the signed document (--document)")
+    check_text(document, field="the document reference", column=t.credit_consents.c.document)
     with services.transaction() as connection:
+        today = services.business_date(connection)
+        if signed_on > today:
+            raise InputRejected(
+                f"a consent signed on {signed_on} is after the business date {today}; record it once it is signed"
+            )
         store.get_borrower(connection, borrower_id)
         inserted = connection.execute(
             insert(t.credit_consents).values(
@@ -102,8 +110,11 @@ class MonthReport:
         }
 
 
-def report_month(services: Services, month: date, jurisdiction: str) -> MonthReport:
-    """The bureau records of the month containing ``month`` (module docstring)."""
+def report_month(
+    services: Services, month: date, jurisdiction: str, deliver: Callable[[MonthReport], None] | None = None
+) -> MonthReport:
+    """The bureau records of the month containing ``month`` (module docstring). ``deliver`` (writing the bureau
+    file) runs before the month is committed as reported: if it raises, nothing is recorded (arrears.outputs)."""
     if jurisdiction not in PRE_NOTICE:
         raise InputRejected(f"no credit reporting for {jurisdiction!r}; use one of {', '.join(sorted(PRE_NOTICE))}")
     period = (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
@@ -111,6 +122,8 @@ def report_month(services: Services, month: date, jurisdiction: str) -> MonthRep
     with services.transaction() as connection:
         stored = _stored(connection, period, jurisdiction)
         if stored is not None:
+            if deliver is not None:
+                deliver(stored)
             return stored
         last, _ = des.last_day_end(connection)
         if last is None or last < period:
@@ -163,10 +176,14 @@ def report_month(services: Services, month: date, jurisdiction: str) -> MonthRep
             raced = False
             if rows:
                 connection.execute(insert(t.credit_records), rows)
+            if deliver is not None:
+                deliver(report)
     if raced:
         with services.reading() as connection:
             stored = _stored(connection, period, jurisdiction)
         assert stored is not None
+        if deliver is not None:
+            deliver(stored)
         return stored
     return report
 
@@ -490,7 +507,9 @@ class EventReport:
         }
 
 
-def report_new_delinquencies(services: Services, day: date, jurisdiction: str) -> EventReport:
+def report_new_delinquencies(
+    services: Services, day: date, jurisdiction: str, deliver: Callable[[EventReport], None] | None = None
+) -> EventReport:
     """Event records (between monthly files) for delinquencies the bureau has not been told of: a loan whose record
     on ``day`` is negative, for a delinquency (its date of first delinquency) no record emitted yet, monthly or
     event. The same rules hold as for the month: consent, the pre-notice's lead days before ``day``, retention;
@@ -544,6 +563,8 @@ def report_new_delinquencies(services: Services, day: date, jurisdiction: str) -
             except IntegrityError:
                 continue  # another run told this delinquency first
             report.records.append(record)
+        if deliver is not None:  # the file is written before the records count as told (arrears.outputs)
+            deliver(report)
     return report
 
 

@@ -213,6 +213,10 @@ def _decide(connection: Connection, plan_id: int, **values: Any) -> None:
         raise PlanRefused(f"hardship.decided: plan {plan_id} was decided by someone else meanwhile")
 
 
+PLAN_STATUSES = ("requested", "proposed", "approved", "rejected")
+"""The states of a hardship plan (tables.hardship_plans.status)."""
+
+
 def plans(services: Services, *, loan_id: int | None = None, status: str | None = None) -> list[dict[str, Any]]:
     """The plans, newest first, optionally of one loan or in one status."""
     p = t.hardship_plans.c
@@ -220,6 +224,8 @@ def plans(services: Services, *, loan_id: int | None = None, status: str | None 
     if loan_id is not None:
         query = query.where(p.loan_id == loan_id)
     if status is not None:
+        if status not in PLAN_STATUSES:
+            raise InputRejected(f"a plan's status is one of {', '.join(PLAN_STATUSES)}; got {status[:40]!r}")
         query = query.where(p.status == status)
     with services.reading() as connection:
         rows = connection.execute(query).all()

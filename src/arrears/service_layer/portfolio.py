@@ -98,6 +98,7 @@ from arrears.engine import LoanEvent, LoanState, Payment, replay_events
 from arrears.engine import replay as replay_loan
 from arrears.errors import InputRejected
 from arrears.files import IMPORT_FILE_CAP, FileRefused, read_capped
+from arrears.inputs import FREE_TEXT_MAX, max_length, text_problem
 from arrears.money import format_minor, parse_amount, parse_rate
 from arrears.product import Product, load_product
 from arrears.schedule import Schedule, build_schedule
@@ -135,7 +136,9 @@ TABLES: dict[str, tuple[tuple[str, bool, str], ...]] = {
 }
 CHUNK = 1000
 """Loans written per batch (one progress report each)."""
-_WHOLE = re.compile(r"^\d{1,4}$")
+_COLUMNS = {"borrower_name": t.borrowers.c.name, "phone": t.borrowers.c.phone}
+"""The import's fields stored as typed, with the column that bounds them."""
+_WHOLE = re.compile(r"[0-9]{1,4}")  # ASCII digits, matched whole (fullmatch: no trailing newline)
 _PHONE_CHARS = frozenset("+-() 0123456789")
 
 
@@ -300,7 +303,9 @@ def _read_csv(path: Path, data: bytes, table: str, errors: list[RowError]) -> _T
                 )
             )
             continue
-        rows.append((number, {name: cell.strip() for name, cell in zip(header, record, strict=True)}))
+        # spaces around a value are a spreadsheet's padding; a line break or a tab inside the cell is refused
+        # by the field's own check, as the CLI and the API refuse "100\n" (issue 19)
+        rows.append((number, {name: cell.strip(" ") for name, cell in zip(header, record, strict=True)}))
     return _Table(file, rows)
 
 
@@ -412,6 +417,11 @@ class _Fields:
             if required:
                 self.error(name, "is empty; fill it in")
             return None
+        column = _COLUMNS.get(name)  # the store's bound where a field is stored as typed; else free text's
+        problem = text_problem(value, limit=FREE_TEXT_MAX if column is None else max_length(column))
+        if problem is not None:  # the rule every door applies (arrears.inputs), never echoing the value
+            self.error(name, problem)
+            return None
         return value
 
     def amount(self, name: str) -> int | None:
@@ -445,7 +455,7 @@ class _Fields:
         value = self.text(name)
         if value is None:
             return None
-        if not _WHOLE.match(value):
+        if not _WHOLE.fullmatch(value):
             self.error(name, f"{value!r} is not a whole number of months; write digits such as 10")
             return None
         return int(value)

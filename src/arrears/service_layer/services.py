@@ -47,6 +47,7 @@ from arrears.dayend import DayEndPolicy, Standing, balances_during, standing_fro
 from arrears.engine import LoanEvent, LoanReplay, Payment, PaymentRefused, Waiver, WriteOff, replay_events
 from arrears.errors import Busy, InputRejected
 from arrears.explain import explain
+from arrears.inputs import check_text
 from arrears.ledger import Account, Balances, difference
 from arrears.money import format_minor
 from arrears.product import LiftCondition, Product, RestrictionScope
@@ -54,7 +55,7 @@ from arrears.restrictions import LineDuring, Restriction, line_history
 from arrears.schedule import build_schedule
 from arrears.service_layer.restriction_records import record_line
 from arrears.standing import LineInput, line_during, standing
-from arrears.terms import Component, InterestBasis, LoanTerms, Method
+from arrears.terms import WAIVABLE, Component, InterestBasis, LoanTerms, Method
 from arrears.views import state_view
 
 
@@ -208,6 +209,9 @@ _HOLD_OFF_DAY_END = text("SELECT pg_advisory_xact_lock_shared(:key)").bindparams
 _HOLD_OFF_COMMANDS = text("SELECT pg_advisory_xact_lock(:key) FROM set_config('lock_timeout', '0', true)").bindparams(
     key=DAY_END_LOCK
 )
+
+BORROWER_LANGUAGES = ("zh", "en")
+"""The languages a borrower's messages are written in (arrears.collections.messages)."""
 
 
 def check_segment(segment: str) -> None:
@@ -478,6 +482,9 @@ class Services:
         """Add a borrower; with ``key``, once per key (a client retrying gets the first borrower's id)."""
         if not name.strip():
             raise InputRejected("a borrower needs a name")
+        check_text(name, field="the name", column=t.borrowers.c.name)
+        if language not in BORROWER_LANGUAGES:
+            raise InputRejected(f"the language must be one of {', '.join(BORROWER_LANGUAGES)}; e.g. zh")
         check_segment(segment)
         if not 5 <= sum(ch.isdigit() for ch in phone) <= 20 or any(ch not in "+-() 0123456789" for ch in phone):
             raise InputRejected(f"{store.mask_phone(phone)} is not a phone number; give digits, e.g. 13800138000")
@@ -704,10 +711,9 @@ class Services:
     def waive(self, *, loan_id: int, component: Component, amount: int, value_date: date, key: str) -> dict[str, Any]:
         if amount <= 0:
             raise InputRejected(f"a waiver must be above zero, got {format_minor(amount)}")
-        try:
-            component = Component(component)
-        except ValueError:
-            raise InputRejected(f"{component!r} cannot be waived; waive penalty, compound or interest") from None
+        if component not in WAIVABLE:
+            raise InputRejected(f"{str(component)[:40]!r} cannot be waived; waive penalty, compound or interest")
+        component = Component(component)
         payload = {"loan": loan_id, "component": component, "amount": amount, "date": value_date}
         return self._idempotent(  # type: ignore[no-any-return]
             "waive",
