@@ -158,8 +158,18 @@ CATEGORIES: dict[str, list[Case]] = {
     "int": refused("1e3", "x") + tolerated("-1", "0", "2147483648", "99999999999999999999999999", "１"),
     "amount": refused("100\n", "1e3", "-0", "１００", "-5", "1_000", "0.001", "99999999999999999999", " 10"),
     "rate": refused("０.０005", "0.0005\n", "1e-3", "-0.1", "0.0005 ", "NaN"),
-    "date": refused("0000-00-00", "2026-02-30", "2026-06-19\n", "２０２６-06-19", "26-06-19", "2026-6-1", ""),
-    "month": refused("2026-13", "0000-00", "2026-05\n", "２０２６-05", "2026-5", ""),
+    "date": refused(
+        "0000-00-00",
+        "2026-02-30",
+        "2026-06-19\n",
+        "２０２６-06-19",
+        "26-06-19",
+        "2026-6-1",
+        "",
+        "9999-12-31",
+        "0001-01-01",
+    ),
+    "month": refused("2026-13", "0000-00", "2026-05\n", "２０２６-05", "2026-5", "", "9999-12"),
     "choice": refused("klingon", "zh\n", "\x1b") + TEXT_BAD,
     "text": TEXT_BAD + tolerated("x" * 300, "y" * 2000, "", " ", "multi\nline", "klingon"),
     "in-file": refused("{tmp}/missing/file.toml", "{tmp}", "{tmp}/not-utf8.toml", "{tmp}/a\udcffb"),
@@ -168,12 +178,6 @@ CATEGORIES: dict[str, list[Case]] = {
     "out-folder": refused("{tmp}/a-file.txt/sub", "/proc/arrears-out") + tolerated("{tmp}/missing/deeper"),
     "list": refused("{tmp}/missing") + tolerated("{tmp}/a-file.txt"),
 }
-
-FAR_FUTURE = {  # h19-bounds refuses dates beyond a horizon: until its branch is merged these hang or crash here
-    "9999-12-31": "h19-bounds: far-future dates (standing/explain replay to 9999 hang; schedule --start crashes)",
-    "9999-12": "h19-bounds: --month 9999-12 crashes (date range)",
-}
-
 
 # -- the store and the runner -------------------------------------------------------------------------------------
 
@@ -405,28 +409,17 @@ def test_each_refused_category_on_a_sample_of_commands(
 
 
 @pytest.mark.parametrize(
-    ("argv", "reason"),
+    "argv",
     [
-        pytest.param(argv, reason, marks=pytest.mark.xfail(strict=True, run=False, reason=reason))
-        for argv, reason in [
-            (["standing", "1", "--date", "9999-12-31"], FAR_FUTURE["9999-12-31"]),
-            (["explain", "1", "--date", "9999-12-31"], FAR_FUTURE["9999-12-31"]),
-        ]
-    ]
-    + [
-        pytest.param(argv, reason, marks=pytest.mark.xfail(strict=True, reason=reason))
-        for argv, reason in [
-            (
-                ["schedule", "--principal", "100", "--daily-rate", "0.0005", "--terms", "3", "--start", "9999-12-31"],
-                FAR_FUTURE["9999-12-31"],
-            ),
-            (["credit", "report", "--month", "9999-12"], FAR_FUTURE["9999-12"]),
-        ]
+        ["standing", "1", "--date", "9999-12-31"],
+        ["explain", "1", "--date", "9999-12-31"],
+        ["schedule", "--principal", "100", "--daily-rate", "0.0005", "--terms", "3", "--start", "9999-12-31"],
+        ["credit", "report", "--month", "9999-12"],
     ],
 )
-def test_far_future_dates_are_refused(argv: list[str], reason: str, workspace: Path) -> None:
-    """Named expected failures, for the lead to drop once h19-bounds is merged: the dates are that branch's."""
-    del reason
+def test_far_future_dates_are_refused(argv: list[str], workspace: Path) -> None:
+    """Far-future dates (issue 19, item 5): a replay to 9999 hung (explain grew to 24 GB), a schedule from 9999-12-31
+    and the month 9999-12 overflowed the date arithmetic; now one line, exit 2, the store unchanged."""
     with store_copy(workspace) as folder:
         before = dump(folder / "store.db")
         done = run(argv)
