@@ -49,7 +49,7 @@ from arrears.service_layer.services import Services
 from arrears.web.i18n import LANGS
 from tests.books import DAY, Books, build_books
 from tests.conftest import PG_ADMIN_URL
-from tests.test_web_browser import browser  # noqa: F401 (the session's Chromium, a fixture)
+from tests.test_web_browser import browser  # noqa: F401 (Chromium for this module, a fixture)
 
 ORIGIN = "http://testserver"
 HOMES = {

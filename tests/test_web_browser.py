@@ -50,8 +50,11 @@ def _chromium() -> str:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one test module, closed at its end: Playwright's sync API runs its event loop on the main
+    thread, and left open across modules (tests/test_crawl.py borrows this fixture) it broke the next module's
+    pages ("Sync API inside the asyncio loop")."""
     from playwright.sync_api import sync_playwright
 
     executable = _chromium()

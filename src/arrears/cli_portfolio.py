@@ -123,7 +123,7 @@ def generate_command(
     ] = 1,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Last day-end to season to (default: today).")] = None,
     history_days: Annotated[
-        int, typer.Option("--history-days", min=1, max=3660, help="Vintages spread over this many days.")
+        int, typer.Option("--history-days", help="Vintages spread over this many days (0..3650, arrears.synthetic).")
     ] = 360,
     part_size: Annotated[int, typer.Option("--part-size", min=1, max=10_000_000, help="Loans per Parquet part.")] = (
         250_000

@@ -16,9 +16,11 @@ connection it held.
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from alembic import command
 from alembic.config import Config
@@ -99,28 +101,38 @@ def make_engine(url: str, **options: Any) -> Engine:
     return engine
 
 
+_LOCK_BOUNDS: WeakKeyDictionary[Engine, int] = WeakKeyDictionary()  # the bound each engine's connections get, ms
+_LOCK_BOUNDS_GUARD = threading.Lock()
+
+
 def bound_lock_waits(engine: Engine, seconds: float) -> None:
     """Bound every lock wait on ``engine``'s connections to ``seconds``: PostgreSQL's ``lock_timeout`` (a
     statement that waited that long for a lock fails with SQLSTATE 55P03), SQLite's ``busy_timeout`` (a writer
-    that waited that long for the write lock fails with "database is locked"). Set once on each pooled connection,
-    at its first checkout; a transaction may lift it for itself (``SET LOCAL lock_timeout``: the day-end does)."""
+    that waited that long for the write lock fails with "database is locked"). Set on each pooled connection at
+    its next checkout; a transaction may lift it for itself (``SET LOCAL lock_timeout``: the day-end does).
+
+    One listener per engine, registered by the first call: SQLAlchemy's listener list must not change while
+    other threads check connections out (it did, once per ``Services`` made on a shared engine, and a checkout
+    in another thread failed with "deque mutated during iteration"). A later call only changes the bound."""
     milliseconds = max(1, round(seconds * 1000))  # 0 would mean "no bound" to both databases
-    statement = (
-        f"PRAGMA busy_timeout = {milliseconds}"
-        if engine.dialect.name == "sqlite"
-        else f"SET lock_timeout = {milliseconds}"
-    )
+    with _LOCK_BOUNDS_GUARD:
+        first = engine not in _LOCK_BOUNDS
+        _LOCK_BOUNDS[engine] = milliseconds
+    if not first:
+        return
+    sqlite = engine.dialect.name == "sqlite"
 
     @event.listens_for(engine, "checkout")
     def _bound(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-        if record.info.get(_LOCK_BOUND) == milliseconds:
+        bound = _LOCK_BOUNDS.get(engine, milliseconds)
+        if record.info.get(_LOCK_BOUND) == bound:
             return
         cursor = dbapi_connection.cursor()
-        cursor.execute(statement)
+        cursor.execute(f"PRAGMA busy_timeout = {bound}" if sqlite else f"SET lock_timeout = {bound}")
         cursor.close()
-        if engine.dialect.name != "sqlite":
+        if not sqlite:
             dbapi_connection.commit()  # psycopg began a transaction for the SET: end it, keeping the setting
-        record.info[_LOCK_BOUND] = milliseconds
+        record.info[_LOCK_BOUND] = bound
 
 
 def is_busy(error: DBAPIError) -> bool:
