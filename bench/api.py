@@ -56,8 +56,8 @@ from arrears.access import Role  # noqa: E402
 from arrears.adapters import tokens_store  # noqa: E402
 from arrears.adapters.database import make_engine, upgrade  # noqa: E402
 from arrears.config import Settings  # noqa: E402
-from arrears.product import load_product  # noqa: E402
-from arrears.service_layer.eod_store import run_store  # noqa: E402
+from arrears.domain.product import load_product  # noqa: E402
+from arrears.service_layer.day_end_store import run_store  # noqa: E402
 from arrears.service_layer.services import Services  # noqa: E402
 
 START = date(2026, 5, 15)
@@ -303,7 +303,16 @@ def main() -> None:
         port = free_port()
         environment = {**os.environ, "ARREARS_DATABASE_URL": url, "ARREARS_BUSINESS_DATE": TODAY.isoformat()}
         server = subprocess.Popen(
-            [sys.executable, "-m", "arrears.cli", "serve", "--port", str(port), "--workers", str(options.workers)],
+            [
+                sys.executable,
+                "-m",
+                "arrears.entrypoints.cli.main",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(options.workers),
+            ],
             env=environment,
             cwd=ROOT,
         )

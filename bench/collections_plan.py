@@ -17,7 +17,7 @@ Timed, side by side in this one run (best of 3 each):
    (every rule matched, every action checked against the cn pack: stops, window, the daily call cap across the
    day's steps and a borrower's loans) and with strategies/us-default.toml (the us pack: Reg F's 7 calls in 7
    days per debt counts the history);
-2. **the day-end pipeline** (:func:`arrears.batch.pipeline.day_end`, in memory, as bench/eod.py line 1) on the
+2. **the day-end pipeline** (:func:`arrears.day_end.kernel.day_end`, in memory, as bench/eod.py line 1) on the
    seasoned portfolio the accounts come from: the issue asks for the plan's ratio to it;
 3. **the scalar reference** (:func:`plan_accounts`) on ``--sample`` accounts, checked equal to the columnar plan
    of the same accounts, as accounts per second.
@@ -37,7 +37,6 @@ import numpy as np
 import pyarrow.compute as pc
 
 import eod  # bench/eod.py, beside this file: the seasoned portfolio
-from arrears.batch.state import day_number
 from arrears.collections.planning import (
     CHANNEL_CODES,
     PROMISES,
@@ -50,6 +49,7 @@ from arrears.collections.planning import (
 )
 from arrears.collections.policy import Account, Channel, Contact, Status
 from arrears.collections.strategy import load_strategy
+from arrears.day_end.columns import day_number
 
 ROOT = Path(__file__).resolve().parents[1]
 DAY = eod.DAY

@@ -24,9 +24,9 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from arrears.engine import LoanReplay, Payment
-from arrears.product import load_product
-from arrears.schedule import build_schedule
+from arrears.domain.engine import LoanReplay, Payment
+from arrears.domain.product import load_product
+from arrears.domain.schedule import build_schedule
 
 ROOT = Path(__file__).resolve().parents[1]
 WINDOW_START = date(2026, 7, 1)

@@ -2,18 +2,18 @@
 
     .venv/bin/python bench/eod.py [--loans 1000000] [--big 10000000] [--orm-loans 10000] [--work DIR]
 
-A synthetic portfolio (arrears.synthetic: product mix, vintages, 10..20% delinquent) of ``--loans`` loans is
+A synthetic portfolio (arrears.day_end.synthetic: product mix, vintages, 10..20% delinquent) of ``--loans`` loans is
 generated and seasoned through 2026-11-28 once (untimed; kept in ``--work`` and reused by later runs). Then,
 side by side in this one run, the day-end of 2026-11-29:
 
-1. **in-memory pipeline** (arrears.batch.pipeline.day_end over the whole portfolio as one batch, with events
+1. **in-memory pipeline** (arrears.day_end.kernel.day_end over the whole portfolio as one batch, with events
    and postings built) against the **floor**: one numpy pass that reads every input array of the batch and
    writes every output array of the same size. Target: at most 10x the floor.
 2. **streaming Parquet day-end** (``arrears eod run --dataset DIR --date 2026-11-29`` in a child process) over
    ``--big`` loans (the seasoned portfolio tiled with fresh loan ids) against a bare pyarrow read of every
    state and payments part plus a write of the same tables (also in a child process). Target: at most 2x,
    and peak memory (max RSS of the child) within 3 GB.
-3. **per-loan engines on ``--orm-loans`` loans**: the reference engine (arrears.dayend.LoanDayEnds, one
+3. **per-loan engines on ``--orm-loans`` loans**: the reference engine (arrears.day_end.reference.LoanDayEnds, one
    day-end per loan, brought to the day before untimed), and an ORM loop the way peers run their day-end
    (SQLAlchemy ORM on SQLite: load each loan with its installments, charge penalty, accrue, age, save, commit
    per 500 loans). As loans per second, beside the pipeline's. Target: the pipeline at least 1,000x the ORM.
@@ -22,7 +22,7 @@ With ``--engine spark`` it also runs (5.) the same one-day Parquet day-end throu
 ``local[2]`` and in-process, side by side, for ``--loans`` and ``--big`` loans: Spark's start-up seconds and
 loans per second after start-up (issue 5).
 
-3. **PostgreSQL-stored day-end** (``arrears eod run`` over the store, :mod:`arrears.service_layer.eod_store`) of
+3. **PostgreSQL-stored day-end** (``arrears eod run`` over the store, :mod:`arrears.service_layer.day_end_store`) of
    the ``--loans`` portfolio loaded into a fresh PostgreSQL database at ``--pg-url``, against a bare COPY out
    plus COPY in of the same state rows (bench/pg_day_end.py says exactly what is loaded and timed). Target: at
    most 3x. ``--no-pg`` skips it.
@@ -49,10 +49,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 
 import pg_day_end  # bench/pg_day_end.py, beside this file
 from arrears.adapters.dataset import Dataset, create
-from arrears.batch.pipeline import day_end
-from arrears.batch.state import LoanBatch, day_number, from_arrow, terms_of
-from arrears.dayend import DayEndPolicy, LoanDayEnds
-from arrears.engine import Payment
+from arrears.day_end.columns import LoanBatch, day_number, from_arrow, terms_of
+from arrears.day_end.kernel import day_end
+from arrears.day_end.reference import DayEndPolicy, LoanDayEnds
+from arrears.domain.engine import Payment
 from arrears.service_layer.datasets import generate_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -175,7 +175,7 @@ for p in range(m.parts):
 RUN = """
 from datetime import date
 from pathlib import Path
-from arrears.service_layer.eod import run_dataset
+from arrears.service_layer.day_end import run_dataset
 run_dataset(Path({root!r}), day=date.fromisoformat({day!r}))
 """
 SPARK = """
@@ -183,10 +183,10 @@ import time
 from datetime import date
 from pathlib import Path
 started = time.perf_counter()
-from arrears.service_layer.eod_spark import spark_session
+from arrears.service_layer.day_end_spark import spark_session
 spark_session("local[2]")
 startup = time.perf_counter() - started
-from arrears.service_layer.eod import run_dataset
+from arrears.service_layer.day_end import run_dataset
 run_dataset(Path({root!r}), day=date.fromisoformat({day!r}), engine="spark", master="local[2]")
 print(startup)
 """

@@ -1,5 +1,6 @@
 """How long a full garbage collection pauses an API server process, before and after ``gc.freeze()``
-(``arrears.cli_api._freeze_start_up``): the app is built as ``arrears serve`` builds it, on a scratch SQLite store.
+(``arrears.entrypoints.cli.serve._freeze_start_up``): the app is built as ``arrears serve`` builds it, on a scratch
+SQLite store.
 
     .venv/bin/python bench/gc_pause.py
 """
@@ -24,8 +25,8 @@ def full_collection_ms() -> float:
 
 def main() -> None:
     os.environ["ARREARS_DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp()}/gc.db"
-    from arrears.api.app import create_app
-    from arrears.cli_api import api_services
+    from arrears.entrypoints.api.app import create_app
+    from arrears.entrypoints.cli.serve import api_services
 
     create_app(api_services())
     before = [full_collection_ms() for _ in range(3)]

@@ -37,8 +37,8 @@ from arrears.adapters import day_end_store as des
 from arrears.adapters.database import make_engine, upgrade
 from arrears.adapters.store import GENESIS_HASH, product_snapshot
 from arrears.config import Settings
-from arrears.product import load_product
-from arrears.service_layer.eod_store import run_store
+from arrears.domain.product import load_product
+from arrears.service_layer.day_end_store import run_store
 from arrears.service_layer.services import Services
 
 SAMPLE_PRODUCT = Path(__file__).resolve().parents[1] / "products" / "cn-microcredit.toml"

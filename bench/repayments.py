@@ -91,7 +91,7 @@ from sqlalchemy.engine import make_url
 from arrears.adapters import tables as t
 from arrears.adapters.database import make_engine, normalise_url, upgrade
 from arrears.config import Settings
-from arrears.product import load_product
+from arrears.domain.product import load_product
 from arrears.service_layer.services import Services
 
 ROOT = Path(__file__).resolve().parents[1]

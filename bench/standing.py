@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.conftest import one_loan
 
 from arrears.adapters.database import make_engine, upgrade
-from arrears.service_layer.eod_store import run_store
+from arrears.service_layer.day_end_store import run_store
 
 READS = 300
 

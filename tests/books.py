@@ -46,14 +46,14 @@ from arrears.adapters import collections_store as cs
 from arrears.adapters import store, tokens_store
 from arrears.adapters.database import make_engine
 from arrears.config import Settings
-from arrears.dates import add_months
-from arrears.hardship import PlanTerms
-from arrears.payoff import payoff_of
-from arrears.product import load_product
-from arrears.schedule import build_schedule
+from arrears.domain.dates import add_months
+from arrears.domain.payoff import payoff_of
+from arrears.domain.product import load_product
+from arrears.domain.schedule import build_schedule
+from arrears.hardship.plans import PlanTerms
 from arrears.service_layer import approvals, hardship, legal
 from arrears.service_layer.collections import plan_day, record_contact, record_promise
-from arrears.service_layer.eod_store import run_store
+from arrears.service_layer.day_end_store import run_store
 from arrears.service_layer.services import Services
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -28,7 +28,7 @@ def run_cli(*args: str, db: Path, business_date: str, **env: str) -> subprocess.
         **env,
     }
     return subprocess.run(
-        [sys.executable, "-m", "arrears.cli", *args],
+        [sys.executable, "-m", "arrears.entrypoints.cli.main", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -186,7 +186,7 @@ def one_loan(
 ) -> OneLoan:
     from arrears.adapters.database import make_engine
     from arrears.config import Settings
-    from arrears.product import load_product
+    from arrears.domain.product import load_product
     from arrears.service_layer.services import Services
 
     setup = Services(make_engine(url), Settings(database_url=url, business_date=date(2026, 5, 15)), origin="test")

@@ -22,8 +22,8 @@ from sqlalchemy import func, select
 from arrears.access import Role
 from arrears.adapters import tables as t
 from arrears.adapters import tokens_store
-from arrears.api.app import TOKEN_SECONDS, create_app
-from arrears.api.audit import ReadAudit
+from arrears.entrypoints.api.app import TOKEN_SECONDS, create_app
+from arrears.entrypoints.api.audit import ReadAudit
 from arrears.service_layer.collections import plan_day
 from arrears.service_layer.services import Services
 from tests.test_collections_store import STRATEGY, _store

@@ -15,7 +15,7 @@ import httpx
 from sqlalchemy import Table, func, select
 
 from arrears.adapters import tables as t
-from arrears.service_layer.eod_store import run_store
+from arrears.service_layer.day_end_store import run_store
 from arrears.service_layer.services import Services
 from tests.test_api import api, app_of  # noqa: F401  (the fixture: a served store with a token per role)
 

@@ -14,7 +14,7 @@ from arrears.adapters import tables as t
 from arrears.errors import InputRejected
 from arrears.service_layer import approvals
 from arrears.service_layer.approvals import ApprovalRefused
-from arrears.service_layer.eod_store import run_store
+from arrears.service_layer.day_end_store import run_store
 from arrears.service_layer.services import Services
 from tests.conftest import one_loan
 

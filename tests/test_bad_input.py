@@ -8,7 +8,8 @@ exit 2, exactly one line on stderr. A value that may be valid for some option of
 negative seed) must at least not crash: exit 0 or 2, one line when 2. Whenever the command fails, a dump of every
 table of the store (via the SQLAlchemy metadata) is the same before and after, and no error names the borrower.
 
-The CLI runs in-process (``arrears.cli.main``) on a copy of a small SQLite store per example. Examples are bounded
+The CLI runs in-process (``arrears.entrypoints.cli.main.main``) on a copy of a small SQLite store per example. Examples
+are bounded
 (``MAX_EXAMPLES`` per command, about a minute in all on a busy machine); ``ARREARS_LONG_TESTS=1`` runs ten times as
 many. The CSV import gets the same categories, field by field.
 """
@@ -31,10 +32,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.main import get_command
 
-import arrears.cli
-import arrears.cli_services
+import arrears.entrypoints.bootstrap
+import arrears.entrypoints.cli.main
 from arrears.adapters.tables import metadata
-from arrears.cli import app, main
+from arrears.entrypoints.cli.main import app, main
 from tests.conftest import SAMPLE_PRODUCT
 
 LONG = os.environ.get("ARREARS_LONG_TESTS") == "1"
@@ -277,8 +278,10 @@ def store_copy(workspace: Path) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ARREARS_DATABASE_URL", f"sqlite:///{db}")
         patch.setenv("ARREARS_BUSINESS_DATE", BUSINESS_DATE)
-        patch.setattr(arrears.cli_services, "upgrade", lambda engine: None)  # the copy is at head already
-        patch.setattr(arrears.cli, "app", CLICK)  # Typer builds the click commands on every call: once is enough
+        patch.setattr(arrears.entrypoints.bootstrap, "upgrade", lambda engine: None)  # the copy is at head already
+        patch.setattr(
+            arrears.entrypoints.cli.main, "app", CLICK
+        )  # Typer builds the click commands on every call: once is enough
         try:
             yield folder
         finally:

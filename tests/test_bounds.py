@@ -23,17 +23,17 @@ from arrears import files
 from arrears.adapters import tables as t
 from arrears.adapters.database import make_engine, upgrade
 from arrears.bounds import MAX_DAILY_RATE, MAX_GRACE_DAYS, MAX_TERMS
-from arrears.cli import main
 from arrears.collections.strategy import check_strategy
 from arrears.config import Settings
+from arrears.domain.product import ProductError, load_product, parse_product
+from arrears.domain.scenario import ScenarioError, load_scenario
+from arrears.domain.terms import LoanTerms, Method
+from arrears.entrypoints.cli.main import main
 from arrears.errors import InputRejected
 from arrears.files import FileRefused, read_capped
-from arrears.product import ProductError, load_product, parse_product
-from arrears.scenario import ScenarioError, load_scenario
-from arrears.service_layer.eod_store import run_store
+from arrears.service_layer.day_end_store import run_store
 from arrears.service_layer.portfolio import PortfolioRejected, check_portfolio
 from arrears.service_layer.services import Services
-from arrears.terms import LoanTerms, Method
 from tests.conftest import SAMPLE_PRODUCT, SCENARIOS, run_cli
 
 

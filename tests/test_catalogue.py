@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from arrears.adapters.store import NotFound
+from arrears.domain.product import ProductError
 from arrears.errors import InputRejected
-from arrears.product import ProductError
 from arrears.service_layer.catalogue import load_catalogue, product_view
 from tests.conftest import SAMPLE_PRODUCT
 

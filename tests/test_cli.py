@@ -20,7 +20,12 @@ SCHEDULE += ["--method", "equal-installment", "--interest-basis", "period", "--s
 
 def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "arrears.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=300, check=False
+        [sys.executable, "-m", "arrears.entrypoints.cli.main", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        check=False,
     )
 
 
@@ -145,7 +150,12 @@ def test_demo_runs_small_and_persists(tmp_path: Path) -> None:
     args = ["demo", "--product", product, "--borrowers", "60", "--months", "2", "--out", str(tmp_path / "portfolio")]
     env = {**os.environ, "ARREARS_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"}
     result = subprocess.run(
-        [sys.executable, "-m", "arrears.cli", *args], capture_output=True, text=True, env=env, timeout=300, check=False
+        [sys.executable, "-m", "arrears.entrypoints.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     for heading in ("Bucket mix", "五级分类", "Roll rates", "balanced", "imported into", "ledger verify"):

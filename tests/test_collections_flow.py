@@ -24,7 +24,7 @@ from arrears.service_layer.collections import (
     resolve_complaint,
     work_queue,
 )
-from arrears.service_layer.eod_store import run_store
+from arrears.service_layer.day_end_store import run_store
 from arrears.service_layer.services import Services
 from tests.conftest import SAMPLE_PRODUCT, one_loan
 from tests.test_collections_store import STRATEGY, _store

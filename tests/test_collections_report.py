@@ -8,9 +8,9 @@ from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
-from arrears.collections.report import Outcome, Placed, PlannedAccount, collections_report, commission
+from arrears.analytics.collections import Outcome, Placed, PlannedAccount, collections_report, commission
 from arrears.service_layer.collections import open_complaint, plan_day, record_contact
-from arrears.service_layer.eod_store import run_store
+from arrears.service_layer.day_end_store import run_store
 from tests.conftest import known_agency, run_cli
 from tests.test_collections_flow import _on
 from tests.test_collections_store import SHANGHAI, STRATEGY, _store

@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 from arrears.adapters import tables as t
 from arrears.adapters.database import make_engine
 from arrears.config import Settings
+from arrears.domain.product import load_product
 from arrears.errors import InputRejected
-from arrears.product import load_product
 from arrears.service_layer.collections import add_flag, open_complaint, plan_day, record_contact
-from arrears.service_layer.eod_store import run_store
+from arrears.service_layer.day_end_store import run_store
 from arrears.service_layer.services import Services
 from tests.conftest import ROOT, SAMPLE_PRODUCT, known_agency, store_with_a_loan
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from arrears.adapters import tables as t
-from arrears.ledger import Account
-from arrears.product import load_product
+from arrears.domain.ledger import Account
+from arrears.domain.product import load_product
 from arrears.service_layer.services import DrawdownRefused
 from tests.conftest import SAMPLE_PRODUCT
 from tests.test_store import START, Book

@@ -43,10 +43,10 @@ from arrears.adapters import collections_store as cs
 from arrears.adapters import tables as t
 from arrears.adapters import tokens_store
 from arrears.adapters.database import make_engine, upgrade
-from arrears.api.app import create_app
 from arrears.config import Settings
+from arrears.entrypoints.api.app import create_app
+from arrears.entrypoints.web.i18n import LANGS
 from arrears.service_layer.services import Services
-from arrears.web.i18n import LANGS
 from tests.books import DAY, Books, build_books
 from tests.conftest import PG_ADMIN_URL
 from tests.test_web_browser import browser  # noqa: F401 (Chromium for this module, a fixture)

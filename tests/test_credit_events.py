@@ -15,7 +15,7 @@ from arrears.service_layer.credit_reporting import (
     report_month,
     report_new_delinquencies,
 )
-from arrears.service_layer.eod_store import run_store
+from arrears.service_layer.day_end_store import run_store
 from tests.conftest import one_loan
 
 

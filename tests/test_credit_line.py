@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from arrears.credit_line import DrawdownLimits, available, check_drawdown
-from arrears.engine import LoanReplay
-from arrears.product import load_product
+from arrears.domain.credit_line import DrawdownLimits, available, check_drawdown
+from arrears.domain.engine import LoanReplay
+from arrears.domain.product import load_product
 from tests.conftest import SAMPLE_PRODUCT
 
 RULES = DrawdownLimits(minimum=10000, multiple=10000, max_open_loans=20)

@@ -16,12 +16,12 @@ from sqlalchemy import select
 from arrears.adapters import store
 from arrears.adapters import tables as t
 from arrears.adapters.database import make_engine
+from arrears.bureau import metro2
+from arrears.bureau.records import account_record, month_ends
 from arrears.config import Settings
-from arrears.engine import LoanReplay, Payment
+from arrears.domain.engine import LoanReplay, Payment
+from arrears.domain.scenario import load_scenario
 from arrears.errors import InputRejected
-from arrears.reporting import metro2
-from arrears.reporting.records import account_record, month_ends
-from arrears.scenario import load_scenario
 from arrears.service_layer.credit_reporting import (
     open_dispute,
     record_consent,
@@ -30,7 +30,7 @@ from arrears.service_layer.credit_reporting import (
     write_jsonl,
     write_metro2,
 )
-from arrears.service_layer.eod_store import run_store
+from arrears.service_layer.day_end_store import run_store
 from arrears.service_layer.services import Services
 from tests.conftest import SAMPLE_PRODUCT, SCENARIOS, one_loan, store_with_a_loan
 

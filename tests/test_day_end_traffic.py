@@ -31,12 +31,12 @@ from arrears.access import Role
 from arrears.adapters import store, tokens_store
 from arrears.adapters import tables as t
 from arrears.adapters.database import make_engine
-from arrears.cli import EX_TEMPFAIL
 from arrears.config import Settings
+from arrears.domain.product import load_product
+from arrears.entrypoints.cli.main import EX_TEMPFAIL
 from arrears.errors import Busy
-from arrears.product import load_product
-from arrears.service_layer import eod_store
-from arrears.service_layer.eod_store import run_store
+from arrears.service_layer import day_end_store as eod_store
+from arrears.service_layer.day_end_store import run_store
 from arrears.service_layer.services import DAY_END_LOCK, Services
 from tests.conftest import ROOT, SAMPLE_PRODUCT, one_loan
 from tests.test_api import running
@@ -156,7 +156,17 @@ def test_a_cli_command_held_off_past_the_bound_exits_75_with_one_line(new_databa
         "ARREARS_BUSINESS_DATE": "2026-06-01",
         "ARREARS_LOCK_TIMEOUT": "0.2",
     }
-    repay = [sys.executable, "-m", "arrears.cli", "repay", str(loan), "--amount", "43.21", "--date", "2026-06-01"]
+    repay = [
+        sys.executable,
+        "-m",
+        "arrears.entrypoints.cli.main",
+        "repay",
+        str(loan),
+        "--amount",
+        "43.21",
+        "--date",
+        "2026-06-01",
+    ]
     repay += ["--key", "cli-pay-1"]
 
     def run() -> subprocess.CompletedProcess[str]:
@@ -369,7 +379,16 @@ def test_a_multi_day_eod_run_under_api_traffic_completes_and_posts_each_request_
         for thread in clients:
             thread.start()
         eod = subprocess.run(
-            [sys.executable, "-m", "arrears.cli", "eod", "run", "--through", THROUGH.isoformat(), "--json"],
+            [
+                sys.executable,
+                "-m",
+                "arrears.entrypoints.cli.main",
+                "eod",
+                "run",
+                "--through",
+                THROUGH.isoformat(),
+                "--json",
+            ],
             capture_output=True,
             text=True,
             cwd=ROOT,

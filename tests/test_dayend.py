@@ -1,5 +1,5 @@
-"""The day-end: the scalar specification (arrears.dayend) checked by hand, and the vectorized pipeline
-(arrears.batch) checked against it on random portfolios, every field, every day, to the cent."""
+"""The day-end: the scalar specification (arrears.day_end.reference) checked by hand, and the vectorized pipeline
+(arrears.day_end.kernel) checked against it on random portfolios, every field, every day, to the cent."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from arrears.batch.pipeline import day_end, mul_div_round
-from arrears.batch.state import (
+from arrears.day_end.columns import (
     LoanBatch,
     day_number,
     from_arrow,
@@ -22,15 +21,23 @@ from arrears.batch.state import (
     reference_state,
     to_arrow,
 )
-from arrears.dayend import DayEnd, DayEndPolicy, LoanDayEnds, Transition, balances_during, standing_through
-from arrears.engine import LoanEvent, Payment, Waiver, WriteOff, replay_events
+from arrears.day_end.kernel import day_end, mul_div_round
+from arrears.day_end.reference import (
+    DayEnd,
+    DayEndPolicy,
+    LoanDayEnds,
+    Transition,
+    balances_during,
+    day_end_state_through,
+)
+from arrears.domain.engine import LoanEvent, Payment, Waiver, WriteOff, replay_events
+from arrears.domain.ledger import Account
+from arrears.domain.scenario import load_scenario
+from arrears.domain.schedule import ScheduleRefused, build_schedule
+from arrears.domain.terms import Component, LoanTerms, Method
+from arrears.domain.views import state_view
 from arrears.errors import InputRejected
-from arrears.ledger import Account
 from arrears.money import RoundingMode, round_div
-from arrears.scenario import load_scenario
-from arrears.schedule import ScheduleRefused, build_schedule
-from arrears.terms import Component, LoanTerms, Method
-from arrears.views import state_view
 from tests.conftest import SCENARIOS
 from tests.test_properties import loan_terms
 
@@ -324,7 +331,7 @@ def event_histories(draw: st.DrawFn) -> tuple[LoanTerms, list[LoanEvent], DayEnd
 def test_standing_through_equals_day_by_day_and_books_during_a_day_lead_to_the_day_end(
     history: tuple[LoanTerms, list[LoanEvent], DayEndPolicy], extra: int
 ) -> None:
-    """standing_through (which jumps over days that cannot change the accrual status) equals the day-ends run
+    """day_end_state_through (which jumps over days that cannot change the accrual status) equals the day-ends run
     one by one; and on every day, the books during the day (balances_during) differ from the books after the
     day-end before it only by what the day's own events and billing do: posting standing -> during -> next
     standing ends exactly where the day-end alone would (the store posts that way)."""
@@ -335,7 +342,7 @@ def test_standing_through_equals_day_by_day_and_books_during_a_day_lead_to_the_d
     while day <= last:
         before = one_by_one.standing
         during_events = [event for event in events if event.value_date < day]
-        standing, replayed = standing_through(terms, during_events, day - timedelta(days=1), policy)
+        standing, replayed = day_end_state_through(terms, during_events, day - timedelta(days=1), policy)
         assert standing == before
         for event in events:
             if event.value_date == day:
@@ -350,5 +357,5 @@ def test_standing_through_equals_day_by_day_and_books_during_a_day_lead_to_the_d
         if quiet and not billing and before.written_off_at is None:
             assert {a: v for a, v in during.items() if v} == {a: v for a, v in before.balances().items() if v}
         day += timedelta(days=1)
-    jumped, _ = standing_through(terms, events, last, policy)
+    jumped, _ = day_end_state_through(terms, events, last, policy)
     assert jumped == one_by_one.standing

@@ -19,11 +19,11 @@ from arrears.adapters import collections_store, outbox_store
 from arrears.adapters import tables as t
 from arrears.adapters.channels import JsonLinesSender, WebhookSender, verify_signature
 from arrears.adapters.database import make_engine
+from arrears.bureau.pre_notice import PRE_NOTICE, negative_allowed
 from arrears.config import Settings
-from arrears.reporting.pre_notice import PRE_NOTICE, negative_allowed
 from arrears.service_layer.collections import open_complaint, plan_day, record_contact
+from arrears.service_layer.day_end_store import run_store
 from arrears.service_layer.dispatch import dispatch
-from arrears.service_layer.eod_store import run_store
 from arrears.service_layer.services import Services
 from tests.conftest import ROOT, known_agency, one_loan, store_with_a_loan
 from tests.test_channels import SECRET, Answer, Provider

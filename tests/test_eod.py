@@ -23,15 +23,15 @@ import pytest
 
 from arrears.adapters.database import make_engine, upgrade
 from arrears.adapters.dataset import Dataset, create
-from arrears.batch.state import opening_state
-from arrears.cli import main
 from arrears.config import Settings
-from arrears.scenario import load_scenario
+from arrears.day_end.columns import opening_state
+from arrears.domain.scenario import load_scenario
+from arrears.domain.views import state_view
+from arrears.entrypoints.cli.main import main
 from arrears.service_layer.datasets import dataset_from_scenarios, generate_dataset
-from arrears.service_layer.eod import dataset_loan_state, run_dataset
+from arrears.service_layer.day_end import dataset_loan_state, run_dataset
 from arrears.service_layer.portfolio import import_portfolio
 from arrears.service_layer.services import Services
-from arrears.views import state_view
 from tests.conftest import ROOT, SCENARIOS
 
 THROUGH = "2026-09-30"
@@ -203,7 +203,17 @@ def seasoned(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _eod(dataset: Path, through: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "arrears.cli", "eod", "run", "--dataset", str(dataset), "--through", through],
+        [
+            sys.executable,
+            "-m",
+            "arrears.entrypoints.cli.main",
+            "eod",
+            "run",
+            "--dataset",
+            str(dataset),
+            "--through",
+            through,
+        ],
         cwd=ROOT,
         env=os.environ.copy(),
         stdout=subprocess.DEVNULL,

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from arrears.service_layer.datasets import generate_dataset
-from arrears.service_layer.eod import run_dataset
+from arrears.service_layer.day_end import run_dataset
 from tests.conftest import ROOT
 from tests.test_eod import _everything
 
@@ -67,5 +67,10 @@ def test_master_without_spark_engine_is_refused(tmp_path: Path) -> None:
 def _arrears(*args: str) -> subprocess.CompletedProcess[str]:
     """The CLI in a subprocess of its own (the store-free counterpart of tests.conftest.run_cli)."""
     return subprocess.run(
-        [sys.executable, "-m", "arrears.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
+        [sys.executable, "-m", "arrears.entrypoints.cli.main", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )

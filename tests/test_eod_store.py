@@ -27,20 +27,20 @@ from arrears.adapters import store
 from arrears.adapters import tables as t
 from arrears.adapters.database import make_engine
 from arrears.adapters.dataset import Dataset
+from arrears.analytics.portfolio import portfolio_report
 from arrears.config import Settings
-from arrears.dayend import DayEndPolicy, standing_through
+from arrears.day_end.reference import DayEndPolicy, day_end_state_through
+from arrears.domain.product import RestrictionRule, load_product
+from arrears.domain.terms import Component
 from arrears.errors import InputRejected
-from arrears.product import RestrictionRule, load_product
-from arrears.report import portfolio_report
-from arrears.restrictions import line_history
+from arrears.restrictions.registry import line_history
+from arrears.restrictions.standing import LineInput, standing
 from arrears.service_layer import services as services_module
 from arrears.service_layer.datasets import generate_dataset
-from arrears.service_layer.eod import run_dataset
-from arrears.service_layer.eod_store import run_store, store_snapshots
+from arrears.service_layer.day_end import run_dataset
+from arrears.service_layer.day_end_store import run_store, store_snapshots
 from arrears.service_layer.portfolio import import_portfolio
 from arrears.service_layer.services import Services
-from arrears.standing import LineInput, standing
-from arrears.terms import Component
 from tests.conftest import ROOT, SAMPLE_PRODUCT, run_cli
 from tests.test_eod import _outputs, _state
 
@@ -242,15 +242,15 @@ def test_a_broken_state_row_is_rebuilt_and_bad_events_are_quarantined(
             select(t.day_end_state.c.paid_principal).where(t.day_end_state.c.loan_id == first)
         ).scalar_one()
     assert (first, "day_end_state_rebuilt") in kinds and (second, "day_end_quarantined") in kinds
-    standing_after, _ = standing_through(*terms_events, AS_OF + timedelta(days=1), DayEndPolicy())
-    assert paid == standing_after.totals.allocated[Component.PRINCIPAL]
+    day_end_state_after, _ = day_end_state_through(*terms_events, AS_OF + timedelta(days=1), DayEndPolicy())
+    assert paid == day_end_state_after.totals.allocated[Component.PRINCIPAL]
     problems = services.verify_ledger()  # the quarantined loan is reported, the rest still checked
     assert problems == [f"loan {second}: its events cannot be replayed: " + report.quarantined[0]["message"]]
 
 
 def _eod(url: str, through: date) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "arrears.cli", "eod", "run", "--through", through.isoformat()],
+        [sys.executable, "-m", "arrears.entrypoints.cli.main", "eod", "run", "--through", through.isoformat()],
         cwd=ROOT,
         env={**os.environ, "ARREARS_DATABASE_URL": url},
         stdout=subprocess.DEVNULL,
@@ -352,7 +352,7 @@ def test_the_cli_runs_the_store_and_reports_on_it(generated: tuple[Path, Path], 
 
     def arrears(*args: str) -> Any:
         done = subprocess.run(
-            [sys.executable, "-m", "arrears.cli", *args],
+            [sys.executable, "-m", "arrears.entrypoints.cli.main", *args],
             capture_output=True,
             text=True,
             cwd=ROOT,

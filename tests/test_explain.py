@@ -12,13 +12,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from arrears.dayend import DayEndPolicy
-from arrears.engine import LoanEvent, Payment, replay, replay_events
+from arrears.day_end.reference import DayEndPolicy
+from arrears.domain.engine import LoanEvent, Payment, replay, replay_events
+from arrears.domain.explain import explain
+from arrears.domain.scenario import load_scenario
+from arrears.domain.terms import Component, LoanTerms
 from arrears.errors import InputRejected
-from arrears.explain import explain
 from arrears.money import parse_amount
-from arrears.scenario import load_scenario
-from arrears.terms import Component, LoanTerms
 from tests.conftest import SCENARIOS, store_with_a_loan
 from tests.test_dayend import event_histories
 

@@ -14,9 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from arrears.classification import Classification
-from arrears.dayend import DayEndPolicy, LoanDayEnds, standing_through
-from arrears.engine import (
+from arrears.bureau.records import account_record, month_ends
+from arrears.day_end.reference import DayEndPolicy, LoanDayEnds, day_end_state_through
+from arrears.domain.classification import Classification
+from arrears.domain.engine import (
     Acceleration,
     ChargeFreeze,
     LoanEvent,
@@ -27,13 +28,12 @@ from arrears.engine import (
     replay,
     replay_events,
 )
-from arrears.explain import explain
-from arrears.ledger import Account, open_loan_balances
-from arrears.payoff import payoff_of
-from arrears.reporting.records import account_record, month_ends
-from arrears.scenario import load_scenario
-from arrears.schedule import ScheduleRefused, build_schedule
-from arrears.terms import Component, LoanTerms
+from arrears.domain.explain import explain
+from arrears.domain.ledger import Account, open_loan_balances
+from arrears.domain.payoff import payoff_of
+from arrears.domain.scenario import load_scenario
+from arrears.domain.schedule import ScheduleRefused, build_schedule
+from arrears.domain.terms import Component, LoanTerms
 from tests.conftest import SCENARIOS
 from tests.test_properties import loan_terms
 
@@ -216,10 +216,10 @@ def test_restructured_loan_is_held_at_special_mention_for_the_observation_period
     plan = Reschedule(PLAN_DAY, (date(2026, 7, 21), date(2026, 8, 21)))
     pays = [Payment(date(2026, 7, 15), 53000), Payment(date(2026, 7, 21), 27040)]
     policy = DayEndPolicy(observation_days=30)
-    standing, _ = standing_through(TERMS, [plan, *pays], date(2026, 7, 20), policy)
+    standing, _ = day_end_state_through(TERMS, [plan, *pays], date(2026, 7, 20), policy)
     assert standing.days_past_due == 0
     assert standing.classification is Classification.SPECIAL_MENTION  # DPD 0, but observed
-    later, _ = standing_through(TERMS, [plan, *pays], date(2026, 7, 21), policy)
+    later, _ = day_end_state_through(TERMS, [plan, *pays], date(2026, 7, 21), policy)
     assert later.classification is Classification.NORMAL  # 30 days after the plan: DPD alone decides
     ends = LoanDayEnds(TERMS, [plan, *pays], policy)
     kinds = []

@@ -1,4 +1,5 @@
-"""The hardship rules (arrears.hardship): what a plan may offer, maker-checker, role limits, the events it posts."""
+"""The hardship rules (arrears.hardship.plans): what a plan may offer, maker-checker, role limits, the events it
+posts."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from datetime import date
 
 import pytest
 
-from arrears.engine import ChargeFreeze, Reschedule, Settlement, Waiver
-from arrears.hardship import (
+from arrears.domain.engine import ChargeFreeze, Reschedule, Settlement, Waiver
+from arrears.domain.terms import Component
+from arrears.hardship.plans import (
     HardshipPolicy,
     LoanFacts,
     PlanRefused,
@@ -17,7 +19,6 @@ from arrears.hardship import (
     concession,
     plan_events,
 )
-from arrears.terms import Component
 
 ON = date(2026, 6, 26)
 POLICY = HardshipPolicy()

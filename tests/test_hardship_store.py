@@ -11,14 +11,14 @@ from sqlalchemy import func, select
 
 from arrears.adapters import store
 from arrears.adapters import tables as t
-from arrears.classification import Classification
-from arrears.dayend import standing_through
+from arrears.day_end.reference import day_end_state_through
+from arrears.domain.classification import Classification
+from arrears.domain.ledger import Account
 from arrears.errors import InputRejected
-from arrears.hardship import PlanRefused, PlanTerms
-from arrears.ledger import Account
+from arrears.hardship.plans import PlanRefused, PlanTerms
 from arrears.money import format_minor
 from arrears.service_layer import hardship, legal
-from arrears.service_layer.eod_store import run_store
+from arrears.service_layer.day_end_store import run_store
 from arrears.service_layer.services import DrawdownRefused, Services
 from tests.conftest import one_loan
 
@@ -74,7 +74,7 @@ def test_a_plan_is_requested_proposed_and_approved_by_someone_else(new_database:
     with services.reading() as connection:
         record = store.get_loan(connection, loan)
         events = store.loan_events(connection, loan)
-    standing, replayed = standing_through(record.terms, events, date(2026, 7, 10), services.policy)
+    standing, replayed = day_end_state_through(record.terms, events, date(2026, 7, 10), services.policy)
     assert standing.classification is Classification.SPECIAL_MENTION
     carried = [row for row in replayed.state().installments if row.carried]
     # 542.85 less the 4.10 waived = 538.75, in three: 179.59, 179.58, 179.58
@@ -127,7 +127,7 @@ def test_a_settlement_forgives_no_more_than_was_approved_and_the_line_is_not_res
     with services.reading() as connection:
         record = store.get_loan(connection, loan)
         events = store.loan_events(connection, loan)
-    _, replayed = standing_through(record.terms, events, date(2026, 7, 5), services.policy)
+    _, replayed = day_end_state_through(record.terms, events, date(2026, 7, 5), services.policy)
     assert record.status == "settled" and replayed.settled_by_plan
     assert format_minor(sum(replayed.waived.values())) == approved["concession"]
     with pytest.raises(DrawdownRefused, match=r"line\.settled_for_less"):
@@ -147,7 +147,7 @@ def test_money_dated_before_a_plan_is_taken_and_the_plan_lapses(new_database: Ca
     with services.reading() as connection:
         record = store.get_loan(connection, loan)
         events = store.loan_events(connection, loan)
-    _, replayed = standing_through(record.terms, events, date(2026, 6, 26), services.policy)
+    _, replayed = day_end_state_through(record.terms, events, date(2026, 6, 26), services.policy)
     assert [why for _, why in replayed.lapsed] == ["nothing is due and unpaid on 2026-06-26"]
     assert replayed.days_past_due() == 0
     run_store(services, through=date(2026, 6, 27))

@@ -18,14 +18,14 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from arrears.adapters import tables as t
 from arrears.adapters.database import make_engine
-from arrears.api.app import BorrowerIn, ContactIn
+from arrears.bureau.pre_notice import PRE_NOTICE
 from arrears.collections.policy import PACKS
 from arrears.config import Settings
+from arrears.domain.product import ProductError, load_product
+from arrears.entrypoints.api.app import BorrowerIn, ContactIn
 from arrears.errors import InputRejected
 from arrears.inputs import ID_MAX, check_text, max_length
 from arrears.money import InvalidAmount, parse_amount, parse_rate
-from arrears.product import ProductError, load_product
-from arrears.reporting.pre_notice import PRE_NOTICE
 from arrears.service_layer import approvals
 from arrears.service_layer.collections import record_contact
 from arrears.service_layer.credit_reporting import record_consent
@@ -117,7 +117,7 @@ def test_a_database_error_never_carries_the_parameters(database_url: str) -> Non
 def test_the_cli_prints_an_unexpected_database_error_in_one_line_without_parameters(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from arrears import cli
+    from arrears.entrypoints.cli import main as cli
 
     def broken(self: Services, **_: Any) -> int:
         raise DBAPIError("INSERT INTO borrowers ...", {"phone": "13912345678"}, Exception("boom"), hide_parameters=True)
@@ -198,7 +198,7 @@ def test_a_product_names_a_jurisdiction_we_ship_and_is_utf8(tmp_path: Path) -> N
 
 def cli(*argv: str) -> tuple[int, str]:
     """``arrears ARGV`` in-process: the exit status and stderr."""
-    from arrears.cli import main
+    from arrears.entrypoints.cli.main import main
 
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()), pytest.raises(SystemExit) as done:
@@ -257,7 +257,7 @@ def test_a_credit_report_that_cannot_be_written_records_nothing_and_the_retry_wo
         raise OSError(28, "No space left on device")
 
     with monkeypatch.context() as patch:  # the file fails while it is written: the month stays unreported
-        patch.setattr("arrears.cli_credit.write_jsonl", full_disk)
+        patch.setattr("arrears.entrypoints.cli.credit.write_jsonl", full_disk)
         with pytest.raises(OSError, match="No space"):
             cli("credit", "report", "--month", "2026-05", "--out", str(good))
     assert reported_months(reported_store) == []

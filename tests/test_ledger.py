@@ -1,4 +1,5 @@
-"""The ledger's rules, without a database: a loan's books during any day (accrual basis, arrears.dayend) always
+"""The ledger's rules, without a database: a loan's books during any day (accrual basis, arrears.day_end.reference)
+always
 balance and add up."""
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arrears.dayend import DayEndPolicy
-from arrears.engine import LoanEvent, Payment, Waiver, WriteOff, replay_events
+from arrears.day_end.reference import DayEndPolicy
+from arrears.domain.engine import LoanEvent, Payment, Waiver, WriteOff, replay_events
+from arrears.domain.ledger import Account, LedgerInvariantBroken, difference, open_loan_balances
+from arrears.domain.terms import Component, LoanTerms, Method
 from arrears.errors import InputRejected
-from arrears.ledger import Account, LedgerInvariantBroken, difference, open_loan_balances
 from arrears.service_layer.services import position_of
-from arrears.terms import Component, LoanTerms, Method
 
 START = date(2026, 5, 15)
 TERMS = LoanTerms(principal=250000, daily_rate=Decimal("0.0005"), terms=5, method=Method.EQUAL_PRINCIPAL, start=START)
@@ -26,7 +27,7 @@ def balances_on(events: list[LoanEvent], day: date, non_accrual_dpd: int = 90) -
 
 
 def test_worked_example_of_the_module_docstring() -> None:
-    """Billing basis as in arrears.ledger's docstring; the accrual basis adds installment 2's interest (2,000.00
+    """Billing basis as in arrears.domain.ledger's docstring; the accrual basis adds installment 2's interest (2,000.00
     x 0.0005 x 30 days = 30.00) accrued over the 4 day-ends 06-16..06-19: round(30.00 x 4 / 30) = 4.00."""
     loan = replay_events(TERMS, [Payment(date(2026, 6, 20), 54039)], date(2026, 6, 20))
     loan.begin_day(date(2026, 6, 20))

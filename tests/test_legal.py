@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from arrears.collections import policy
 from arrears.errors import InputRejected
-from arrears.legal import (
+from arrears.legal.escalation import (
     AMOUNT_BELOW_THRESHOLD,
     CN_REFERRAL,
     DPD_BELOW_THRESHOLD,

@@ -8,11 +8,11 @@ from datetime import date
 import pytest
 
 from arrears.adapters import store
-from arrears.engine import Acceleration, replay
-from arrears.hardship import PlanTerms
-from arrears.legal import CaseRefused, LegalRefused
+from arrears.domain.engine import Acceleration, replay
+from arrears.hardship.plans import PlanTerms
+from arrears.legal.escalation import CaseRefused, LegalRefused
 from arrears.service_layer import hardship, legal
-from arrears.service_layer.eod_store import run_store
+from arrears.service_layer.day_end_store import run_store
 from tests.conftest import one_loan
 
 

@@ -1,4 +1,5 @@
-"""Requests refused before their bodies are read (arrears.api.limits), over real HTTP: uvicorn on 127.0.0.1 and a
+"""Requests refused before their bodies are read (arrears.entrypoints.api.limits), over real HTTP: uvicorn on 127.0.0.1
+and a
 raw socket, so "unread" means the server answered while the client had sent nothing of the body.
 
 Issue 19, item 3: three 150 MB POSTs to /sign-in grew a server from 194 MB to 986 MB, and a 150 MB body sent to the
@@ -16,8 +17,8 @@ from sqlalchemy import func, select
 from arrears.access import Role
 from arrears.adapters import tables as t
 from arrears.adapters import tokens_store
-from arrears.api.limits import API_BODY_BYTES, is_web
-from arrears.web.session import MAX_FORM_BYTES
+from arrears.entrypoints.api.limits import API_BODY_BYTES, is_web
+from arrears.entrypoints.web.session import MAX_FORM_BYTES
 from tests.conftest import OneLoan, one_loan
 from tests.test_api import running
 

@@ -26,7 +26,7 @@ from arrears.collections.planning import (
     plan_accounts,
     plan_batch,
 )
-from arrears.collections.policy import Account, Channel, Contact, Status
+from arrears.collections.policy import Channel, Contact, ContactFacts, Status
 from arrears.collections.strategy import Action, ActionStep, Strategy, check_document, load_strategy
 from tests.conftest import ROOT
 
@@ -136,7 +136,7 @@ accounts_strategy = st.lists(
                 overdue=overdue,
                 segment=segment,
                 promise=promise,
-                account=Account(
+                account=ContactFacts(
                     statuses=frozenset(statuses),
                     opted_out=frozenset(opted),
                     automated_consent=consent,
@@ -208,9 +208,9 @@ def test_the_cn_cap_holds_across_rules_attempts_loans_and_agencies() -> None:
 
 def test_stops_and_opt_outs_refuse_with_their_rule() -> None:
     views = [
-        AccountView(1, 1, 5, "M1", 50_000, account=Account(statuses=frozenset({Status.OPEN_COMPLAINT}))),
-        AccountView(2, 2, 5, "M1", 50_000, account=Account(opted_out=frozenset({Channel.EMAIL}))),
-        AccountView(3, 3, 100, "M4", 200_000, account=Account(statuses=frozenset({Status.BANKRUPTCY}))),
+        AccountView(1, 1, 5, "M1", 50_000, account=ContactFacts(statuses=frozenset({Status.OPEN_COMPLAINT}))),
+        AccountView(2, 2, 5, "M1", 50_000, account=ContactFacts(opted_out=frozenset({Channel.EMAIL}))),
+        AccountView(3, 3, 100, "M4", 200_000, account=ContactFacts(statuses=frozenset({Status.BANKRUPTCY}))),
     ]
     plan = same(US, views, {})
     assert {rule for loan, _, _, rule, _ in plan if loan == 1} == {"us.open_complaint"}
@@ -231,8 +231,8 @@ def test_reg_f_counts_seven_days_per_debt_with_the_days_plan() -> None:
     """Five calls on loan 1 in the last six days: TIGHT's three calls today allow two (7 in 7 days), the third
     is refused; loan 2 of the same borrower has its own count."""
     views = [
-        AccountView(1, 1, 5, "M1", 50_000, account=Account(automated_consent=True)),
-        AccountView(2, 1, 5, "M1", 50_000, account=Account(automated_consent=True)),
+        AccountView(1, 1, 5, "M1", 50_000, account=ContactFacts(automated_consent=True)),
+        AccountView(2, 1, 5, "M1", 50_000, account=ContactFacts(automated_consent=True)),
     ]
     history = {
         1: [Contact(Channel.VOICE_CALL, datetime.combine(DAY - timedelta(days=d), time(12)), 1) for d in range(1, 6)]
@@ -297,7 +297,7 @@ def test_a_time_barred_debt_is_never_referred() -> None:
     def referral(since: date) -> str | None:
         view = AccountView(
             loan=1, borrower=1, days_past_due=400, bucket="M7", overdue=500_000,
-            account=Account(limitation_from=since),
+            account=ContactFacts(limitation_from=since),
         )  # fmt: skip
         return next(rule for _, action, _, rule, _ in _plan(CN, view) if action == "legal_referral")
 
@@ -320,7 +320,7 @@ def test_one_placement_a_day_a_stop_never_keeps_an_account_placed_and_a_recall_i
     fresh = AccountView(loan=1, borrower=1, days_past_due=70, bucket="M3", overdue=1)
     bankrupt = AccountView(
         loan=2, borrower=2, days_past_due=95, bucket="M4", overdue=1, placed_with="b",
-        placed_on=DAY - timedelta(30), account=Account(statuses=frozenset({Status.BANKRUPTCY})),
+        placed_on=DAY - timedelta(30), account=ContactFacts(statuses=frozenset({Status.BANKRUPTCY})),
     )  # fmt: skip
     recalled = AccountView(loan=3, borrower=3, days_past_due=100, bucket="M4", overdue=1, recalled=True)
     plan = _plan(two, fresh, bankrupt, recalled)

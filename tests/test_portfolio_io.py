@@ -27,15 +27,15 @@ from sqlalchemy import func, select
 from arrears.adapters import tables as t
 from arrears.adapters.database import make_engine
 from arrears.config import Settings
-from arrears.dates import add_months
-from arrears.engine import Payment, replay
+from arrears.domain.dates import add_months
+from arrears.domain.engine import Payment, replay
+from arrears.domain.product import load_product
+from arrears.domain.terms import InterestBasis, Method
+from arrears.domain.views import state_view
 from arrears.errors import InputRejected
 from arrears.money import parse_amount
-from arrears.product import load_product
 from arrears.service_layer.portfolio import PortfolioRejected, export_statements, import_portfolio, loan_statement
 from arrears.service_layer.services import Services
-from arrears.terms import InterestBasis, Method
-from arrears.views import state_view
 from tests.conftest import SAMPLE_PRODUCT, run_cli
 
 BUSINESS_DATE = date(2026, 6, 30)
@@ -430,7 +430,7 @@ KILL_LOANS = 5_000  # five batches of 1,000: killed after the first, with second
 
 IMPORTER = (
     "import sys\n"
-    "from arrears.cli_services import open_services\n"
+    "from arrears.entrypoints.bootstrap import open_services\n"
     "from arrears.service_layer.portfolio import import_portfolio\n"
     "import_portfolio(open_services(), sys.argv[1], progress=lambda message: print(message, flush=True))\n"
 )

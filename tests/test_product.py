@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from arrears.product import ProductError, load_product, parse_product
-from arrears.terms import InterestBasis, Method
+from arrears.domain.product import ProductError, load_product, parse_product
+from arrears.domain.terms import InterestBasis, Method
 from tests.conftest import SAMPLE_PRODUCT
 
 

@@ -1,7 +1,8 @@
 """Property-based tests of the reference engine's invariants, and an independent oracle for 等额本息.
 
 Each test states, in its docstring, the promise it protects. The rules themselves are the module docstrings
-of :mod:`arrears.schedule`, :mod:`arrears.engine`, :mod:`arrears.payoff` and :mod:`arrears.money`; these tests
+of :mod:`arrears.domain.schedule`, :mod:`arrears.domain.engine`, :mod:`arrears.domain.payoff` and :mod:`arrears.money`;
+these tests
 draw random loans (every method, basis and rounding mode, start dates that include month-ends) and random
 payment histories, and check that what the engine reports obeys those rules.
 
@@ -23,12 +24,12 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from arrears.classification import bucket_for, classification_for
-from arrears.engine import InstallmentState, InstallmentStatus, LoanReplay, LoanState, Overdue, Payment, replay
+from arrears.domain.classification import bucket_for, classification_for
+from arrears.domain.engine import InstallmentState, InstallmentStatus, LoanReplay, LoanState, Overdue, Payment, replay
+from arrears.domain.payoff import payoff
+from arrears.domain.schedule import PERIOD_DAYS, Schedule, ScheduleRefused, build_schedule, equal_installment_payment
+from arrears.domain.terms import Component, InterestBasis, LoanTerms, Method
 from arrears.money import RoundingMode, round_div
-from arrears.payoff import payoff
-from arrears.schedule import PERIOD_DAYS, Schedule, ScheduleRefused, build_schedule, equal_installment_payment
-from arrears.terms import Component, InterestBasis, LoanTerms, Method
 
 # -- strategies -------------------------------------------------------------------------------------------------
 
@@ -347,7 +348,7 @@ def test_state_is_consistent(case: Case) -> None:
     """A replayed state is internally consistent on any date.
 
     Protects: DPD never negative and equal to the rule (as-of minus the oldest unsettled due date before it);
-    bucket and five-category class exactly those of :mod:`arrears.classification` for that DPD; no negative
+    bucket and five-category class exactly those of :mod:`arrears.domain.classification` for that DPD; no negative
     amount on any installment; outstanding principal equal to the installments' unpaid principal; statuses
     and the overdue totals matching the installments.
     """
@@ -564,7 +565,7 @@ def test_engine_matches_literal_day_by_day_model(case: Case) -> None:
 def test_paying_the_payoff_settles_the_loan(case: Case, extra: int) -> None:
     """Paying the payoff amount on D settles the loan on D, and anything paid above it stays unapplied credit.
 
-    Protects :mod:`arrears.payoff`: total = due + current interest + principal not yet due - credit held, so a
+    Protects :mod:`arrears.domain.payoff`: total = due + current interest + principal not yet due - credit held, so a
     payment of exactly ``total`` dated D leaves nothing outstanding, every installment paid and no credit;
     ``total + X`` leaves exactly X of credit (the credit already held is part of the settlement, since the
     total subtracted it). A payoff of 0 means the loan is already settled (or the credit settles it on D).

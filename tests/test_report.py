@@ -11,8 +11,8 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from arrears.cli import main
-from arrears.report import portfolio_report, with_decimal_amounts
+from arrears.analytics.portfolio import portfolio_report, with_decimal_amounts
+from arrears.entrypoints.cli.main import main
 from tests.conftest import SCENARIOS
 
 JAN, FEB, MAR = date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31)

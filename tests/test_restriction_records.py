@@ -1,5 +1,6 @@
 """The restrictions registry as recorded: what the day-ends and the commands record equals, every day, the history
-the line's events give (arrears.restrictions.line_history); a backdated payment lifts as of its value date with the
+the line's events give (arrears.restrictions.registry.line_history); a backdated payment lifts as of its value date
+with the
 history kept; a reversal reinstates; facts that never warranted a restriction withdraw it."""
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from typing import Any
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from arrears.engine import LoanEvent, Payment
+from arrears.domain.engine import LoanEvent, Payment
+from arrears.domain.product import LiftCondition, RestrictionRule, RestrictionScope, load_product
+from arrears.domain.scenario import load_scenario
 from arrears.money import format_minor
-from arrears.product import LiftCondition, RestrictionRule, RestrictionScope, load_product
-from arrears.restrictions import (
+from arrears.restrictions.registry import (
     Change,
     ChangeKind,
     Recorded,
@@ -26,7 +28,6 @@ from arrears.restrictions import (
     line_history,
     reconcile,
 )
-from arrears.scenario import load_scenario
 from tests.conftest import SAMPLE_PRODUCT, SCENARIOS, store_with_a_loan
 
 TERMS = load_scenario(SCENARIOS / "cn_ageing.json").terms  # 2,500.00, 5 terms from 2026-05-15, first due 06-15

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from arrears.engine import LoanEvent, Payment
+from arrears.domain.engine import LoanEvent, Payment
+from arrears.domain.product import LiftCondition, RestrictionRule, RestrictionScope, load_product
+from arrears.domain.scenario import load_scenario
 from arrears.errors import InputRejected
 from arrears.money import parse_amount
-from arrears.product import LiftCondition, RestrictionRule, RestrictionScope, load_product
-from arrears.restrictions import OUTSIDE_PRODUCT, RestrictionRefused, line_history, refuse_outside_product
-from arrears.scenario import load_scenario
-from arrears.standing import LineInput, standing
+from arrears.restrictions.registry import OUTSIDE_PRODUCT, RestrictionRefused, line_history, refuse_outside_product
+from arrears.restrictions.standing import LineInput, standing
 from tests.conftest import SAMPLE_PRODUCT, SCENARIOS, run_cli, store_with_a_loan
 
 RULES = load_product(SAMPLE_PRODUCT).rules.restrictions
@@ -70,9 +70,10 @@ def test_paying_the_amount_to_lift_lifts_at_once_and_a_cent_less_does_not() -> N
 
 
 def test_a_standing_memoised_by_its_inputs_is_the_standing_replayed_and_a_new_event_is_another_key() -> None:
-    """standing memoises the line's replay by its inputs (arrears.standing.line_during): asked again, it answers as a
+    """standing memoises the line's replay by its inputs (arrears.restrictions.standing.line_during): asked again, it
+    answers as a
     fresh replay does; a payment a cent short, then the whole amount, are other inputs and other answers."""
-    from arrears import standing as module
+    from arrears.restrictions import standing as module
 
     day = date(2026, 6, 25)
     module._replayed.cache_clear()

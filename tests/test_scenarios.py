@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from arrears.engine import replay
-from arrears.payoff import payoff
-from arrears.scenario import load_scenario
-from arrears.views import payoff_view, state_view
+from arrears.domain.engine import replay
+from arrears.domain.payoff import payoff
+from arrears.domain.scenario import load_scenario
+from arrears.domain.views import payoff_view, state_view
 from tests.conftest import SCENARIOS
 
 SCENARIO_FILES = sorted(SCENARIOS.glob("*.json"))

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
+from arrears.domain.schedule import ScheduleRefused, build_schedule
+from arrears.domain.terms import InterestBasis, LoanTerms, Method
 from arrears.money import RoundingMode
-from arrears.schedule import ScheduleRefused, build_schedule
-from arrears.terms import InterestBasis, LoanTerms, Method
 
 
 def _terms(principal: int, rate: str, terms: int, method: Method, basis: InterestBasis, start: date) -> LoanTerms:

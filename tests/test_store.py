@@ -16,13 +16,13 @@ from arrears.adapters import database
 from arrears.adapters import tables as t
 from arrears.adapters.database import make_engine
 from arrears.config import Settings
-from arrears.engine import Payment, replay
+from arrears.domain.engine import Payment, replay
+from arrears.domain.ledger import Account
+from arrears.domain.product import load_product
+from arrears.domain.terms import Component
+from arrears.domain.views import state_view
 from arrears.errors import InputRejected
-from arrears.ledger import Account
-from arrears.product import load_product
 from arrears.service_layer.services import DrawdownRefused, IdempotencyConflict, Services, ValueDateRefused
-from arrears.terms import Component
-from arrears.views import state_view
 from tests.conftest import SAMPLE_PRODUCT
 
 START = date(2026, 1, 15)

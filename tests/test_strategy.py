@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from arrears.collections.policy import CN, US, Account, Binding, Channel, Contact, Status, check_contact
+from arrears.collections.policy import CN, US, Binding, Channel, Contact, ContactFacts, Status, check_contact
 from arrears.collections.strategy import StrategyRefused, check_strategy, load_strategy
-from arrears.restrictions import OUTSIDE_PRODUCT
+from arrears.restrictions.registry import OUTSIDE_PRODUCT
 from tests.conftest import ROOT, run_cli
 
 STRATEGIES = ROOT / "strategies"
@@ -187,38 +187,38 @@ def call(day: int, hour: int = 10, loan: int = 1, agency: str | None = None) -> 
 
 def test_the_cn_daily_cap_counts_the_lender_and_its_agencies_together() -> None:
     history = [call(10, 9), call(10, 11, agency="A"), call(10, 12, agency="B")]
-    refusal = check_contact(CN, call(10, 15), Account(), history)
+    refusal = check_contact(CN, call(10, 15), ContactFacts(), history)
     assert refusal is not None and refusal.rule.name == "cn.voice_calls_per_day"
-    assert check_contact(CN, call(11, 9), Account(), history) is None  # a new day
-    assert check_contact(CN, call(10, 15), Account(), history[:2]) is None
+    assert check_contact(CN, call(11, 9), ContactFacts(), history) is None  # a new day
+    assert check_contact(CN, call(10, 15), ContactFacts(), history[:2]) is None
 
 
 def test_the_us_rolling_cap_is_per_debt_over_seven_days() -> None:
     history = [call(day) for day in range(1, 8)]  # 7 attempts on loan 1, June 1..7
-    refusal = check_contact(US, call(7, 15), Account(), history)
+    refusal = check_contact(US, call(7, 15), ContactFacts(), history)
     assert refusal is not None and refusal.rule.name == "us.reg_f.call_frequency"
-    assert check_contact(US, call(8), Account(), history) is None  # June 2..8 holds 6
-    assert check_contact(US, call(7, 15, loan=2), Account(), history) is None  # another debt
+    assert check_contact(US, call(8), ContactFacts(), history) is None  # June 2..8 holds 6
+    assert check_contact(US, call(7, 15, loan=2), ContactFacts(), history) is None  # another debt
 
 
 def test_windows_opt_outs_consent_validation_and_stops() -> None:
-    assert check_contact(CN, call(10, 7), Account(), []).rule.name == "cn.contact_window"  # type: ignore[union-attr]
-    assert check_contact(CN, Contact(Channel.SMS, datetime(2026, 6, 10, 21, 0), 1), Account(), []) is None
+    assert check_contact(CN, call(10, 7), ContactFacts(), []).rule.name == "cn.contact_window"  # type: ignore[union-attr]
+    assert check_contact(CN, Contact(Channel.SMS, datetime(2026, 6, 10, 21, 0), 1), ContactFacts(), []) is None
     text = Contact(Channel.SMS, datetime(2026, 6, 10, 10), 1, automated=True)
-    assert check_contact(US, text, Account(opted_out=frozenset({Channel.SMS})), []).rule.name == "us.reg_f.opt_out"  # type: ignore[union-attr]
-    assert check_contact(US, text, Account(), []).rule.name == "us.tcpa.consent"  # type: ignore[union-attr]
-    assert check_contact(US, text, Account(automated_consent=True), []) is None
-    late = Account(automated_consent=True, first_contact=date(2026, 6, 1))
+    assert check_contact(US, text, ContactFacts(opted_out=frozenset({Channel.SMS})), []).rule.name == "us.reg_f.opt_out"  # type: ignore[union-attr]
+    assert check_contact(US, text, ContactFacts(), []).rule.name == "us.tcpa.consent"  # type: ignore[union-attr]
+    assert check_contact(US, text, ContactFacts(automated_consent=True), []) is None
+    late = ContactFacts(automated_consent=True, first_contact=date(2026, 6, 1))
     assert check_contact(US, text, late, []).rule.name == "us.reg_f.validation_notice"  # type: ignore[union-attr]
-    sent = Account(automated_consent=True, first_contact=date(2026, 6, 1), validation_notice_sent=date(2026, 6, 2))
+    sent = ContactFacts(automated_consent=True, first_contact=date(2026, 6, 1), validation_notice_sent=date(2026, 6, 2))
     assert check_contact(US, text, sent, []) is None
     for pack in (CN, US):
         for status in (Status.DECEASED, Status.BANKRUPTCY, Status.OPEN_COMPLAINT, Status.DISPUTED):
-            refusal = check_contact(pack, call(10), Account(statuses=frozenset({status})), [])
+            refusal = check_contact(pack, call(10), ContactFacts(statuses=frozenset({status})), [])
             assert refusal is not None and refusal.rule is pack.stops[status]
     notice = Contact(Channel.LETTER, datetime(2026, 6, 10, 10), 1, template="validation_notice")
     assert check_contact(US, notice, late, []) is None  # the notice itself is never held back by its own rule
-    attorney = check_contact(US, call(10), Account(statuses=frozenset({Status.REPRESENTED_BY_ATTORNEY})), [])
+    attorney = check_contact(US, call(10), ContactFacts(statuses=frozenset({Status.REPRESENTED_BY_ATTORNEY})), [])
     assert attorney is not None and attorney.rule.name == "us.fdcpa.attorney"
     assert time(8) == CN.window[0] and time(21) == US.window[1]
 

@@ -1,12 +1,13 @@
 """Who may do what: roles, their permissions, and the rule that a borrower sees only their own data and an agency
-only the accounts placed with it (issue 9). The service (arrears.api) asks :func:`authorize` before it acts.
+only the accounts placed with it (issue 9). The service (arrears.entrypoints.api) asks :func:`authorize` before it acts.
 
 Roles: ``borrower`` (only their own loans and standing), ``agency`` (only accounts placed with it), ``collector``,
 ``supervisor``, ``compliance`` (reads everything, writes nothing), ``admin``, ``provider`` (the payment
 provider's confirmations post repayments on any loan; it reads nothing). A lender that takes money only through
 its provider revokes the repayment permission from the borrower role here. Hardship plans are maker-checker:
 one token proposes, another (a supervisor or an admin) decides, within the role's amount limit
-(:class:`arrears.hardship.HardshipPolicy`). Waivers, write-offs, reversals and court-order records are maker-checker
+(:class:`arrears.hardship.plans.HardshipPolicy`). Waivers, write-offs, reversals and court-order records are
+maker-checker
 too (:mod:`arrears.service_layer.approvals`: who may approve each, up to how much).
 """
 
@@ -35,7 +36,9 @@ class Permission(StrEnum):
     REQUEST_HARDSHIP = "hardship.request"  # a borrower asks for help (协商还款)
     READ_HARDSHIP = "hardship.read"
     PROPOSE_HARDSHIP = "hardship.propose"  # the maker
-    DECIDE_HARDSHIP = "hardship.decide"  # the checker: never the maker, within the role's limit (arrears.hardship)
+    DECIDE_HARDSHIP = (
+        "hardship.decide"  # the checker: never the maker, within the role's limit (arrears.hardship.plans)
+    )
     OPEN_DISPUTE = "credit.dispute"  # a borrower disputes a bureau record (异议)
     READ_LEGAL = "legal.read"
     PROPOSE_COMMAND = "approvals.propose"  # a waiver, write-off, reversal or court order, for a checker

@@ -11,7 +11,7 @@ Field                         Bound                                  Why
 amounts: line limits,         above 0, at most 1,000,000,000.00      a consumer line is far below it; the kernel's
 drawdown minimum and          (``MAX_AMOUNT`` minor units)           int64 columns hold every sum of such amounts
 multiple, a loan's principal                                         exactly (its own bound is 10^12,
-                                                                     :data:`arrears.service_layer.eod.MAX_AMOUNT`)
+                                                                     :data:`arrears.service_layer.day_end.MAX_AMOUNT`)
 daily rates: a product's      0 .. 0.0009863 a day                   0.0009863 x 365 = 35.99995%: interest above 36% a
 daily, min and max rate, a    (``MAX_DAILY_RATE``)                   year is void in cn (SPC private-lending provisions
 line's rate, a scenario's                                            2015 art. 26: the 24%/36% lines; cash-loan notice
@@ -37,9 +37,10 @@ restriction days              1 .. 3,650 (``dpd_at_least``),         ten years: 
 ============================  =====================================  =================================================
 
 The pydantic field types below carry these bounds into the product and scenario models (their errors name the
-field); :func:`check_terms` is what :class:`arrears.terms.LoanTerms` runs on every loan however it was built, so a
+field); :func:`check_terms` is what :class:`arrears.domain.terms.LoanTerms` runs on every loan however it was built, so
+a
 loan the bounds refuse never reaches the kernel, and one stored before they existed is quarantined by the day-end
-(:mod:`arrears.service_layer.eod_store`).
+(:mod:`arrears.service_layer.day_end_store`).
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ StandingDays = Annotated[StrictInt, _whole(0, MAX_RULE_DAYS, "days")]
 def check_terms(
     *, principal: int, daily_rate: Decimal, penalty_multiplier: Decimal, terms: int, grace_days: int
 ) -> None:
-    """The bounds of one loan's terms (what :class:`arrears.terms.LoanTerms` checks on every loan); an
+    """The bounds of one loan's terms (what :class:`arrears.domain.terms.LoanTerms` checks on every loan); an
     :class:`InputRejected` naming the field and the bound otherwise."""
     problems = {
         "principal": amount_problem(principal),

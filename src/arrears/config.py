@@ -10,7 +10,7 @@ ARREARS_MAX_BACKDATE_DAYS  How far before the business date a value date may go;
                            loan's start (the default the issue names).
 ARREARS_ACTOR              Who is acting, for the audit log; default the operating-system user.
 ARREARS_NON_ACCRUAL_DPD    Days past due beyond which a loan is non-accrual (its income held in
-                           suspense); default 90. Policy, not law (arrears.dayend.DayEndPolicy): set it
+                           suspense); default 90. Policy, not law (arrears.day_end.reference.DayEndPolicy): set it
                            before the store's first day-end and keep it, or past books stop matching.
 ARREARS_PRODUCTS_DIR       The folder of product TOML files the lender offers (``GET /products``; a line
                            opened over the API is on one of them); default ``./products``. Read when

@@ -15,10 +15,10 @@ from sqlalchemy import Connection, case, func, insert, select, update
 
 from arrears.adapters import bulk
 from arrears.adapters import tables as t
+from arrears.analytics.collections import Outcome, Placed, PlannedAccount
 from arrears.collections.planning import CHANNEL_CODES, PROMISES, STATUS_BITS, Accounts, History
 from arrears.collections.policy import Channel, Status
 from arrears.collections.promises import judge
-from arrears.collections.report import Outcome, Placed, PlannedAccount
 
 _ACCOUNTS = pa.schema(
     [
@@ -305,7 +305,7 @@ def write_plan(
     """The day's plan in one transaction with the day's mark: every action; an outbox row for each allowed
     contact; a placement for each allowed ``agency_placement`` (at the agency's ``commissions`` rate, basis
     points); the recall of each allowed ``agency_recall`` and of each placed loan in ``cured`` (nothing
-    overdue any more); each restriction decision ``(row, line, rule)`` (arrears.restrictions)."""
+    overdue any more); each restriction decision ``(row, line, rule)`` (arrears.restrictions.registry)."""
     mark = {"day": day, "strategy": strategy, "planned_at": now, "jurisdiction": jurisdiction}
     connection.execute(insert(t.collection_days).values(**mark))
     p = t.placements
@@ -475,7 +475,7 @@ def calls_on(connection: Connection, day: date) -> dict[int, int]:
 
 
 def report_inputs(connection: Connection, first: date, last: date) -> dict[str, Any]:
-    """What ``arrears report collections`` computes from (arrears.collections.report): the accounts planned from
+    """What ``arrears report collections`` computes from (arrears.analytics.collections): the accounts planned from
     ``first`` to ``last``, where each is at the store's last day-end, repayments (reversals netted), contacts and
     complaints in the period, and agency placements with what was repaid while placed."""
     p = t.collection_plans.c

@@ -4,7 +4,7 @@ Layout of a dataset folder::
 
     dataset.json                      the manifest: format, closed_through, generation, policy, run history
     payments/part-00000.parquet       loan_id, value_date, amount: the payment events (inputs; never rewritten)
-    state/g<k>/part-00000.parquet     the loan state (arrears.batch.state.SCHEMA) after day-end closed_through
+    state/g<k>/part-00000.parquet     the loan state (arrears.day_end.columns.SCHEMA) after day-end closed_through
     runs/g<k>/events-part-00000.parquet, postings-part-00000.parquet, quarantine-part-00000.parquet
     runs/g<k>/general-ledger.json     the general ledger's movement per day and account for that run
 
@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from arrears.batch.state import SCHEMA
+from arrears.day_end.columns import SCHEMA
 from arrears.errors import InputRejected
 
 FORMAT = "arrears-dataset"
@@ -207,9 +207,9 @@ class Dataset:
         return None
 
     def snapshots(self, first: date, last: date) -> pa.Table:
-        """The day-end snapshots (arrears.batch.state.SNAPSHOT_SCHEMA) dated ``first`` .. ``last``, from every
+        """The day-end snapshots (arrears.day_end.columns.SNAPSHOT_SCHEMA) dated ``first`` .. ``last``, from every
         run the manifest lists (runs never overlap, and a run the manifest does not list never counts)."""
-        from arrears.batch.state import SNAPSHOT_SCHEMA
+        from arrears.day_end.columns import SNAPSHOT_SCHEMA
 
         tables = [SNAPSHOT_SCHEMA.empty_table()]
         for run in self.manifest().runs:

@@ -1,7 +1,7 @@
 """The store's side of the day-end: its columnar state, the day's inputs and its outputs, in bulk.
 
 The state after the last day-end lives in ``day_end_state`` (one row per loan) and ``day_end_installments`` (one
-per installment); with the terms in ``loans`` they make the rows of :data:`arrears.batch.state.SCHEMA` (loan ids
+per installment); with the terms in ``loans`` they make the rows of :data:`arrears.day_end.columns.SCHEMA` (loan ids
 as text there, integers here). Everything goes through :mod:`arrears.adapters.bulk` (COPY on PostgreSQL).
 """
 
@@ -22,11 +22,11 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from arrears.adapters import bulk
 from arrears.adapters import tables as t
 from arrears.adapters.store import EVENT_KINDS, GENESIS_HASH, PLAN_KINDS, event_of, terms_of
-from arrears.batch.state import INSTALLMENT_COLUMNS, SCHEMA, SNAPSHOT_SCHEMA
 from arrears.bounds import MAX_AMOUNT, MAX_GRACE_DAYS, MAX_TERMS
-from arrears.engine import LoanEvent
-from arrears.ledger import Account
-from arrears.terms import LoanTerms
+from arrears.day_end.columns import INSTALLMENT_COLUMNS, SCHEMA, SNAPSHOT_SCHEMA
+from arrears.domain.engine import LoanEvent
+from arrears.domain.ledger import Account
+from arrears.domain.terms import LoanTerms
 
 _STATE_COLUMNS = [c.name for c in t.day_end_state.columns if c.name not in ("loan_id", "closed_through")]
 _TERMS_READ = pa.schema(

@@ -173,7 +173,7 @@ def add_flag(connection: Connection, values: dict[str, Any]) -> None:
 
 
 def record_pre_notice(connection: Connection, values: dict[str, Any]) -> None:
-    """A credit-report pre-notice that went out (arrears.reporting.pre_notice)."""
+    """A credit-report pre-notice that went out (arrears.bureau.pre_notice)."""
     connection.execute(insert(t.credit_pre_notices).values(**values))
 
 

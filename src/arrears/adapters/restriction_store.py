@@ -1,7 +1,7 @@
 """The restrictions registry in the store: ``restrictions`` (each restriction as recorded) and its append-only
-history ``restriction_events`` (tables.py says what each column means; arrears/restrictions.py the rules).
+history ``restriction_events`` (tables.py says what each column means; arrears/restrictions/registry.py the rules).
 
-Nothing here decides anything: :func:`apply` writes the :class:`arrears.restrictions.Change` s the domain
+Nothing here decides anything: :func:`apply` writes the :class:`arrears.restrictions.registry.Change` s the domain
 computed, each with the business date it is recorded on and its cause.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from arrears.adapters import tables as t
-from arrears.restrictions import Change, ChangeKind, Recorded
+from arrears.restrictions.registry import Change, ChangeKind, Recorded
 
 _r = t.restrictions
 

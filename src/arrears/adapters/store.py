@@ -33,8 +33,7 @@ from sqlalchemy import (
 )
 
 from arrears.adapters import tables as t
-from arrears.court_orders import CourtOrder, OrderKind
-from arrears.engine import (
+from arrears.domain.engine import (
     Acceleration,
     ChargeFreeze,
     LoanEvent,
@@ -44,12 +43,13 @@ from arrears.engine import (
     Waiver,
     WriteOff,
 )
+from arrears.domain.ledger import Account, Balances
+from arrears.domain.product import Product, parse_product
+from arrears.domain.schedule import Schedule
+from arrears.domain.terms import Component, InterestBasis, LoanTerms, Method, Prepayment
 from arrears.errors import InputRejected
-from arrears.ledger import Account, Balances
+from arrears.legal.court_orders import CourtOrder, OrderKind
 from arrears.money import RoundingMode
-from arrears.product import Product, parse_product
-from arrears.schedule import Schedule
-from arrears.terms import Component, InterestBasis, LoanTerms, Method, Prepayment
 
 GENESIS_HASH = "0" * 64
 
@@ -385,7 +385,8 @@ def lines_of_loans(connection: Connection, loan_ids: Sequence[int], chunk: int =
 
 
 def line_decisions_of(connection: Connection, line_id: int) -> frozenset[tuple[date, str]]:
-    """The collections decisions taken on a line: (day, restriction rule) (arrears.restrictions.line_history)."""
+    """The collections decisions taken on a line: (day, restriction rule)
+    (arrears.restrictions.registry.line_history)."""
     d = t.restriction_decisions.c
     return frozenset(
         (row.decided_on, row.rule)

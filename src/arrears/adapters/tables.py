@@ -202,7 +202,7 @@ day_end_postings = Table(
 )
 
 # Court orders are recorded, never executed: courts freeze, seize and restrict through their own systems with the
-# bank or payment institution (arrears/court_orders.py). Lifted only when the court's lifting is recorded.
+# bank or payment institution (arrears/legal/court_orders.py). Lifted only when the court's lifting is recorded.
 court_orders = Table(
     "court_orders",
     metadata,
@@ -232,7 +232,7 @@ line_reviews = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False),
 )
 
-# The restrictions registry (arrears/restrictions.py): each restriction a product rule put on a line, as the
+# The restrictions registry (arrears/restrictions/registry.py): each restriction a product rule put on a line, as the
 # events gave it when it was recorded. ``restriction_events`` is the append-only history: what changed, effective
 # when, recorded on which business date, and why (a day-end, a transaction, a review); a correction (a backdated
 # payment) is a new event, never an edit of an old one. ``clean_from`` is the day-end's memory for lifts by good
@@ -358,7 +358,8 @@ outbox = Table(
 
 # Collections decisions that put a product's ``trigger = "decision"`` restriction rule on a line: written with
 # the day's plan (a strategy's suspend_drawdown / reduce_limit / close_line, allowed), read by the registry's
-# replay and the store's day-end, which impose the rule at the day-end of ``decided_on`` (arrears/restrictions.py).
+# replay and the store's day-end, which impose the rule at the day-end of ``decided_on``
+# (arrears/restrictions/registry.py).
 restriction_decisions = Table(
     "restriction_decisions",
     metadata,
@@ -371,7 +372,7 @@ restriction_decisions = Table(
     UniqueConstraint("line_id", "rule", "decided_on"),
 )
 
-# Credit-report pre-notices that went out (arrears/reporting/pre_notice.py): sent by collections through the
+# Credit-report pre-notices that went out (arrears/bureau/pre_notice.py): sent by collections through the
 # outbox, read by credit reporting before the first negative record.
 credit_pre_notices = Table(
     "credit_pre_notices",
@@ -418,7 +419,7 @@ credit_records = Table(
     Column("negative", Boolean, nullable=False),
     Column("emitted", Boolean, nullable=False),
     Column("held_reason", Text),
-    Column("payload", Text, nullable=False),  # the record as JSON (arrears.reporting.records.AccountRecord)
+    Column("payload", Text, nullable=False),  # the record as JSON (arrears.bureau.records.AccountRecord)
     Column("corrects", Date),  # a correction, sent with the month ``period``, of the record of this month-end
     ForeignKeyConstraint(["period", "jurisdiction"], ["credit_reports.period", "credit_reports.jurisdiction"]),
 )
@@ -444,7 +445,7 @@ credit_disputes = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False),
 )
 
-# Hardship plans (arrears/hardship.py, arrears/service_layer/hardship.py): a borrower's request, a plan proposed
+# Hardship plans (arrears/hardship/plans.py, arrears/service_layer/hardship.py): a borrower's request, a plan proposed
 # by one person and approved or rejected by another; approval posts the plan's events on the loan.
 hardship_plans = Table(
     "hardship_plans",
@@ -454,7 +455,7 @@ hardship_plans = Table(
     Column("status", String(16), nullable=False),  # requested | proposed | approved | rejected
     Column("requested_on", Date),
     Column("reason", Text),  # the borrower's own words, when they asked
-    Column("terms", Text),  # JSON: arrears.hardship.PlanTerms
+    Column("terms", Text),  # JSON: arrears.hardship.plans.PlanTerms
     Column("maker", String(100)),
     Column("proposed_on", Date),
     Column("concession", BigInteger),  # what it forgives at most, in minor units, as proposed
@@ -465,7 +466,8 @@ hardship_plans = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False),
 )
 
-# Court cases (arrears/legal.py, arrears/service_layer/legal.py): a loan referred to court and the steps of its case.
+# Court cases (arrears/legal/escalation.py, arrears/service_layer/legal.py): a loan referred to court and the steps of
+# its case.
 legal_cases = Table(
     "legal_cases",
     metadata,
@@ -499,7 +501,7 @@ credit_events = Table(
     Column("jurisdiction", String(8), nullable=False),
     Column("day", Date, nullable=False),
     Column("first_delinquency", Date, nullable=False),
-    Column("payload", Text, nullable=False),  # the record as JSON (arrears.reporting.records.AccountRecord)
+    Column("payload", Text, nullable=False),  # the record as JSON (arrears.bureau.records.AccountRecord)
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("loan_id", "jurisdiction", "first_delinquency", name="uq_credit_events_delinquency"),
 )
@@ -600,10 +602,10 @@ complaints = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False),
 )
 
-# The day-end's columnar state (arrears.batch.state.SCHEMA) after the last day-end, one row per loan in it and
+# The day-end's columnar state (arrears.day_end.columns.SCHEMA) after the last day-end, one row per loan in it and
 # one per installment: what the next day-end reads in bulk. Terms come from ``loans``. A command that changes a
 # loan's past (backdated, reversal, waiver, write-off) deletes its rows; the next day-end rebuilds them from the
-# loan's events with the reference (arrears.dayend). Derived data: never the books, always rebuildable.
+# loan's events with the reference (arrears.day_end.reference). Derived data: never the books, always rebuildable.
 day_end_state = Table(
     "day_end_state",
     metadata,
@@ -647,7 +649,7 @@ day_end_installments = Table(
     ),
 )
 
-# Month-end snapshots (arrears.batch.state.SNAPSHOT_SCHEMA): what portfolio reports are computed from.
+# Month-end snapshots (arrears.day_end.columns.SNAPSHOT_SCHEMA): what portfolio reports are computed from.
 day_end_snapshots = Table(
     "day_end_snapshots",
     metadata,

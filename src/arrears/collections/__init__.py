@@ -1,3 +1,3 @@
 """Collections within the law: strategies (what to do when), jurisdiction policy packs (what may be done), and
 the checks between them. Restrictions are not here: a strategy's restriction actions go through
-:mod:`arrears.restrictions`, the one owner of restrictions."""
+:mod:`arrears.restrictions.registry`, the one owner of restrictions."""

@@ -4,7 +4,8 @@ pack requires one (us: Reg F 1006.6(e)).
 
 A message goes to the borrower only (the templates say so in the reminder) and names exactly what is owed and by
 when: the caller gives the amount overdue and the date (for a reminder, the day paying lifts the restrictions and
-avoids the next step: ``lift_by`` of :mod:`arrears.standing`; for a pre-notice, the day before the first negative
+avoids the next step: ``lift_by`` of :mod:`arrears.restrictions.standing`; for a pre-notice, the day before the first
+negative
 report). Templates never compute money: they format what they are given.
 """
 

@@ -42,9 +42,9 @@ import numpy as np
 
 from arrears.collections.policy import (
     VALIDATION_NOTICE,
-    Account,
     Channel,
     Contact,
+    ContactFacts,
     PolicyPack,
     PolicyRule,
     Status,
@@ -152,7 +152,7 @@ class AccountView:
     segment: str = ""
     promise: str = "none"
     timezone: str = "Asia/Shanghai"
-    account: Account = field(default_factory=Account)
+    account: ContactFacts = field(default_factory=ContactFacts)
     placed_with: str | None = None  # the agency the account is placed with
     placed_on: date | None = None
     recalled: bool = False  # recalled by the strategy before: never placed again by it
@@ -278,7 +278,7 @@ def plan_accounts(
     return planned
 
 
-def _time_barred(pack: PolicyPack, account: Account, day: date) -> tuple[PolicyRule, str] | None:
+def _time_barred(pack: PolicyPack, account: ContactFacts, day: date) -> tuple[PolicyRule, str] | None:
     if pack.time_barred is None or account.limitation_from is None:
         return None
     barred = time_barred_on(pack, account.limitation_from)
@@ -287,7 +287,7 @@ def _time_barred(pack: PolicyPack, account: Account, day: date) -> tuple[PolicyR
     return pack.time_barred, f"time-barred since {barred}: {pack.time_barred.text}"
 
 
-def _stopped(pack: PolicyPack, account: Account) -> tuple[PolicyRule, str] | None:
+def _stopped(pack: PolicyPack, account: ContactFacts) -> tuple[PolicyRule, str] | None:
     for status in sorted(account.statuses & set(pack.stops)):
         return pack.stops[status], f"the account is marked {status}: {pack.stops[status].text}"
     return None

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
-from arrears import legal
-from arrears.restrictions import OUTSIDE_PRODUCT, OUTSIDE_PRODUCT_SOURCE
+from arrears.legal import escalation as legal
+from arrears.restrictions.registry import OUTSIDE_PRODUCT, OUTSIDE_PRODUCT_SOURCE
 
 
 class Binding(StrEnum):
@@ -89,7 +89,7 @@ class PolicyPack:
     validation_notice: PolicyRule | None = None  # a validation notice before collecting
     pre_notice: PolicyRule | None = None  # notice before the first negative credit report
     time_barred: PolicyRule | None = None  # never referred to court once the limitation period has run
-    limitation_years: int = 3  # the limitation period, counted from Account.limitation_from
+    limitation_years: int = 3  # the limitation period, counted from ContactFacts.limitation_from
     rules: tuple[PolicyRule, ...] = field(default=())
 
     def all_rules(self) -> list[PolicyRule]:
@@ -333,7 +333,7 @@ class Contact:
 
 
 @dataclass(frozen=True, slots=True)
-class Account:
+class ContactFacts:
     """What the run-time checks need to know of the borrower and the debt."""
 
     statuses: frozenset[Status] = frozenset()
@@ -361,7 +361,9 @@ class Refusal:
     message: str
 
 
-def check_contact(pack: PolicyPack, contact: Contact, account: Account, history: Sequence[Contact]) -> Refusal | None:
+def check_contact(
+    pack: PolicyPack, contact: Contact, account: ContactFacts, history: Sequence[Contact]
+) -> Refusal | None:
     """The scalar reference check of one contact: the first rule it breaks, or None. ``history``: the
     borrower's earlier contacts by the lender and every agency (the caps count them all)."""
     for status in sorted(account.statuses & set(pack.stops)):

@@ -51,7 +51,7 @@ from arrears.validation import Amount, Rate, error_detail
 
 class Action(StrEnum):
     """What a strategy may ask for. Contacts go to the borrower only; restrictions go through the restrictions
-    registry (arrears.restrictions) and the pre-notice through credit reporting: one owner for each concept."""
+    registry (arrears.restrictions.registry) and the pre-notice through credit reporting: one owner for each concept."""
 
     SMS = "sms"
     VOICE_CALL = "voice_call"

@@ -24,12 +24,12 @@ from sqlalchemy import Connection, insert, select, update
 
 from arrears.adapters import store
 from arrears.adapters import tables as t
-from arrears.court_orders import check_order, checked_kind
+from arrears.domain.terms import WAIVABLE, Component
 from arrears.errors import InputRejected
-from arrears.hardship import person
+from arrears.hardship.plans import person
+from arrears.legal.court_orders import check_order, checked_kind
 from arrears.money import format_minor
 from arrears.service_layer.services import Services
-from arrears.terms import WAIVABLE, Component
 
 COMMANDS = ("waive", "write_off", "reverse", "court_order")
 LIMITS: dict[str, dict[str, int | None]] = {

@@ -1,7 +1,7 @@
 """The products the lender offers: every product TOML file in one folder (``ARREARS_PRODUCTS_DIR``, default
 ``./products``), validated when the API starts, and what a borrower may see of each.
 
-A product is the lender's configuration (:mod:`arrears.product`); a credit line keeps a snapshot of it when it is
+A product is the lender's configuration (:mod:`arrears.domain.product`); a credit line keeps a snapshot of it when it is
 opened, so changing a file changes the lines opened after, never the ones before. The catalogue is read once, by
 the entry point that serves it: a file that does not validate stops the server with the file, the field and the
 fix (a catalogue that silently lost a product would refuse lines on it with a misleading "not offered"); two files
@@ -11,7 +11,7 @@ line asked on it is refused naming the folder.
 What a borrower sees of a product (:func:`product_view`) is what the contract tells them: limits, the drawdown
 rules, the daily rate with daily rate x 365 beside it, terms, the grace period, penalty and compound interest, and
 the restrictions the contract allows with their clauses. The 年化利率 by the IRR method that PBOC announcement
-2021 No. 3 requires depends on the loan's own dates and method (:mod:`arrears.disclosure`): it is shown on each
+2021 No. 3 requires depends on the loan's own dates and method (:mod:`arrears.domain.disclosure`): it is shown on each
 drawdown's schedule, not here. Not shown: the reference cap's mode and notices (the lender's own risk stance).
 
 Worked example (the sample product): daily rate 0.0005 gives ``"simple_annual_rate_percent": "18.25"``; a line
@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from arrears.adapters.store import NotFound
-from arrears.disclosure import DAYS_PER_YEAR
+from arrears.domain.disclosure import DAYS_PER_YEAR
+from arrears.domain.product import Product, ProductError, load_product
 from arrears.errors import InputRejected
 from arrears.money import format_minor
-from arrears.product import Product, ProductError, load_product
 
 _PERCENT = Decimal("0.01")
 

@@ -28,18 +28,18 @@ from arrears.adapters import collections_store as cs
 from arrears.adapters import day_end_store as des
 from arrears.adapters import store
 from arrears.adapters import tables as t
-from arrears.classification import Bucket, bucket_for
+from arrears.bureau.pre_notice import PRE_NOTICE
 from arrears.collections.planning import agencies_batch, arms_batch, plan_batch
 from arrears.collections.policy import PACKS, Channel, PolicyPack, Status
 from arrears.collections.promises import MAX_PROMISE_DAYS, PromiseStatus, check_promise
 from arrears.collections.strategy import ANY_AGENCY, Action, load_strategy
-from arrears.dayend import LoanDayEnds
+from arrears.day_end.reference import LoanDayEnds
+from arrears.domain.classification import Bucket, bucket_for
+from arrears.domain.product import RestrictionScope
 from arrears.errors import InputRejected
 from arrears.inputs import check_text
 from arrears.money import format_minor
-from arrears.product import RestrictionScope
-from arrears.reporting.pre_notice import PRE_NOTICE
-from arrears.restrictions import RestrictionRefused, decision_rule
+from arrears.restrictions.registry import RestrictionRefused, decision_rule
 from arrears.service_layer.restriction_records import rules_of
 from arrears.service_layer.services import Services
 
@@ -132,7 +132,7 @@ def plan_day(services: Services, day: date, strategy_path: Path) -> dict[str, An
 
 def _pre_notices(pack: PolicyPack, day: date, rows: list[dict[str, Any]]) -> None:
     """An allowed ``credit_report_pre_notice`` goes out through the outbox like a contact, by the channel credit
-    reporting's rule names (arrears.reporting.pre_notice), at its ``at`` or when the contact window opens; the
+    reporting's rule names (arrears.bureau.pre_notice), at its ``at`` or when the contact window opens; the
     dispatcher checks it like any contact before it goes, and records it sent for credit reporting."""
     rule = PRE_NOTICE[pack.jurisdiction]
     for row in rows:
@@ -154,7 +154,7 @@ RESTRICTING = {
 
 def _restriction_decisions(connection: Any, rows: list[dict[str, Any]]) -> list[tuple[int, int, str]]:
     """The plan's allowed restriction actions as decisions through the one registry: each applies the line's
-    product ``decision`` rule for its scope (arrears.restrictions.decision_rule), imposed at the day-end; one
+    product ``decision`` rule for its scope (arrears.restrictions.registry.decision_rule), imposed at the day-end; one
     the contract gives no basis for (no such rule, or too few days past due) is refused here with that rule.
     Returns (row index, line, rule name), one per line and rule."""
     wanted = [(i, row) for i, row in enumerate(rows) if row["decision"] == "allowed" and row["action"] in RESTRICTING]

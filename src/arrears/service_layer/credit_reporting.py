@@ -2,7 +2,7 @@
 
 **A month is reported once**, after the store's day-end of its last day: every loan on a product of the
 jurisdiction that was open at some point of the month (a loan settled or written off in it gets its final
-record), one record each (:mod:`arrears.reporting.records`), all kept (``credit_records``) with what was emitted
+record), one record each (:mod:`arrears.bureau.records`), all kept (``credit_records``) with what was emitted
 and what was held back and why. Reporting it again returns the stored records and writes nothing.
 
 **Held back, never emitted wrongly**:
@@ -10,8 +10,8 @@ and what was held back and why. Reporting it again returns the stored records an
 - without the borrower's written consent on file by the month-end (China: 征信业管理条例 art. 29; the us pack
   furnishes under FCRA without one), nothing about the borrower;
 - a negative record without a pre-notice sent during the current delinquency at least its lead days before the
-  month-end (:func:`arrears.reporting.pre_notice.negative_allowed`; 征信业管理条例 art. 15, FCRA 623(a)(7));
-- a negative record past its retention (:func:`arrears.reporting.records.retained`).
+  month-end (:func:`arrears.bureau.pre_notice.negative_allowed`; 征信业管理条例 art. 15, FCRA 623(a)(7));
+- a negative record past its retention (:func:`arrears.bureau.records.retained`).
 
 **Corrections, never a silent rewrite**: each run compares what was last told of every earlier month of a loan
 (its record or latest correction) with what the events now give, and sends the difference as a correction with
@@ -19,7 +19,7 @@ the month's file. **Disputes** (异议): :func:`open_dispute`, :func:`resolve_di
 
 **Event records** (:func:`report_new_delinquencies`): between monthly files, each new delinquency is told once,
 under the same rules. **Hardship plans** show from their month on as the record's special comment
-(:data:`arrears.reporting.records.SPECIAL_COMMENTS`). Not built: withdrawing a consent.
+(:data:`arrears.bureau.records.SPECIAL_COMMENTS`). Not built: withdrawing a consent.
 """
 
 from __future__ import annotations
@@ -36,11 +36,11 @@ from sqlalchemy.exc import IntegrityError
 from arrears.adapters import day_end_store as des
 from arrears.adapters import store
 from arrears.adapters import tables as t
+from arrears.bureau import metro2
+from arrears.bureau.pre_notice import PRE_NOTICE, negative_allowed
+from arrears.bureau.records import AccountRecord, account_record, month_ends, retained
 from arrears.errors import InputRejected
 from arrears.inputs import check_text
-from arrears.reporting import metro2
-from arrears.reporting.pre_notice import PRE_NOTICE, negative_allowed
-from arrears.reporting.records import AccountRecord, account_record, month_ends, retained
 from arrears.service_layer.services import Services
 
 CONSENT_REQUIRED = {"cn": "征信业管理条例 art. 29 (V): reporting loan data needs the borrower's prior written consent"}

@@ -1,4 +1,4 @@
-"""Building Parquet datasets: from scenario files (one loan each), or synthetic (:mod:`arrears.synthetic`)."""
+"""Building Parquet datasets: from scenario files (one loan each), or synthetic (:mod:`arrears.day_end.synthetic`)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from arrears.adapters.dataset import PAYMENT_SCHEMA, Dataset, Manifest, create
-from arrears.batch.state import opening_state
-from arrears.dayend import DayEndPolicy
+from arrears.day_end.columns import opening_state
+from arrears.day_end.reference import DayEndPolicy
+from arrears.day_end.synthetic import Part, generate
+from arrears.domain.scenario import load_scenario
 from arrears.errors import InputRejected
-from arrears.scenario import load_scenario
-from arrears.service_layer.eod import Progress, run_dataset
-from arrears.synthetic import Part, generate
+from arrears.service_layer.day_end import Progress, run_dataset
 
 
 def dataset_from_scenarios(paths: Sequence[Path], out: Path, policy: DayEndPolicy | None = None) -> Manifest:
@@ -57,7 +57,7 @@ def generate_dataset(
     store_files: Path | None = None,
     product: Path | None = None,
 ) -> Manifest:
-    """A synthetic portfolio (:mod:`arrears.synthetic`) written as a dataset and seasoned: its day-ends run from
+    """A synthetic portfolio (:mod:`arrears.day_end.synthetic`) written as a dataset and seasoned: its day-ends run from
     the first vintage through ``as_of`` (keeping the state only), so the next ``eod run`` starts the day after.
 
     With ``store_files``, the same portfolio is also written there as ``lines``, ``loans`` and ``payments``

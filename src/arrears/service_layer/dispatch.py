@@ -10,7 +10,7 @@ renders the text in the borrower's language (:mod:`arrears.collections.messages`
 records how that went in its own transaction: sent with the channel's receipt, and the text kept in the contact
 history (``contacts``), which planning counts toward the caps from then on (a validation notice sent is also
 recorded as the account's ``validation_notice`` flag, a credit-report pre-notice in ``credit_pre_notices`` for
-credit reporting, :mod:`arrears.reporting.pre_notice`); or a retry with backoff; or dead.
+credit reporting, :mod:`arrears.bureau.pre_notice`); or a retry with backoff; or dead.
 
 **Nothing lost, nothing doubled.** A message is claimed (committed) before it is sent and marked after; a crash
 between the two leaves it claimed, and a later run claims it again once the lease has run out and sends it
@@ -33,23 +33,23 @@ from zoneinfo import ZoneInfo
 from arrears.adapters import outbox_store as ob
 from arrears.adapters import store
 from arrears.adapters.channels import DeliveryFailed, Message, Sender
+from arrears.bureau.pre_notice import PRE_NOTICE
 from arrears.collections.letters import letter_pdf
 from arrears.collections.messages import LANGUAGES, MessageFacts, render
 from arrears.collections.outbox import MAX_ATTEMPTS, OutboxStatus, backoff, too_late
 from arrears.collections.policy import (
     PACKS,
     VALIDATION_NOTICE,
-    Account,
     Channel,
     Contact,
+    ContactFacts,
     PolicyPack,
     Status,
     check_contact,
 )
 from arrears.collections.strategy import Action
-from arrears.engine import replay_events
+from arrears.domain.engine import replay_events
 from arrears.errors import InputRejected
-from arrears.reporting.pre_notice import PRE_NOTICE
 from arrears.service_layer.services import Services
 
 PAY_WITHIN_DAYS = 3
@@ -228,7 +228,7 @@ def _cancelled(pack: PolicyPack, claimed: ob.Claimed, context: ob.SendContext, l
     mine = [(kind, since) for loan, kind, since in context.flags if loan is None or loan == claimed.loan]
     kinds = {kind for kind, _ in mine}
     validation = [since for kind, since in mine if kind == "validation_notice"]
-    account = Account(
+    account = ContactFacts(
         statuses=frozenset(Status(kind) for kind in kinds if kind in set(Status)),
         opted_out=frozenset(Channel(k.removeprefix("opted_out:")) for k in kinds if k.startswith("opted_out:")),
         automated_consent="automated_consent" in kinds,

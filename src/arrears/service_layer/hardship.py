@@ -1,4 +1,4 @@
-"""Hardship plans over the store: request, propose, approve or reject (rules in :mod:`arrears.hardship`).
+"""Hardship plans over the store: request, propose, approve or reject (rules in :mod:`arrears.hardship.plans`).
 
 Every step is written with who did it and when (``hardship_plans`` and the audit log). An approval is one
 transaction under an idempotency key: the plan's rules are checked again against the loan as it stands that day
@@ -18,9 +18,10 @@ from sqlalchemy import Connection, insert, select, update
 
 from arrears.adapters import store
 from arrears.adapters import tables as t
-from arrears.engine import replay_events
+from arrears.domain.engine import replay_events
+from arrears.domain.payoff import payoff_of
 from arrears.errors import InputRejected
-from arrears.hardship import (
+from arrears.hardship.plans import (
     HardshipPolicy,
     LoanFacts,
     PlanRefused,
@@ -33,7 +34,6 @@ from arrears.hardship import (
     plan_events,
 )
 from arrears.money import format_minor
-from arrears.payoff import payoff_of
 from arrears.service_layer.services import Services
 
 POLICY = HardshipPolicy()
@@ -42,7 +42,7 @@ POLICY = HardshipPolicy()
 def _facts(
     services: Services, connection: Connection, loan_id: int, on: date, terms: PlanTerms
 ) -> tuple[LoanFacts, int]:
-    """The loan's facts during ``on``, and what the plan forgives at most (:func:`arrears.hardship.concession`;
+    """The loan's facts during ``on``, and what the plan forgives at most (:func:`arrears.hardship.plans.concession`;
     for a settlement, against what would be owed on its last day if nothing were paid meanwhile)."""
     loan = store.get_loan(connection, loan_id, lock=True)
     events = store.loan_events(connection, loan_id)

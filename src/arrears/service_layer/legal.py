@@ -1,20 +1,23 @@
-"""Acceleration and legal escalation over the store (rules in :mod:`arrears.legal`).
+"""Acceleration and legal escalation over the store (rules in :mod:`arrears.legal.escalation`).
 
-- **Acceleration** (宣布提前到期) posts an :class:`arrears.engine.Acceleration` on the loan, dated the business
+- **Acceleration** (宣布提前到期) posts an :class:`arrears.domain.engine.Acceleration` on the loan, dated the business
   date, like any other command (books, audit, idempotency key): by **rule** only when the product's rule says it is
-  due (:func:`arrears.legal.acceleration_due`), by **decision** whenever the loan is in default (the engine refuses
+  due (:func:`arrears.legal.escalation.acceleration_due`), by **decision** whenever the loan is in default (the engine
+  refuses
   a loan with nothing past due).
-- **Referral** opens a court case only when :func:`arrears.legal.referral_refusals` finds nothing against it: days
+- **Referral** opens a court case only when :func:`arrears.legal.escalation.referral_refusals` finds nothing against
+  it: days
   past due, the amount, a live hardship plan, the limitation period. Every refusal names its rule; nothing is
   written.
-- **A case's steps** (filed, judgment, enforcement, closed, withdrawn) go through :func:`arrears.legal.advance`.
+- **A case's steps** (filed, judgment, enforcement, closed, withdrawn) go through
+  :func:`arrears.legal.escalation.advance`.
   A case with a judgment shows the delay interest (迟延履行期间的债务利息) owed as of the business date, on the
   judgment's principal and costs (the SPC 2014 interpretation leaves out the "general debt interest": we count
   the judgment's interest and penalty as that, the borrower-favourable reading; see
-  :attr:`arrears.legal.LegalCase.judgment_debt`), less the repayments dated after the judgment.
+  :attr:`arrears.legal.escalation.LegalCase.judgment_debt`), less the repayments dated after the judgment.
 
 Court orders made in a case (freezes, transfers, consumption restrictions) are recorded through
-:mod:`arrears.court_orders`, never executed; the case lists those with its case number.
+:mod:`arrears.legal.court_orders`, never executed; the case lists those with its case number.
 """
 
 from __future__ import annotations
@@ -27,10 +30,11 @@ from sqlalchemy import Connection, insert, select, update
 
 from arrears.adapters import store
 from arrears.adapters import tables as t
-from arrears.court_orders import OrderKind, order_view
-from arrears.engine import Acceleration
+from arrears.domain.engine import Acceleration
+from arrears.domain.payoff import payoff_of
 from arrears.errors import InputRejected
-from arrears.legal import (
+from arrears.legal.court_orders import OrderKind, order_view
+from arrears.legal.escalation import (
     CN_REFERRAL,
     AccelerationRule,
     CaseStatus,
@@ -44,7 +48,6 @@ from arrears.legal import (
     referral_refusals,
 )
 from arrears.money import format_minor
-from arrears.payoff import payoff_of
 from arrears.service_layer.services import Services
 
 ACCELERATION = AccelerationRule()
@@ -126,7 +129,7 @@ def refer(
 
 
 def step(services: Services, *, case_id: int, to: str, on: date, details: dict[str, object]) -> dict[str, Any]:
-    """Move a case on (:func:`arrears.legal.advance` says which steps are allowed)."""
+    """Move a case on (:func:`arrears.legal.escalation.advance` says which steps are allowed)."""
     try:
         status = CaseStatus(to)
     except ValueError:
@@ -200,7 +203,7 @@ def _case(row: Any) -> LegalCase:
 
 
 def court_orders(services: Services, *, borrower_id: int, lang: str) -> list[dict[str, Any]]:
-    """The court orders recorded against a borrower (never executed: :mod:`arrears.court_orders`), oldest
+    """The court orders recorded against a borrower (never executed: :mod:`arrears.legal.court_orders`), oldest
     first, each with what it means and who executes it; lifted ones too, with the court's lifting document.
     The prompt to apply for lifting once nothing is owed is the standing's (it knows what is owed)."""
     with services.reading() as connection:

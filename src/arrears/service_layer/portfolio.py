@@ -92,20 +92,20 @@ from sqlalchemy.exc import IntegrityError
 
 from arrears.adapters import store
 from arrears.adapters import tables as t
-from arrears.credit_line import DrawdownLimits, check_drawdown
-from arrears.dayend import DayEndPolicy
-from arrears.engine import LoanEvent, LoanState, Payment, replay_events
-from arrears.engine import replay as replay_loan
+from arrears.day_end.reference import DayEndPolicy
+from arrears.domain.credit_line import DrawdownLimits, check_drawdown
+from arrears.domain.engine import LoanEvent, LoanState, Payment, replay_events
+from arrears.domain.engine import replay as replay_loan
+from arrears.domain.product import Product, load_product
+from arrears.domain.schedule import Schedule, build_schedule
+from arrears.domain.terms import Component, InterestBasis, LoanTerms, Method
+from arrears.domain.views import state_view
 from arrears.errors import InputRejected
 from arrears.files import IMPORT_FILE_CAP, FileRefused, read_capped
 from arrears.inputs import FREE_TEXT_MAX, max_length, text_problem
 from arrears.money import format_minor, parse_amount, parse_rate
-from arrears.product import Product, load_product
-from arrears.schedule import Schedule, build_schedule
 from arrears.service_layer.services import Position, Services, position_of
-from arrears.terms import Component, InterestBasis, LoanTerms, Method
 from arrears.validation import parse_choice, parse_date
-from arrears.views import state_view
 
 Progress = Callable[[str], None]
 

@@ -1,15 +1,15 @@
-"""Keeping the restrictions registry (arrears/restrictions.py) as the events give it: at commands, at day-ends.
+"""Keeping the restrictions registry (arrears/restrictions/registry.py) as the events give it: at commands, at day-ends.
 
 **At a command** (:func:`record_line`): a posting of today can only lift what is in force (a payment that
 leaves nothing overdue, a review), so a command reconciles its line only when something is in force there, or
 when it changed the past (a backdated payment, a reversal, a waiver or a write-off: any day-end since may now
-give other restrictions). Reconciling replays the line (:func:`arrears.restrictions.line_history`) and records
-the difference (:func:`arrears.restrictions.reconcile`) on the business date: lifted effective on the value
+give other restrictions). Reconciling replays the line (:func:`arrears.restrictions.registry.line_history`) and records
+the difference (:func:`arrears.restrictions.registry.reconcile`) on the business date: lifted effective on the value
 date, the imposition and every earlier event kept.
 
 **At the store's day-end** (:func:`record_day_end`): the portfolio cannot be replayed line by line every
 night, so each line's days past due and principal outstanding are summed from the day-end's own state, and
-:func:`arrears.restrictions.day_end_changes` applies the rules to them. Lines it cannot take are replayed
+:func:`arrears.restrictions.registry.day_end_changes` applies the rules to them. Lines it cannot take are replayed
 instead: lines with a loan the reference rebuilt (a command changed its past, or its state was missing), with a
 written-off loan (the kernel no longer carries it), or with commands already posted on a later business date B
 (replayed as of B and recorded on B: what a command already recorded is never taken back by a day-end catching
@@ -31,8 +31,8 @@ from arrears.adapters import day_end_store as des
 from arrears.adapters import restriction_store as rs
 from arrears.adapters import store
 from arrears.adapters import tables as t
-from arrears.product import ProductError, RestrictionRule
-from arrears.restrictions import Change, clean_from, day_end_changes, line_history, reconcile
+from arrears.domain.product import ProductError, RestrictionRule
+from arrears.restrictions.registry import Change, clean_from, day_end_changes, line_history, reconcile
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,8 @@ The business date is ARREARS_BUSINESS_DATE when set, else the day after the stor
 else today in the lender's time zone. A value date after it is refused; an earlier one is accepted down to the
 loan's start (or ARREARS_MAX_BACKDATE_DAYS) and flagged as backdated in the audit log.
 
-Posting follows :mod:`arrears.ledger`, on the day-end's accrual basis (:func:`arrears.dayend.balances_during`):
+Posting follows :mod:`arrears.domain.ledger`, on the day-end's accrual basis
+(:func:`arrears.day_end.reference.balances_during`):
 a command on a loan first brings the loan's books up to the business date with the events it already had (a
 ``recognition`` entry, if anything changed), then posts the difference its own event makes (one entry of the
 command's kind). A backdated payment's entry therefore carries the adjustments (penalty that would never have
@@ -39,24 +40,30 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from arrears.adapters import restriction_store, store
 from arrears.adapters import tables as t
 from arrears.adapters.database import READ_ONLY, bound_lock_waits, is_busy
-from arrears.classification import Classification
 from arrears.config import Settings
-from arrears.court_orders import check_lifting, check_order, checked_kind
-from arrears.credit_line import DrawdownLimits, check_drawdown
-from arrears.dayend import DayEndPolicy, Standing, balances_during, standing_from, standing_through
-from arrears.engine import LoanEvent, LoanReplay, Payment, PaymentRefused, Waiver, WriteOff, replay_events
+from arrears.day_end.reference import (
+    DayEndPolicy,
+    DayEndState,
+    balances_during,
+    day_end_state_from,
+    day_end_state_through,
+)
+from arrears.domain.classification import Classification
+from arrears.domain.credit_line import DrawdownLimits, check_drawdown
+from arrears.domain.engine import LoanEvent, LoanReplay, Payment, PaymentRefused, Waiver, WriteOff, replay_events
+from arrears.domain.explain import explain
+from arrears.domain.ledger import Account, Balances, difference
+from arrears.domain.product import LiftCondition, Product, RestrictionScope
+from arrears.domain.schedule import build_schedule
+from arrears.domain.terms import WAIVABLE, Component, InterestBasis, LoanTerms, Method
+from arrears.domain.views import state_view
 from arrears.errors import Busy, InputRejected
-from arrears.explain import explain
 from arrears.inputs import check_text
-from arrears.ledger import Account, Balances, difference
+from arrears.legal.court_orders import check_lifting, check_order, checked_kind
 from arrears.money import format_minor
-from arrears.product import LiftCondition, Product, RestrictionScope
-from arrears.restrictions import LineDuring, Restriction, line_history
-from arrears.schedule import build_schedule
+from arrears.restrictions.registry import LineDuring, Restriction, line_history
+from arrears.restrictions.standing import LineInput, line_during, standing
 from arrears.service_layer.restriction_records import record_line
-from arrears.standing import LineInput, line_during, standing
-from arrears.terms import WAIVABLE, Component, InterestBasis, LoanTerms, Method
-from arrears.views import state_view
 
 
 class IdempotencyConflict(InputRejected):
@@ -74,16 +81,16 @@ class ValueDateRefused(InputRejected):
 @dataclass(frozen=True, slots=True)
 class Position:
     """A loan during the business date: its standing after the day-end before it, and its replay with every
-    event so far applied; ``balances`` are its books (:func:`arrears.dayend.balances_during`)."""
+    event so far applied; ``balances`` are its books (:func:`arrears.day_end.reference.balances_during`)."""
 
     replay: LoanReplay
-    standing: Standing
+    standing: DayEndState
     balances: Balances
     day_ended: bool = False
     """The standing is the store's day-end's (the loan's books are its balances until a command posts)."""
 
 
-def _during(replayed: LoanReplay, standing: Standing, business_date: date, day_ended: bool = False) -> Position:
+def _during(replayed: LoanReplay, standing: DayEndState, business_date: date, day_ended: bool = False) -> Position:
     """A replay holding the loan's events brought into ``business_date``: the day-ends before it run, held
     credit applied to what falls due on it (again, harmlessly, if an event of that day already did)."""
     if business_date >= replayed.terms.start:
@@ -93,8 +100,8 @@ def _during(replayed: LoanReplay, standing: Standing, business_date: date, day_e
 
 def position_of(terms: LoanTerms, events: list[LoanEvent], business_date: date, policy: DayEndPolicy) -> Position:
     """The loan during ``business_date``: day-ends through the day before run by the reference
-    (:func:`arrears.dayend.standing_through`), then the events of that day applied in recorded order."""
-    standing, replayed = standing_through(terms, events, business_date - timedelta(days=1), policy)
+    (:func:`arrears.day_end.reference.day_end_state_through`), then the events of that day applied in recorded order."""
+    standing, replayed = day_end_state_through(terms, events, business_date - timedelta(days=1), policy)
     _apply_day(replayed, events, business_date)
     return _during(replayed, standing, business_date)
 
@@ -118,7 +125,7 @@ def position_after_day_end(
     replayed = replay_events(terms, events, closed)
     if closed >= terms.start:
         replayed.close_through(closed)
-    standing = standing_from(replayed, *status, policy)
+    standing = day_end_state_from(replayed, *status, policy)
     _apply_day(replayed, events, business_date)
     return _during(replayed, standing, business_date, day_ended=True)
 
@@ -272,7 +279,8 @@ class Services:
            it creates), a loan row (``FOR UPDATE``) before it reads the loan's events and state.
 
         So a command runs wholly before a day-end's day or wholly after it: the business date it reads (after the
-        lock) and the balances it posts from (:func:`arrears.dayend.balances_during`, from the state the day-end
+        lock) and the balances it posts from (:func:`arrears.day_end.reference.balances_during`, from the state the
+        day-end
         left) belong to the same side of that day-end, never half of each. Reads take no advisory lock: they take
         ACCESS SHARE locks only, the state tables in the day-end's order (state, then installments), so a read
         and a day-end may wait for one another but not both at once.
@@ -687,7 +695,7 @@ class Services:
     ) -> dict[str, Any]:
         """Post a repayment; returns what it changed (allocation by component, unapplied credit). A payment
         that names its currency must be in the loan's: money is never converted silently. ``court_order``: the
-        money came from a court's transfer under that recorded order (:mod:`arrears.court_orders`)."""
+        money came from a court's transfer under that recorded order (:mod:`arrears.legal.court_orders`)."""
         if amount <= 0:
             raise InputRejected(f"a repayment must be above zero, got {format_minor(amount)}")
         payload = {"loan": loan_id, "amount": amount, "date": value_date, "currency": currency}
@@ -988,7 +996,7 @@ class Services:
         replayed = replay_events(loan.terms, events, as_of)
         replayed.close_through(as_of)
         state = replayed.state()
-        # a hardship plan's observation period holds the class (arrears.dayend.DayEndPolicy.floor)
+        # a hardship plan's observation period holds the class (arrears.day_end.reference.DayEndPolicy.floor)
         floor = self.policy.floor(replayed)
         return state_view(
             replace(state, classification=max(state.classification, floor, key=list(Classification).index))
@@ -1007,7 +1015,7 @@ class Services:
         loan_id: int | None = None,
         amount: int | None = None,
     ) -> int:
-        """Record a court's order against a borrower (never execute it: :mod:`arrears.court_orders`)."""
+        """Record a court's order against a borrower (never execute it: :mod:`arrears.legal.court_orders`)."""
         order_kind = checked_kind(kind)
         if amount is not None and amount <= 0:
             raise InputRejected(f"an order's amount must be above zero, got {format_minor(amount)}")
@@ -1284,7 +1292,7 @@ class Services:
                 events = store.loan_events(connection, loan.id)
                 try:
                     if loan.id in day_ended and last is not None and loan.posted_through <= last:
-                        standing, replayed = standing_through(loan.terms, events, last, self.policy)
+                        standing, replayed = day_end_state_through(loan.terms, events, last, self.policy)
                         expected, as_of = standing.balances(), f"after day-end {last}"
                     else:
                         position = self.position(loan, events, loan.posted_through)
@@ -1339,7 +1347,8 @@ class Services:
     def line_view(self, line_id: int, lang: str) -> dict[str, Any]:
         """A credit line during the business date: its limit and the limit in force, product, status, loans (as
         posted) and what is restricted on it now, why, and what lifts it. The restrictions are the standing's
-        own (:func:`arrears.standing.standing` over this one line, from the same inputs as :meth:`standing`),
+        own (:func:`arrears.restrictions.standing.standing` over this one line, from the same inputs as
+        :meth:`standing`),
         so the line and the borrower's standing never disagree."""
         with self.reading() as connection:
             line = store.get_line(connection, line_id)
