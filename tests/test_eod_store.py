@@ -477,7 +477,7 @@ def test_a_drawdown_and_a_day_end_at_the_same_time_do_not_deadlock(
     follow = Services(services.engine, Settings(database_url=url), origin="follow")
     run_store(follow, day=AS_OF)
     results: dict[str, Any] = {}
-    history = services_module.line_history
+    history = services_module.lines.line_history
 
     def slow_history(*args: Any, **kwargs: Any) -> Any:
         out = history(*args, **kwargs)
@@ -492,7 +492,7 @@ def test_a_drawdown_and_a_day_end_at_the_same_time_do_not_deadlock(
         time.sleep(1.0)  # the drawdown still open while the day-end starts
         return out
 
-    monkeypatch.setattr(services_module, "line_history", slow_history)
+    monkeypatch.setattr(services_module.lines, "line_history", slow_history)
     follow.draw(line_id=line, amount=100_000, terms=5, start=AS_OF + timedelta(days=1), key="d1")
     results["thread"].join(timeout=120)
     assert results["eod"] == 1
