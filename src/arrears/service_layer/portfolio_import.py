@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +105,7 @@ def import_portfolio(services: Services, directory: str | Path, *, progress: Pro
 
 
 def _write(services: Services, plan: PortfolioPlan, key: str, say: Progress) -> ImportReport:
+    """The import's one transaction: borrowers, lines, loans in chunks, then the key and the audit row."""
     with services.transaction() as connection:
         business_date = services.business_date(connection)
         if business_date != plan.business_date:
@@ -117,44 +118,7 @@ def _write(services: Services, plan: PortfolioPlan, key: str, say: Progress) -> 
             return stored
         say("writing")
         now = services.clock()
-        borrower_ids = dict(
-            zip(
-                plan.borrowers,
-                ps.add_borrowers(
-                    connection,
-                    [
-                        {"name": name, "phone": phone, "timezone": "Asia/Shanghai", "language": "zh", "created_at": now}
-                        for name, phone in plan.borrowers
-                    ],
-                ),
-                strict=True,
-            )
-        )
-        first_start: dict[str, date] = {}
-        for loan in plan.loans:
-            ref = loan.line.ref
-            first_start[ref] = min(first_start.get(ref, loan.terms.start), loan.terms.start)
-        line_rows = [
-            {
-                "borrower_id": borrower_ids[line.borrower],
-                "product_code": line.product.code,
-                **store.product_snapshot(line.product.document),
-                "currency": line.product.currency,
-                "limit_minor": line.limit,
-                "daily_rate": str(line.rate),
-                "status": "open",
-                "opened_on": min(first_start.get(line.ref, business_date), business_date),
-                "version": 0,
-            }
-            for line in plan.lines
-        ]
-        line_ids = dict(
-            zip(
-                (line.ref for line in plan.lines),
-                ps.add_lines(connection, line_rows),
-                strict=True,
-            )
-        )
+        borrower_ids, line_ids = _write_lines(connection, plan, now, business_date)
         loan_ids: dict[str, int] = {}
         for offset in range(0, len(plan.loans), CHUNK):
             chunk = plan.loans[offset : offset + CHUNK]
@@ -171,30 +135,83 @@ def _write(services: Services, plan: PortfolioPlan, key: str, say: Progress) -> 
             digest=plan.digest,
             notices=plan.notices,
         )
-        response = json.dumps(report.as_dict(), sort_keys=True)
-        ps.add_key(
-            connection, key=key, command="portfolio.import", request_hash=plan.digest, response=response, created_at=now
-        )
-        store.audit(
-            connection,
-            now=now,
-            actor=services.settings.actor,
-            origin=services.origin,
-            action="portfolio.import",
-            target=f"portfolio:{plan.digest[:16]}",
-            details={
-                "directory": str(plan.directory),
-                "digest": plan.digest,
-                "business_date": business_date,
-                "borrowers": report.borrowers,
-                "lines": report.lines,
-                "loans": report.loans,
-                "payments": report.payments,
-                "line_ids": line_ids,  # refs -> ids: the only place the portfolio's refs are kept
-                "loan_ids": loan_ids,
-            },
-        )
+        _record(services, connection, plan, key, report, now)
         return report
+
+
+def _write_lines(
+    connection: Connection, plan: PortfolioPlan, now: datetime, business_date: date
+) -> tuple[dict[tuple[str, str], int], dict[str, int]]:
+    """Write the borrowers and the credit lines (each opened on its first loan's start, or the business date if
+    earlier); their ids by (name, phone) and by line ref."""
+    borrower_ids = dict(
+        zip(
+            plan.borrowers,
+            ps.add_borrowers(
+                connection,
+                [
+                    {"name": name, "phone": phone, "timezone": "Asia/Shanghai", "language": "zh", "created_at": now}
+                    for name, phone in plan.borrowers
+                ],
+            ),
+            strict=True,
+        )
+    )
+    first_start: dict[str, date] = {}
+    for loan in plan.loans:
+        ref = loan.line.ref
+        first_start[ref] = min(first_start.get(ref, loan.terms.start), loan.terms.start)
+    line_rows = [
+        {
+            "borrower_id": borrower_ids[line.borrower],
+            "product_code": line.product.code,
+            **store.product_snapshot(line.product.document),
+            "currency": line.product.currency,
+            "limit_minor": line.limit,
+            "daily_rate": str(line.rate),
+            "status": "open",
+            "opened_on": min(first_start.get(line.ref, business_date), business_date),
+            "version": 0,
+        }
+        for line in plan.lines
+    ]
+    line_ids = dict(
+        zip(
+            (line.ref for line in plan.lines),
+            ps.add_lines(connection, line_rows),
+            strict=True,
+        )
+    )
+    return borrower_ids, line_ids
+
+
+def _record(
+    services: Services, connection: Connection, plan: PortfolioPlan, key: str, report: ImportReport, now: datetime
+) -> None:
+    """The import's idempotency key (its answer to a replay) and its audit-log row, the refs -> ids map in it."""
+    response = json.dumps(report.as_dict(), sort_keys=True)
+    ps.add_key(
+        connection, key=key, command="portfolio.import", request_hash=plan.digest, response=response, created_at=now
+    )
+    store.audit(
+        connection,
+        now=now,
+        actor=services.settings.actor,
+        origin=services.origin,
+        action="portfolio.import",
+        target=f"portfolio:{plan.digest[:16]}",
+        details={
+            "directory": str(plan.directory),
+            "digest": plan.digest,
+            "business_date": report.business_date,
+            "borrowers": report.borrowers,
+            "lines": report.lines,
+            "loans": report.loans,
+            "payments": report.payments,
+            "line_ids": report.line_ids,  # refs -> ids: the only place the portfolio's refs are kept
+            "loan_ids": report.loan_ids,
+        },
+    )
 
 
 def _write_loans(
