@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -19,6 +19,7 @@ from arrears.analytics.collections import Outcome, Placed, PlannedAccount
 from arrears.collections.planning import CHANNEL_CODES, PROMISES, STATUS_BITS, Accounts, History
 from arrears.collections.policy import Channel, Status
 from arrears.collections.promises import judge
+from arrears.inputs import max_length
 
 _ACCOUNTS = pa.schema(
     [
@@ -385,6 +386,38 @@ def record_contact(connection: Connection, values: dict[str, Any]) -> int:
 
 def add_flag(connection: Connection, values: dict[str, Any]) -> int:
     return int(connection.execute(insert(t.account_flags).values(**values)).inserted_primary_key[0])  # type: ignore[index]
+
+
+CONTACT_OUTCOME_MAX = max_length(t.contacts.c.outcome)
+"""The most characters a contact's outcome keeps."""
+
+
+def known_agency(connection: Connection, agency: str) -> bool:
+    """Whether ``agency`` holds a token or has had an account placed with it."""
+    for column in (t.api_tokens.c.agency, t.placements.c.agency):
+        if connection.execute(select(column).where(column == agency).limit(1)).first() is not None:
+            return True
+    return False
+
+
+class ComplaintDates(NamedTuple):
+    """When a complaint was received, and resolved (None while open)."""
+
+    received_on: date
+    resolved_on: date | None
+
+
+def complaint_dates(connection: Connection, complaint_id: int) -> ComplaintDates | None:
+    """The dates of complaint ``complaint_id`` (None when there is none)."""
+    c = t.complaints
+    row = connection.execute(select(c).where(c.c.id == complaint_id)).first()
+    return None if row is None else ComplaintDates(row.received_on, row.resolved_on)
+
+
+def resolve_complaint(connection: Connection, complaint_id: int, on: date, resolution: str) -> None:
+    """Record a complaint resolved on ``on`` with what was done."""
+    c = t.complaints
+    connection.execute(update(c).where(c.c.id == complaint_id).values(resolved_on=on, resolution=resolution))
 
 
 def judge_promises(connection: Connection, day: date) -> int:

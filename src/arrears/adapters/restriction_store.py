@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from arrears.adapters import tables as t
 from arrears.restrictions.registry import Change, ChangeKind, Recorded
@@ -148,3 +148,25 @@ def start_clean_runs(connection: Connection, clean_from: Mapping[int, date | Non
         .values(clean_from=bindparam("on"))
     )
     connection.execute(statement, [{"line": line_id, "on": day} for line_id, day in clean_from.items()])
+
+
+def lines_posted_after(connection: Connection, day: date) -> dict[int, date]:
+    """Lines with a transaction or a review posted on a business date after ``day`` (commands ahead of the
+    day-end), with the latest such date."""
+    tx = t.transactions
+    posted = (
+        select(t.loans.c.line_id, func.max(tx.c.business_date))
+        .join(tx, tx.c.loan_id == t.loans.c.id)
+        .where(tx.c.business_date > day)
+        .group_by(t.loans.c.line_id)
+    )
+    reviews = t.line_reviews
+    reviewed = (
+        select(reviews.c.line_id, func.max(reviews.c.reviewed_on))
+        .where(reviews.c.reviewed_on > day)
+        .group_by(reviews.c.line_id)
+    )
+    found: dict[int, date] = {}
+    for line_id, last in [*connection.execute(posted), *connection.execute(reviewed)]:
+        found[line_id] = max(found.get(line_id, last), last)
+    return found

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection
 
+from arrears.adapters import approval_store as aps
 from arrears.adapters import store
-from arrears.adapters import tables as t
 from arrears.domain.terms import WAIVABLE, Component
 from arrears.errors import InputRejected
 from arrears.hardship.plans import person
@@ -80,9 +80,7 @@ def _request(services: Services, connection: Connection, command: str, arguments
         date.fromisoformat(arguments["date"])
         return Request(command, loan.id, loan.outstanding_principal, arguments)
     if command == "reverse":
-        row = connection.execute(
-            select(t.transactions).where(t.transactions.c.id == int(arguments["transaction"]))
-        ).first()
+        row = aps.transaction_facts(connection, int(arguments["transaction"]))
         if row is None or row.kind != "repayment":
             raise store.NotFound(f"no repayment {arguments['transaction']} to reverse; only repayments can be")
         return Request(command, row.loan_id, row.amount, arguments)
@@ -117,18 +115,17 @@ def propose(
             raise
         except (KeyError, TypeError, ValueError) as error:  # a field missing, or not of its kind
             raise InputRejected(f"a {command} request needs {_FIELDS.get(command, '?')}; {error!r} was wrong") from None
-        approval_id = connection.execute(
-            insert(t.approvals).values(
-                command=command,
-                loan_id=request.loan_id,
-                arguments=json.dumps(request.arguments, ensure_ascii=False),
-                amount=request.amount,
-                maker=maker.strip(),
-                status="pending",
-                proposed_on=on,
-                recorded_at=services.clock(),
-            )
-        ).inserted_primary_key[0]  # type: ignore[index]
+        approval_id = aps.add_approval(
+            connection,
+            command=command,
+            loan_id=request.loan_id,
+            arguments=json.dumps(request.arguments, ensure_ascii=False),
+            amount=request.amount,
+            maker=maker.strip(),
+            status="pending",
+            proposed_on=on,
+            recorded_at=services.clock(),
+        )
         services.audit(connection, f"approval.propose.{command}", f"approval:{approval_id}", request.arguments)
         return {
             "approval": int(approval_id),
@@ -167,31 +164,18 @@ def approve(services: Services, *, approval_id: int, checker: str, role: str) ->
                 f"approval.limit: this {row.command} is {format_minor(row.amount)}, above the {role} limit of "
                 f"{format_minor(limit)}; ask a role with a higher limit"
             )
-        a = t.approvals.c
-        claimed = connection.execute(  # of two deciders racing, the second finds it taken and is refused
-            update(t.approvals)
-            .where(a.id == approval_id, (a.status == "pending") | ((a.status == "approving") & (a.checker == checker)))
-            .values(status="approving", checker=checker, checker_role=role)
-        )
-        if claimed.rowcount != 1:
+        # of two deciders racing, the second finds it taken and is refused
+        if not aps.claim(connection, approval_id, checker, role):
             raise ApprovalRefused(f"approval.decided: request {approval_id} was decided by someone else meanwhile")
     try:
         result = _run(services, row.command, json.loads(row.arguments), f"approval:{approval_id}")
     except InputRejected:
         with services.transaction() as connection:  # nothing ran: back to its maker's queue, with the reason raised
-            connection.execute(
-                update(t.approvals)
-                .where(t.approvals.c.id == approval_id)
-                .values(status="pending", checker=None, checker_role=None)
-            )
+            aps.release(connection, approval_id)
         raise
     with services.transaction() as connection:
         on = services.business_date(connection)
-        connection.execute(
-            update(t.approvals)
-            .where(t.approvals.c.id == approval_id)
-            .values(status="approved", decided_on=on, result=json.dumps(result, ensure_ascii=False, default=str))
-        )
+        aps.mark_approved(connection, approval_id, on, json.dumps(result, ensure_ascii=False, default=str))
         services.audit(connection, f"approval.approve.{row.command}", f"approval:{approval_id}", {"checker": checker})
         return _view(_row(connection, approval_id))
 
@@ -209,17 +193,7 @@ def reject(services: Services, *, approval_id: int, checker: str, note: str, key
             raise ApprovalRefused(
                 f"approval.maker_checker: {checker} proposed request {approval_id} and cannot decide it"
             )
-        decided = connection.execute(
-            update(t.approvals)
-            .where(t.approvals.c.id == approval_id, t.approvals.c.status == "pending")
-            .values(
-                status="rejected",
-                checker=checker.strip(),
-                decided_on=on,
-                note=note.strip(),
-            )
-        )
-        if decided.rowcount != 1:
+        if not aps.mark_rejected(connection, approval_id, checker.strip(), on, note.strip()):
             raise ApprovalRefused(f"approval.decided: request {approval_id} was decided by someone else meanwhile")
         services.audit(connection, f"approval.reject.{row.command}", f"approval:{approval_id}", {"note": note})
         return _view(_row(connection, approval_id))
@@ -234,13 +208,10 @@ STATUSES = ("pending", "approving", "approved", "rejected")
 
 def approvals(services: Services, *, status: str | None = None) -> list[dict[str, Any]]:
     """The requests, newest first (optionally in one status)."""
-    query = select(t.approvals).order_by(t.approvals.c.id.desc())
-    if status is not None:
-        if status not in STATUSES:
-            raise InputRejected(f"a request's status is one of {', '.join(STATUSES)}; got {status[:40]!r}")
-        query = query.where(t.approvals.c.status == status)
+    if status is not None and status not in STATUSES:
+        raise InputRejected(f"a request's status is one of {', '.join(STATUSES)}; got {status[:40]!r}")
     with services.reading() as connection:
-        return [_view(row) for row in connection.execute(query)]
+        return [_view(row) for row in aps.approvals(connection, status)]
 
 
 def _run(services: Services, command: str, arguments: dict[str, Any], key: str) -> Any:
@@ -272,14 +243,14 @@ def _run(services: Services, command: str, arguments: dict[str, Any], key: str) 
     return {"court_order": order}
 
 
-def _row(connection: Connection, approval_id: int) -> Any:
-    row = connection.execute(select(t.approvals).where(t.approvals.c.id == approval_id)).first()
+def _row(connection: Connection, approval_id: int) -> aps.ApprovalRecord:
+    row = aps.approval(connection, approval_id)
     if row is None:
         raise store.NotFound(f"no approval request {approval_id}; `arrears approvals list` shows them")
     return row
 
 
-def _view(row: Any) -> dict[str, Any]:
+def _view(row: aps.ApprovalRecord) -> dict[str, Any]:
     return {
         "approval": row.id,
         "command": row.command,

@@ -22,12 +22,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection
 
 from arrears.adapters import collections_store as cs
 from arrears.adapters import day_end_store as des
 from arrears.adapters import store
-from arrears.adapters import tables as t
 from arrears.bureau.pre_notice import PRE_NOTICE
 from arrears.collections.planning import agencies_batch, arms_batch, plan_batch
 from arrears.collections.policy import PACKS, Channel, PolicyPack, Status
@@ -252,9 +251,8 @@ def check_agency(connection: Connection, agency: str | None) -> None:
     a stranger, and would count toward the caps under a name nobody answers for."""
     if agency is None:
         return
-    for column in (t.api_tokens.c.agency, t.placements.c.agency):
-        if connection.execute(select(column).where(column == agency).limit(1)).first() is not None:
-            return
+    if cs.known_agency(connection, agency):
+        return
     raise InputRejected(
         f"no agency {agency[:64]!r} is known: give an agency the lender works with (one with a token, "
         "arrears token create --role agency --agency NAME, or accounts placed with it), or leave --agency out"
@@ -285,7 +283,7 @@ def record_contact(
         raise InputRejected(f"{at.isoformat()} is not a time a contact was made; check the date") from None
 
     if outcome is not None:
-        check_text(outcome, field="the outcome", column=t.contacts.c.outcome)
+        check_text(outcome, field="the outcome", limit=cs.CONTACT_OUTCOME_MAX)
 
     def work(connection: Connection, on: date) -> int:
         if abs((moment.date() - on).days) > 366:
@@ -428,16 +426,15 @@ def resolve_complaint(services: Services, *, complaint_id: int, on: date, resolu
     """Close a complaint with what was done: collection resumes from ``on``."""
     if not resolution.strip():
         raise InputRejected("say how the complaint was resolved (--resolution)")
-    c = t.complaints
     with services.transaction() as connection:
-        row = connection.execute(select(c).where(c.c.id == complaint_id)).first()
+        row = cs.complaint_dates(connection, complaint_id)
         if row is None:
             raise InputRejected(f"no complaint {complaint_id}")
         if row.resolved_on is not None:
             raise InputRejected(f"complaint {complaint_id} was already resolved on {row.resolved_on}")
         if on < row.received_on:
             raise InputRejected(f"complaint {complaint_id} was received on {row.received_on}, after {on}")
-        connection.execute(update(c).where(c.c.id == complaint_id).values(resolved_on=on, resolution=resolution))
+        cs.resolve_complaint(connection, complaint_id, on, resolution)
 
 
 def work_queue(services: Services, day: date, agency: str | None) -> dict[str, Any]:

@@ -30,12 +30,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection
 
+from arrears.adapters import collections_store as cs
+from arrears.adapters import credit_store as crs
 from arrears.adapters import day_end_store as des
 from arrears.adapters import store
-from arrears.adapters import tables as t
 from arrears.bureau import metro2
 from arrears.bureau.pre_notice import PRE_NOTICE, negative_allowed
 from arrears.bureau.records import AccountRecord, account_record, month_ends, retained
@@ -55,7 +55,7 @@ def record_consent(services: Services, *, borrower_id: int, signed_on: date, doc
     """The borrower's written consent to credit reporting (征信授权), with the signed document's reference."""
     if not document.strip():
         raise InputRejected("a consent needs the reference of the signed document (--document)")
-    check_text(document, field="the document reference", column=t.credit_consents.c.document)
+    check_text(document, field="the document reference", limit=crs.CONSENT_DOCUMENT_MAX)
     with services.transaction() as connection:
         today = services.business_date(connection)
         if signed_on > today:
@@ -63,29 +63,18 @@ def record_consent(services: Services, *, borrower_id: int, signed_on: date, doc
                 f"a consent signed on {signed_on} is after the business date {today}; record it once it is signed"
             )
         store.get_borrower(connection, borrower_id)
-        inserted = connection.execute(
-            insert(t.credit_consents).values(
-                borrower_id=borrower_id, signed_on=signed_on, document=document.strip(), recorded_at=services.clock()
-            )
+        return crs.add_consent(
+            connection, borrower_id=borrower_id, signed_on=signed_on, document=document.strip(), now=services.clock()
         )
-        return int(inserted.inserted_primary_key[0])  # type: ignore[index]
 
 
 def record_consents(services: Services, *, signed_on: date, document: str) -> int:
     """Every borrower without a consent on file signed one on ``signed_on`` (an onboarding that collected them
     all, as the demo's does); returns how many were recorded. One transaction."""
     with services.transaction() as connection:
-        known = set(connection.execute(select(t.credit_consents.c.borrower_id)).scalars())
-        borrowers = [b for b in connection.execute(select(t.borrowers.c.id)).scalars() if b not in known]
+        borrowers = crs.borrowers_without_consent(connection)
         if borrowers:
-            now = services.clock()
-            connection.execute(
-                insert(t.credit_consents),
-                [
-                    {"borrower_id": b, "signed_on": signed_on, "document": document, "recorded_at": now}
-                    for b in borrowers
-                ],
-            )
+            crs.add_consents(connection, borrowers, signed_on, document, services.clock())
         return len(borrowers)
 
 
@@ -163,19 +152,11 @@ def report_month(
             else:
                 report.held.append({"loan": loan, "borrower": borrower, "reason": reason})
             rows.append(_row(period, record, reason))
-        try:
-            with connection.begin_nested():  # another run of the same month committed first: its records stand
-                connection.execute(
-                    insert(t.credit_reports).values(
-                        period=period, jurisdiction=jurisdiction, reported_at=services.clock()
-                    )
-                )
-        except IntegrityError:
-            raced = True
-        else:
-            raced = False
+        # another run of the same month committed first: its records stand
+        raced = not crs.claim_month(connection, period, jurisdiction, services.clock())
+        if not raced:
             if rows:
-                connection.execute(insert(t.credit_records), rows)
+                crs.add_month_records(connection, rows)
             if deliver is not None:
                 deliver(report)
     if raced:
@@ -203,16 +184,10 @@ def _row(period: date, record: AccountRecord, reason: str | None, corrects: date
     }
 
 
-def _reported(connection: Any, jurisdiction: str) -> dict[tuple[int, date], dict[str, Any]]:
+def _reported(connection: Connection, jurisdiction: str) -> dict[tuple[int, date], dict[str, Any]]:
     """What the bureau was last told of each (loan, month-end): the month's record or its latest correction."""
-    r = t.credit_records.c
     told: dict[tuple[int, date], dict[str, Any]] = {}
-    rows = connection.execute(
-        select(r.loan_id, r.period, r.corrects, r.payload)
-        .where(r.jurisdiction == jurisdiction, r.emitted.is_(True))
-        .order_by(r.id)
-    )
-    for row in rows:
+    for row in crs.emitted_records(connection, jurisdiction):
         told[(row.loan_id, row.corrects or row.period)] = json.loads(row.payload)
     return told
 
@@ -231,48 +206,28 @@ def _held(jurisdiction: str, record: AccountRecord, consented: bool, notices: li
     return negative_allowed(PRE_NOTICE[jurisdiction], sent, record.period)
 
 
-def _loans_of(connection: Any, period: date, jurisdiction: str) -> list[tuple[int, int]]:
+def _loans_of(connection: Connection, period: date, jurisdiction: str) -> list[tuple[int, int]]:
     """Loans started by ``period`` on lines whose product is of ``jurisdiction``: (loan, borrower)."""
-    rows = connection.execute(
-        select(t.loans.c.id, t.loans.c.borrower_id, t.credit_lines.c.product_document)
-        .join(t.credit_lines, t.credit_lines.c.id == t.loans.c.line_id)
-        .where(t.loans.c.start_date <= period)
-        .order_by(t.loans.c.id)
-    )
     found = []
-    for row in rows:
+    for row in crs.loans_started_by(connection, period):
         if json.loads(row.product_document)["product"]["jurisdiction"] == jurisdiction:
             found.append((row.id, row.borrower_id))
     return found
 
 
-def _consents(connection: Any, period: date) -> set[int]:
-    c = t.credit_consents.c
-    return set(connection.execute(select(c.borrower_id).where(c.signed_on <= period)).scalars())
+def _consents(connection: Connection, period: date) -> set[int]:
+    return crs.consented_by(connection, period)
 
 
-def _pre_notices(connection: Any, loans: list[int]) -> dict[int, list[date]]:
-    p = t.credit_pre_notices.c
-    found: dict[int, list[date]] = {}
-    for row in connection.execute(select(p.loan_id, p.sent_on)):
-        found.setdefault(row.loan_id, []).append(row.sent_on)
-    return found
+def _pre_notices(connection: Connection, loans: list[int]) -> dict[int, list[date]]:
+    return crs.pre_notices(connection)
 
 
-def _stored(connection: Any, period: date, jurisdiction: str) -> MonthReport | None:
-    reports = t.credit_reports.c
-    row = connection.execute(
-        select(reports.period).where(reports.period == period, reports.jurisdiction == jurisdiction)
-    ).first()
-    if row is None:
+def _stored(connection: Connection, period: date, jurisdiction: str) -> MonthReport | None:
+    if not crs.month_reported(connection, period, jurisdiction):
         return None
     report = MonthReport(period, jurisdiction, already=True)
-    r = t.credit_records.c
-    for record in connection.execute(
-        select(r.loan_id, r.borrower_id, r.emitted, r.held_reason, r.payload, r.corrects)
-        .where(r.period == period, r.jurisdiction == jurisdiction)
-        .order_by(r.loan_id, r.id)
-    ):
+    for record in crs.month_records(connection, period, jurisdiction):
         if record.emitted:
             kept = report.corrections if record.corrects is not None else report.records
             kept.append(_from_json(json.loads(record.payload)))
@@ -377,47 +332,38 @@ def open_dispute(
         )
     period = (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
     days, source = ANSWER_DAYS[jurisdiction]
-    r = t.credit_records.c
 
     def work(connection: Connection, on: date) -> dict[str, Any]:
         loan = store.get_loan(connection, loan_id)
-        told = connection.execute(
-            select(r.id).where(
-                r.loan_id == loan_id,
-                r.jurisdiction == jurisdiction,
-                r.emitted.is_(True),
-                ((r.period == period) & r.corrects.is_(None)) | (r.corrects == period),
-            )
-        ).first()
-        if told is None:
+        if crs.reported_record(connection, loan_id, jurisdiction, period) is None:
             raise InputRejected(
                 f"nothing was reported of loan {loan_id} for {period:%Y-%m} ({jurisdiction}): there is no record to "
                 "dispute; check the loan and the month (arrears credit report --month ... --json lists them)"
             )
-        flag = connection.execute(
-            insert(t.account_flags).values(
-                borrower_id=loan.borrower_id,
-                loan_id=loan_id,
-                kind="disputed",
-                since=received_on,
-                note=f"credit dispute of {period:%Y-%m}: {claim.strip()}",
-                recorded_at=services.clock(),
-            )
-        ).inserted_primary_key[0]  # type: ignore[index]
+        flag = cs.add_flag(
+            connection,
+            {
+                "borrower_id": loan.borrower_id,
+                "loan_id": loan_id,
+                "kind": "disputed",
+                "since": received_on,
+                "note": f"credit dispute of {period:%Y-%m}: {claim.strip()}",
+                "recorded_at": services.clock(),
+            },
+        )
         answer_by = received_on + timedelta(days=days)
-        dispute = connection.execute(
-            insert(t.credit_disputes).values(
-                loan_id=loan_id,
-                borrower_id=loan.borrower_id,
-                jurisdiction=jurisdiction,
-                period=period,
-                received_on=received_on,
-                answer_by=answer_by,
-                claim=claim.strip(),
-                flag_id=flag,
-                recorded_at=services.clock(),
-            )
-        ).inserted_primary_key[0]  # type: ignore[index]
+        dispute = crs.add_dispute(
+            connection,
+            loan_id=loan_id,
+            borrower_id=loan.borrower_id,
+            jurisdiction=jurisdiction,
+            period=period,
+            received_on=received_on,
+            answer_by=answer_by,
+            claim=claim.strip(),
+            flag_id=flag,
+            recorded_at=services.clock(),
+        )
         services.audit(connection, "credit.dispute.open", f"loan:{loan_id}", {"dispute": dispute, "month": str(period)})
         return {"dispute": int(dispute), "answer_by": answer_by.isoformat(), "source": source}
 
@@ -433,9 +379,8 @@ def resolve_dispute(services: Services, *, dispute_id: int, on: date, outcome: s
         raise InputRejected(f"--outcome must be corrected or confirmed, got {outcome!r}")
     if not resolution.strip():
         raise InputRejected("say what was found and done (--resolution): it is the written answer")
-    d = t.credit_disputes.c
     with services.transaction() as connection:
-        row = connection.execute(select(t.credit_disputes).where(d.id == dispute_id)).first()
+        row = crs.dispute(connection, dispute_id)
         if row is None:
             raise InputRejected(f"no dispute {dispute_id}")
         if row.resolved_on is not None:
@@ -456,23 +401,17 @@ def resolve_dispute(services: Services, *, dispute_id: int, on: date, outcome: s
                 f"the events now give another record for {row.period:%Y-%m} than was reported: answer --outcome "
                 "corrected (the correction goes with the next month's file)"
             )
-        connection.execute(
-            t.credit_disputes.update()
-            .where(d.id == dispute_id)
-            .values(outcome=outcome, resolved_on=on, resolution=resolution.strip())
-        )
+        crs.resolve_dispute(connection, dispute_id, outcome, on, resolution.strip())
         if row.flag_id is not None:
-            flags = t.account_flags
-            connection.execute(flags.update().where(flags.c.id == row.flag_id).values(until=on))
+            crs.end_flag(connection, row.flag_id, on)
     late = on > row.answer_by
     return {"dispute": dispute_id, "outcome": outcome, "answered_on": on.isoformat(), "late": late}
 
 
 def disputes(services: Services, today: date) -> list[dict[str, Any]]:
     """Every dispute, open ones first, each with its deadline and whether it is overdue."""
-    d = t.credit_disputes.c
     with services.reading() as connection:
-        rows = connection.execute(select(t.credit_disputes).order_by(d.resolved_on.is_not(None), d.answer_by, d.id))
+        rows = crs.disputes(connection)
         return [
             {
                 "dispute": row.id,
@@ -528,8 +467,7 @@ def report_new_delinquencies(
             )
         loans = _loans_of(connection, day, jurisdiction)
         if last == day:  # the day-end's state is as of ``day``: only loans past due then can be negative
-            s = t.day_end_state.c
-            overdue = set(connection.execute(select(s.loan_id).where(s.days_past_due > 0)).scalars())
+            overdue = crs.past_due_loans(connection)
             loans = [(loan, borrower) for loan, borrower in loans if loan in overdue]
         events = des.loans_to_rebuild(connection, [loan for loan, _ in loans])
         consents = _consents(connection, day)
@@ -547,20 +485,17 @@ def report_new_delinquencies(
             if reason is not None:
                 report.held.append({"loan": loan, "borrower": borrower, "reason": reason})
                 continue
-            try:
-                with connection.begin_nested():
-                    connection.execute(
-                        insert(t.credit_events).values(
-                            loan_id=loan,
-                            borrower_id=borrower,
-                            jurisdiction=jurisdiction,
-                            day=day,
-                            first_delinquency=record.first_delinquency,
-                            payload=json.dumps(record.as_json(), ensure_ascii=False),
-                            recorded_at=services.clock(),
-                        )
-                    )
-            except IntegrityError:
+            told_now = crs.tell_delinquency(
+                connection,
+                loan_id=loan,
+                borrower_id=borrower,
+                jurisdiction=jurisdiction,
+                day=day,
+                first_delinquency=record.first_delinquency,
+                payload=json.dumps(record.as_json(), ensure_ascii=False),
+                recorded_at=services.clock(),
+            )
+            if not told_now:
                 continue  # another run told this delinquency first
             report.records.append(record)
         if deliver is not None:  # the file is written before the records count as told (arrears.outputs)
@@ -568,21 +503,13 @@ def report_new_delinquencies(
     return report
 
 
-def _told_delinquencies(connection: Any, jurisdiction: str) -> set[tuple[int, date]]:
+def _told_delinquencies(connection: Connection, jurisdiction: str) -> set[tuple[int, date]]:
     """(loan, date of first delinquency) of every negative record emitted: event records and monthly ones."""
-    e = t.credit_events.c
-    told = {
-        (row.loan_id, row.first_delinquency)
-        for row in connection.execute(select(e.loan_id, e.first_delinquency).where(e.jurisdiction == jurisdiction))
-    }
-    r = t.credit_records.c
-    rows = connection.execute(
-        select(r.loan_id, r.payload).where(r.jurisdiction == jurisdiction, r.emitted.is_(True), r.negative.is_(True))
-    )
-    for row in rows:
-        first = json.loads(row.payload)["first_delinquency"]
+    told = crs.event_delinquencies(connection, jurisdiction)
+    for loan_id, payload in crs.negative_payloads(connection, jurisdiction):
+        first = json.loads(payload)["first_delinquency"]
         if first:
-            told.add((row.loan_id, date.fromisoformat(first)))
+            told.add((loan_id, date.fromisoformat(first)))
     return told
 
 
@@ -590,7 +517,5 @@ def jurisdiction_of(services: Services, loan_id: int) -> str:
     """The jurisdiction of the product a loan was drawn on: which bureau its records go to."""
     with services.reading() as connection:
         loan = store.get_loan(connection, loan_id)
-        document = connection.execute(
-            select(t.credit_lines.c.product_document).where(t.credit_lines.c.id == loan.line_id)
-        ).scalar_one()
+        document = crs.line_product_document(connection, loan.line_id)
     return str(json.loads(document)["product"]["jurisdiction"])

@@ -87,22 +87,40 @@ class RunReport:
         }
 
 
-def quarantine_mask(state: pa.Table, payments: pa.Table, closed: date) -> dict[int, tuple[str, str]]:
-    """Rows of ``state`` whose data the kernel must not run, with a code and a message each (the first found)."""
-    problems: dict[int, tuple[str, str]] = {}
-    rows = state.num_rows
+class _Problems:
+    """The problems found so far, by row of the state: the first found for a row is the one kept."""
 
-    def flag(mask: np.ndarray, code: str, message: str) -> None:
+    def __init__(self, state: pa.Table) -> None:
+        self.state = state
+        self.rows = state.num_rows
+        self.found: dict[int, tuple[str, str]] = {}
+
+    def flag(self, mask: np.ndarray, code: str, message: str) -> None:
         for row in np.flatnonzero(mask):
-            problems.setdefault(int(row), (code, message))
+            self.found.setdefault(int(row), (code, message))
 
-    def per_loan(owner: np.ndarray, bad: np.ndarray) -> np.ndarray:
-        return np.bincount(owner[bad], minlength=rows) > 0
+    def per_loan(self, owner: np.ndarray, bad: np.ndarray) -> np.ndarray:
+        return np.bincount(owner[bad], minlength=self.rows) > 0
 
-    def column(name: str) -> np.ndarray:
-        return np.asarray(state.column(name).to_numpy(zero_copy_only=False))
+    def column(self, name: str) -> np.ndarray:
+        return np.asarray(self.state.column(name).to_numpy(zero_copy_only=False))
 
+
+def quarantine_mask(state: pa.Table, payments: pa.Table, closed: date) -> dict[int, tuple[str, str]]:
+    """Rows of ``state`` whose data the kernel must not run, with a code and a message each (the first found,
+    in the order checked: ids, the schedule, amounts, the terms, payments)."""
+    problems = _Problems(state)
     ids = state.column("loan_id").combine_chunks()
+    _check_ids(problems, ids)
+    count, start = _check_schedule(problems, closed)
+    _check_amounts(problems)
+    _check_terms(problems, count)
+    _check_payments(problems, payments, ids, start)
+    return problems.found
+
+
+def _check_ids(problems: _Problems, ids: pa.Array) -> None:
+    rows = problems.rows
     if rows > 1:
         # parts are written sorted by loan id, so a duplicate sits next to its twin; an unsorted part is itself
         # a sign of tampering, and then every id is compared the slow way
@@ -113,7 +131,13 @@ def quarantine_mask(state: pa.Table, payments: pa.Table, closed: date) -> dict[i
         else:
             unique, seen = np.unique(ids.to_numpy(zero_copy_only=False), return_counts=True)
             duplicated = np.isin(ids.to_numpy(zero_copy_only=False), unique[seen > 1])
-        flag(duplicated, "duplicate_loan_id", "the same loan id appears twice in a part")
+        problems.flag(duplicated, "duplicate_loan_id", "the same loan id appears twice in a part")
+
+
+def _check_schedule(problems: _Problems, closed: date) -> tuple[np.ndarray, np.ndarray]:
+    """The installment lists: of one length, not empty, due dates rising, billed as due by ``closed``. Returns
+    each loan's installment count and start day."""
+    state, flag = problems.state, problems.flag
     lengths = [pc.list_value_length(state.column(name)).to_numpy(zero_copy_only=False) for name in _LISTS]
     count = lengths[0]
     flag(
@@ -130,35 +154,49 @@ def quarantine_mask(state: pa.Table, payments: pa.Table, closed: date) -> dict[i
         previous = np.concatenate([[np.iinfo(np.int32).min], due[:-1]])
         first = np.r_[True, owner[1:] != owner[:-1]]
         flag(
-            per_loan(owner, np.where(first, due <= start[owner], due <= previous)),
+            problems.per_loan(owner, np.where(first, due <= start[owner], due <= previous)),
             "due_dates_out_of_order",
             "due dates must rise after the start date",
         )
-        due_by_then = np.bincount(owner[due <= day_number(closed)], minlength=rows)
-        billed, settled = column("billed"), state.column("settled_on").is_valid().to_numpy(zero_copy_only=False)
+        due_by_then = np.bincount(owner[due <= day_number(closed)], minlength=problems.rows)
+        billed, settled = (
+            problems.column("billed"),
+            state.column("settled_on").is_valid().to_numpy(zero_copy_only=False),
+        )
         out_of_step = np.where(settled, billed > due_by_then, billed != due_by_then)  # billing stops at settlement
         flag(out_of_step, "billing_out_of_step", f"billed installments differ from those due by {closed}")
-    owing = np.zeros(rows, dtype=bool)
+    return count, start
+
+
+def _check_amounts(problems: _Problems) -> None:
+    """Every amount within its bounds, the principal above zero, nothing owed on a loan marked settled."""
+    state, flag = problems.state, problems.flag
+    owing = np.zeros(problems.rows, dtype=bool)
     for name in _LISTS[1:]:
         listed = state.column(name).combine_chunks()
         values = pc.list_flatten(listed).to_numpy(zero_copy_only=False)
         owners = pc.list_parent_indices(listed).to_numpy(zero_copy_only=False)
         flag(
-            per_loan(owners, (values < 0) | (values > MAX_AMOUNT)),
+            problems.per_loan(owners, (values < 0) | (values > MAX_AMOUNT)),
             "amount_out_of_range",
             f"{name} below zero or above {MAX_AMOUNT}",
         )
         if name in ("principal_due", "interest_due", "penalty_due", "compound_due"):
-            owing |= per_loan(owners, values > 0)
+            owing |= problems.per_loan(owners, values > 0)
     for name in _AMOUNTS:
-        value = column(name)
+        value = problems.column(name)
         flag((value < 0) | (value > MAX_AMOUNT), "amount_out_of_range", f"{name} below zero or above {MAX_AMOUNT}")
-    flag(column("principal") == 0, "amount_out_of_range", "principal must be above zero")
+    flag(problems.column("principal") == 0, "amount_out_of_range", "principal must be above zero")
     flag(
         state.column("settled_on").is_valid().to_numpy(zero_copy_only=False) & owing,
         "settled_but_owing",
         "marked settled while installments are unpaid",
     )
+
+
+def _check_terms(problems: _Problems, count: np.ndarray) -> None:
+    """Rates from 0 to 1, positions within the installments, a known allocation order and rounding."""
+    state, flag, column = problems.state, problems.flag, problems.column
     for num, den in (("rate_num", "rate_den"), ("penalty_num", "penalty_den")):
         n, d = column(num), column(den)
         flag((d <= 0) | (d > 2**62) | (n < 0) | (n > d), "rate_out_of_range", f"{num}/{den} must be a rate from 0 to 1")
@@ -177,19 +215,26 @@ def quarantine_mask(state: pa.Table, payments: pa.Table, closed: date) -> dict[i
         "bad_rounding",
         "rounding must be half-up or half-even",
     )
+
+
+def _check_payments(problems: _Problems, payments: pa.Table, ids: pa.Array, start: np.ndarray) -> None:
+    """The part's payments of its loans: within the bounds, none before its loan started."""
     if payments.num_rows:
         index = pc.index_in(payments.column("loan_id"), value_set=ids)
         mine = payments.filter(pc.is_valid(index))  # payments of loans quarantined in an earlier run stay unmatched
         at = index.drop_null().to_numpy(zero_copy_only=False).astype(np.int64)
         value_date = mine.column("value_date").cast(pa.int32()).to_numpy(zero_copy_only=False)
         amount = mine.column("amount").to_numpy(zero_copy_only=False)
-        flag(
-            per_loan(at, (amount <= 0) | (amount > MAX_AMOUNT)),
+        problems.flag(
+            problems.per_loan(at, (amount <= 0) | (amount > MAX_AMOUNT)),
             "payment_out_of_range",
             "a payment of zero or less, or above the bound",
         )
-        flag(per_loan(at, value_date < start[at]), "payment_before_start", "a payment dated before the loan started")
-    return problems
+        problems.flag(
+            problems.per_loan(at, value_date < start[at]),
+            "payment_before_start",
+            "a payment dated before the loan started",
+        )
 
 
 _ALLOCATIONS = pa.array([",".join(order) for order in permutations(c.value for c in Component)])

@@ -47,7 +47,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -157,20 +157,65 @@ def _run_day_once(services: Services, day: date) -> _Day | None:
 
 
 def _day_end(services: Services, connection: Connection, day: date, has_state: bool, prev_hash: str) -> _Day:
+    """Day ``day`` over the store (module docstring): the kernel for the loans whose state it can run, the
+    reference from the events for every other one, one balanced entry, then the bulk writes."""
     closed, today, now = day - timedelta(days=1), day_number(day), services.clock()
     counts = _Day()
     events: list[dict[str, Any]] = []
+    loans, state, payments = _to_run(connection, day, has_state)
+    in_day_end = loans.column("loan_id").combine_chunks()
+    # 2. rows the kernel must not run are rebuilt from the events
+    state = _quarantined(state, payments, day, closed, events)
+    clean_ids = state.column("loan_id").cast(pa.int64()).to_numpy()
+    # 3. the kernel
+    kernel_state, postings = _kernel(services, connection, state, payments, day, clean_ids, events)
+    # 4. the reference, for every other loan
+    dirty = np.setdiff1d(in_day_end.to_numpy(), clean_ids)
+    rebuilt, targets, replayed = _reference(services, connection, day, dirty.tolist(), counts, events)
+    counts.rebuilt = len(rebuilt)
+    if rebuilt:
+        ids = [int(loan_id) for loan_id, _, _ in rebuilt]
+        postings.append(
+            pa.Table.from_pylist([dict(zip(des.POSTINGS.names, t, strict=True)) for t in targets], des.POSTINGS)
+        )
+        postings.append(_negated(des.books_of(connection, ids)))
+        final = pa.concat_tables([kernel_state, pa.Table.from_batches([reference_state(rebuilt)])])
+    else:
+        final = kernel_state
+    # 5. one entry for the book: target minus books, loan by loan and account by account
+    entry = _summed(pa.concat_tables(postings))
+    by_loan = entry.group_by("loan_id").aggregate([("amount", "sum")])
+    if by_loan.num_rows and pc.any(pc.not_equal(by_loan.column("amount_sum"), 0)).as_py():
+        raise LedgerInvariantBroken(f"the day-end of {day} does not balance for some loan: a bug, nothing was posted")
+    # 6. write
+    counts.loans = final.num_rows
+    counts.events = len(events)
+    counts.postings = entry.num_rows
+    _write(connection, day, now, prev_hash, counts, loans, final, entry, events, replayed)
+    if (day + timedelta(days=1)).day == 1:
+        des.write_snapshots(connection, snapshot(from_arrow(final), today))
+    return counts
+
+
+def _to_run(connection: Connection, day: date, has_state: bool) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """The loans in the day-end, the state of those the kernel may run (as closed the day before) and the day's
+    payments."""
     loans = des.loans_in_day_end(connection, day)
     in_day_end = loans.column("loan_id").combine_chunks()
-    state = des.read_state(connection, closed) if has_state else SCHEMA.empty_table()
+    state = des.read_state(connection, day - timedelta(days=1)) if has_state else SCHEMA.empty_table()
     state = state.filter(pc.is_in(state.column("loan_id").cast(pa.int64()), value_set=in_day_end))
     # a loan whose terms a plan or an acceleration changed is day-ended by the reference from its events
     planned = des.loans_with_plans(connection)
     if len(planned):
         state = state.filter(pc.invert(pc.is_in(state.column("loan_id").cast(pa.int64()), value_set=planned)))
     payments = des.payments_on(connection, day)
+    return loans, state, payments
 
-    # 2. rows the kernel must not run are rebuilt from the events
+
+def _quarantined(
+    state: pa.Table, payments: pa.Table, day: date, closed: date, events: list[dict[str, Any]]
+) -> pa.Table:
+    """``state`` without the rows :func:`quarantine_mask` finds, each recorded as an event."""
     checked = pa.table(
         {
             "loan_id": payments.column("loan_id").cast(pa.string()),
@@ -188,16 +233,27 @@ def _day_end(services: Services, connection: Connection, day: date, has_state: b
                 {"loan_id": loan_id, "kind": "day_end_state_rebuilt", "payload": {"code": code, "message": message}}
             )
         state = state.filter(pa.array(~broken))
-    clean_ids = state.column("loan_id").cast(pa.int64()).to_numpy()
+    return state
 
-    # 3. the kernel
+
+def _kernel(
+    services: Services,
+    connection: Connection,
+    state: pa.Table,
+    payments: pa.Table,
+    day: date,
+    clean_ids: np.ndarray,
+    events: list[dict[str, Any]],
+) -> tuple[pa.Table, list[pa.Table]]:
+    """The kernel over the clean rows: their state after ``day``, and the postings (the kernel's, less what the
+    day's commands already posted)."""
     mine = pc.is_in(payments.column("loan_id"), value_set=pa.array(clean_ids))
     paying = payments.filter(mine)
     order = np.argsort(clean_ids, kind="stable")
     at = np.searchsorted(clean_ids, paying.column("loan_id").to_numpy(), sorter=order)
     result = day_end(
         from_arrow(state),
-        today,
+        day_number(day),
         order[at].astype(np.int64),
         paying.column("amount").to_numpy().astype(np.int64),
         services.policy,
@@ -208,14 +264,26 @@ def _day_end(services: Services, connection: Connection, day: date, has_state: b
     commands = des.command_postings_on(connection, day)
     commands = commands.filter(pc.is_in(commands.column("loan_id"), value_set=pa.array(clean_ids)))
     postings.append(_negated(commands))
+    return kernel_state, postings
 
-    # 4. the reference, for every other loan
-    dirty = np.setdiff1d(in_day_end.to_numpy(), clean_ids)
+
+def _reference(
+    services: Services,
+    connection: Connection,
+    day: date,
+    dirty: list[int],
+    counts: _Day,
+    events: list[dict[str, Any]],
+) -> tuple[list[tuple[str, LoanReplay, DayEndState]], list[tuple[int, str, int]], list[int]]:
+    """The reference day-end of each loan the kernel did not run, from its events: the rebuilt loans, their
+    target balances and the loans drawn before ``day`` (their lines' restrictions are replayed too). A loan
+    whose terms or events are refused is quarantined (``counts``) and left as it was."""
+    closed = day - timedelta(days=1)
     rebuilt: list[tuple[str, LoanReplay, DayEndState]] = []
     targets: list[tuple[int, str, int]] = []
     replayed: list[int] = []  # rebuilt loans drawn before today: their lines' restrictions are replayed too
     refused: dict[int, str] = {}  # stored terms outside arrears.bounds: the kernel cannot run them
-    to_rebuild = des.loans_to_rebuild(connection, dirty.tolist(), refused)
+    to_rebuild = des.loans_to_rebuild(connection, dirty, refused)
     for loan_id, message in sorted(refused.items()):
         problem = {"code": "terms_out_of_bounds", "message": message}
         counts.quarantined.append({"loan_id": str(loan_id), "day": day.isoformat(), **problem})
@@ -240,27 +308,23 @@ def _day_end(services: Services, connection: Connection, day: date, has_state: b
             {"loan_id": loan_id, "kind": e.kind.value, "payload": {"before": e.before, "after": e.after}}
             for e in done.events
         ]
-    counts.rebuilt = len(rebuilt)
-    if rebuilt:
-        ids = [int(loan_id) for loan_id, _, _ in rebuilt]
-        postings.append(
-            pa.Table.from_pylist([dict(zip(des.POSTINGS.names, t, strict=True)) for t in targets], des.POSTINGS)
-        )
-        postings.append(_negated(des.books_of(connection, ids)))
-        final = pa.concat_tables([kernel_state, pa.Table.from_batches([reference_state(rebuilt)])])
-    else:
-        final = kernel_state
+    return rebuilt, targets, replayed
 
-    # 5. one entry for the book: target minus books, loan by loan and account by account
-    entry = _summed(pa.concat_tables(postings))
-    by_loan = entry.group_by("loan_id").aggregate([("amount", "sum")])
-    if by_loan.num_rows and pc.any(pc.not_equal(by_loan.column("amount_sum"), 0)).as_py():
-        raise LedgerInvariantBroken(f"the day-end of {day} does not balance for some loan: a bug, nothing was posted")
 
-    # 6. write
-    counts.loans = final.num_rows
-    counts.events = len(events)
-    counts.postings = entry.num_rows
+def _write(
+    connection: Connection,
+    day: date,
+    now: datetime,
+    prev_hash: str,
+    counts: _Day,
+    loans: pa.Table,
+    final: pa.Table,
+    entry: pa.Table,
+    events: list[dict[str, Any]],
+    replayed: list[int],
+) -> None:
+    """The day-end's writes, in bulk and in this order: the state, the day-end row with its entry, the events,
+    the loans' positions, the restrictions registry, the promises judged."""
     des.write_state(connection, final, day)
     des.record_day_end(
         connection,
@@ -295,9 +359,6 @@ def _day_end(services: Services, connection: Connection, day: date, has_state: b
         skip_lines=lines_of([int(q["loan_id"]) for q in counts.quarantined]),
     )
     collections_store.judge_promises(connection, day)  # kept or broken, from the day's repayments
-    if (day + timedelta(days=1)).day == 1:
-        des.write_snapshots(connection, snapshot(from_arrow(final), today))
-    return counts
 
 
 def _as_postings(kernel: pa.Table) -> pa.Table:

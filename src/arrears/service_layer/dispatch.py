@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 from arrears.adapters import outbox_store as ob
 from arrears.adapters import store
-from arrears.adapters.channels import DeliveryFailed, Message, Sender
+from arrears.adapters.channels import DeliveryFailed, Message, Receipt, Sender
 from arrears.bureau.pre_notice import PRE_NOTICE
 from arrears.collections.letters import letter_pdf
 from arrears.collections.messages import LANGUAGES, MessageFacts, render
@@ -165,19 +165,42 @@ def _one(
     try:
         receipt = sender.send(message)
     except Exception as error:
-        retryable = error.retryable if isinstance(error, DeliveryFailed) else True
-        text = str(error) if isinstance(error, DeliveryFailed) else f"{type(error).__name__}: {error}"
-        if retryable and claimed.attempts < max_attempts:
-            wait = backoff(claimed.attempts)
-            detail = f"retry in {wait}: {text}"
-            _finish(
-                services, claimed, done, OutboxStatus.PENDING, detail, next_attempt_at=clock() + wait, last_error=text
-            )
-        else:
-            why = text if not retryable else f"{claimed.attempts} attempts: {text}"
-            _finish(services, claimed, done, OutboxStatus.DEAD, why, last_error=why)
+        _failed(services, claimed, done, error, clock, max_attempts)
         return
-    sent = clock()
+    _sent(services, sender, claimed, done, message, receipt, started, clock())
+
+
+def _failed(
+    services: Services,
+    claimed: ob.Claimed,
+    done: Dispatched,
+    error: Exception,
+    clock: Callable[[], datetime],
+    max_attempts: int,
+) -> None:
+    """A send that raised: tried again after the backoff while it may be, dead otherwise."""
+    retryable = error.retryable if isinstance(error, DeliveryFailed) else True
+    text = str(error) if isinstance(error, DeliveryFailed) else f"{type(error).__name__}: {error}"
+    if retryable and claimed.attempts < max_attempts:
+        wait = backoff(claimed.attempts)
+        detail = f"retry in {wait}: {text}"
+        _finish(services, claimed, done, OutboxStatus.PENDING, detail, next_attempt_at=clock() + wait, last_error=text)
+    else:
+        why = text if not retryable else f"{claimed.attempts} attempts: {text}"
+        _finish(services, claimed, done, OutboxStatus.DEAD, why, last_error=why)
+
+
+def _sent(
+    services: Services,
+    sender: Sender,
+    claimed: ob.Claimed,
+    done: Dispatched,
+    message: Message,
+    receipt: Receipt,
+    started: datetime,
+    sent: datetime,
+) -> None:
+    """A message that went out at ``sent`` (its contact made at ``started``): recorded with what it unlocks."""
     contact = _contact(services, claimed, started, message.text, "sent")  # the contact is when it was made
     flag = None
     if claimed.template == VALIDATION_NOTICE:  # Reg F 1006.34: planning lets collection go on once it is sent

@@ -14,10 +14,10 @@ from dataclasses import asdict
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection
 
+from arrears.adapters import hardship_store as hs
 from arrears.adapters import store
-from arrears.adapters import tables as t
 from arrears.domain.engine import replay_events
 from arrears.domain.payoff import payoff_of
 from arrears.errors import InputRejected
@@ -60,8 +60,8 @@ def _facts(
     return facts, concession(terms, facts, worst)
 
 
-def _plan(connection: Connection, plan_id: int) -> Any:
-    row = connection.execute(select(t.hardship_plans).where(t.hardship_plans.c.id == plan_id)).first()
+def _plan(connection: Connection, plan_id: int) -> hs.PlanRecord:
+    row = hs.plan(connection, plan_id)
     if row is None:
         raise store.NotFound(f"no hardship plan {plan_id}; `arrears hardship list` shows the plans")
     return row
@@ -75,15 +75,14 @@ def request(services: Services, *, loan_id: int, reason: str, key: str | None = 
 
     def work(connection: Connection, on: date) -> dict[str, Any]:
         store.get_loan(connection, loan_id)
-        plan_id = connection.execute(
-            insert(t.hardship_plans).values(
-                loan_id=loan_id,
-                status="requested",
-                requested_on=on,
-                reason=reason.strip(),
-                recorded_at=services.clock(),
-            )
-        ).inserted_primary_key[0]  # type: ignore[index]
+        plan_id = hs.add_plan(
+            connection,
+            loan_id=loan_id,
+            status="requested",
+            requested_on=on,
+            reason=reason.strip(),
+            recorded_at=services.clock(),
+        )
         services.audit(connection, "hardship.request", f"loan:{loan_id}", {"plan": plan_id})
         return {"plan": int(plan_id), "loan": loan_id, "status": "requested", "requested_on": on.isoformat()}
 
@@ -116,9 +115,7 @@ def propose(
             "concession": amount,
         }
         if plan_id is None:
-            plan_id = connection.execute(
-                insert(t.hardship_plans).values(loan_id=loan_id, recorded_at=services.clock(), **values)
-            ).inserted_primary_key[0]  # type: ignore[index]
+            plan_id = hs.add_plan(connection, loan_id=loan_id, recorded_at=services.clock(), **values)
         else:
             row = _plan(connection, plan_id)
             if row.loan_id != loan_id or row.status != "requested":
@@ -126,7 +123,7 @@ def propose(
                     f"hardship.not_a_request: plan {plan_id} is {row.status} on loan {row.loan_id}; a proposal "
                     f"answers a request on the same loan"
                 )
-            connection.execute(update(t.hardship_plans).where(t.hardship_plans.c.id == plan_id).values(**values))
+            hs.update_plan(connection, plan_id, **values)
         services.audit(connection, "hardship.propose", f"loan:{loan_id}", {"plan": plan_id, "maker": maker})
         return {
             "plan": int(plan_id),
@@ -151,6 +148,7 @@ def approve(services: Services, *, plan_id: int, checker: str, role: str, note: 
             raise PlanRefused(
                 f"hardship.not_proposed: plan {plan_id} is {row.status}; only a proposed plan is approved"
             )
+        assert row.terms is not None and row.maker is not None, "a proposed plan has its terms and its maker"
         terms = _terms_of(json.loads(row.terms))
         facts, amount = _facts(services, connection, row.loan_id, on, terms)
         check_terms(terms, facts, on, POLICY)  # again: the loan may have changed since the proposal
@@ -205,11 +203,7 @@ def reject(services: Services, *, plan_id: int, checker: str, note: str, key: st
 def _decide(connection: Connection, plan_id: int, **values: Any) -> None:
     """Record the decision only if the plan is still undecided: of two deciders racing (an approval and a
     rejection at once), the second finds it decided and is refused, and its transaction rolls back."""
-    p = t.hardship_plans.c
-    done = connection.execute(
-        update(t.hardship_plans).where(p.id == plan_id, p.status.in_(("requested", "proposed"))).values(**values)
-    )
-    if done.rowcount != 1:
+    if not hs.decide(connection, plan_id, **values):
         raise PlanRefused(f"hardship.decided: plan {plan_id} was decided by someone else meanwhile")
 
 
@@ -219,20 +213,14 @@ PLAN_STATUSES = ("requested", "proposed", "approved", "rejected")
 
 def plans(services: Services, *, loan_id: int | None = None, status: str | None = None) -> list[dict[str, Any]]:
     """The plans, newest first, optionally of one loan or in one status."""
-    p = t.hardship_plans.c
-    query = select(t.hardship_plans).order_by(p.id.desc())
-    if loan_id is not None:
-        query = query.where(p.loan_id == loan_id)
-    if status is not None:
-        if status not in PLAN_STATUSES:
-            raise InputRejected(f"a plan's status is one of {', '.join(PLAN_STATUSES)}; got {status[:40]!r}")
-        query = query.where(p.status == status)
+    if status is not None and status not in PLAN_STATUSES:
+        raise InputRejected(f"a plan's status is one of {', '.join(PLAN_STATUSES)}; got {status[:40]!r}")
     with services.reading() as connection:
-        rows = connection.execute(query).all()
+        rows = hs.plans(connection, loan_id, status)
     return [_view(row) for row in rows]
 
 
-def _view(row: Any) -> dict[str, Any]:
+def _view(row: hs.PlanRecord) -> dict[str, Any]:
     terms = _terms_of(json.loads(row.terms)).as_dict() if row.terms else None
 
     def day(value: date | None) -> str | None:

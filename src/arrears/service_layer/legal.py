@@ -26,10 +26,10 @@ from dataclasses import asdict
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection
 
+from arrears.adapters import legal_store as ls
 from arrears.adapters import store
-from arrears.adapters import tables as t
 from arrears.domain.engine import Acceleration
 from arrears.domain.payoff import payoff_of
 from arrears.errors import InputRejected
@@ -84,14 +84,7 @@ def referral_facts(services: Services, connection: Connection, loan_id: int, on:
     events = store.loan_events(connection, loan_id)
     replay = services.position(loan, events, on).replay
     state = replay.state()
-    x = t.transactions.c
-    reversed_ids = select(x.reverses_id).where(x.reverses_id.is_not(None))
-    last_paid = connection.execute(
-        select(x.value_date)
-        .where(x.loan_id == loan_id, x.kind == "repayment", x.id.not_in(reversed_ids))
-        .order_by(x.value_date.desc())
-        .limit(1)
-    ).scalar()
+    last_paid = ls.last_repayment_date(connection, loan_id)
     return ReferralFacts(
         as_of=on,
         days_past_due=replay.days_past_due(),
@@ -113,17 +106,12 @@ def refer(
         refusals = referral_refusals(rule, facts)
         if refusals:
             raise LegalRefused("; ".join(f"{r.code}: {r.message}" for r in refusals))
-        c = t.legal_cases.c
-        live = connection.execute(
-            select(c.id).where(c.loan_id == loan_id, c.status.not_in(("closed", "withdrawn")))
-        ).first()
+        live = ls.live_case(connection, loan_id)
         if live is not None:
-            raise LegalRefused(f"legal.case_open: loan {loan_id} already has case {live.id} open")
-        case_id = connection.execute(
-            insert(t.legal_cases).values(
-                loan_id=loan_id, status="referred", referred_on=on, court=court, recorded_at=services.clock()
-            )
-        ).inserted_primary_key[0]  # type: ignore[index]
+            raise LegalRefused(f"legal.case_open: loan {loan_id} already has case {live} open")
+        case_id = ls.add_case(
+            connection, loan_id=loan_id, status="referred", referred_on=on, court=court, recorded_at=services.clock()
+        )
         services.audit(connection, "legal.refer", f"loan:{loan_id}", {"case": case_id})
     return {"case": int(case_id), "loan": loan_id, "status": "referred", "referred_on": on.isoformat()}
 
@@ -138,23 +126,19 @@ def step(services: Services, *, case_id: int, to: str, on: date, details: dict[s
         row = _row(connection, case_id)
         if on > services.business_date(connection):
             raise InputRejected(f"{on} is after the business date: record a step once it has happened")
-        moved = advance(_case(row), status, on, **details)
+        moved = advance(row, status, on, **details)
         values = {k: v for k, v in asdict(moved).items() if k not in ("id", "loan_id")}
         values["status"] = moved.status.value
-        connection.execute(update(t.legal_cases).where(t.legal_cases.c.id == case_id).values(**values))
+        ls.save_case(connection, case_id, **values)
         services.audit(connection, f"legal.{status.value}", f"loan:{row.loan_id}", {"case": case_id})
         return case_view(services, connection, moved, services.business_date(connection))
 
 
 def cases(services: Services, *, loan_id: int | None = None) -> list[dict[str, Any]]:
     """Every case (of one loan), newest first, with its delay interest and court orders."""
-    c = t.legal_cases.c
-    query = select(t.legal_cases).order_by(c.id.desc())
-    if loan_id is not None:
-        query = query.where(c.loan_id == loan_id)
     with services.reading() as connection:
         on = services.business_date(connection)
-        return [case_view(services, connection, _case(row), on) for row in connection.execute(query)]
+        return [case_view(services, connection, case, on) for case in ls.cases(connection, loan_id)]
 
 
 def case_view(services: Services, connection: Connection, case: LegalCase, on: date) -> dict[str, Any]:
@@ -165,17 +149,8 @@ def case_view(services: Services, connection: Connection, case: LegalCase, on: d
     view["delay_interest"] = None
     if case.judgment_date is not None and case.pay_by is not None and case.status is not CaseStatus.CLOSED:
         base = (case.judgment_principal or 0) + (case.judgment_costs or 0)
-        x = t.transactions.c
-        reversed_ids = select(x.reverses_id).where(x.reverses_id.is_not(None))
-        paid = connection.execute(
-            select(x.value_date, x.amount).where(
-                x.loan_id == case.loan_id,
-                x.kind == "repayment",
-                x.id.not_in(reversed_ids),
-                x.value_date > case.judgment_date,
-            )
-        ).all()
-        owed = delay_interest(base, case.pay_by, [(d, a) for d, a in paid], on, judgment_date=case.judgment_date)
+        paid = ls.repayments_after(connection, case.loan_id, case.judgment_date)
+        owed = delay_interest(base, case.pay_by, paid, on, judgment_date=case.judgment_date)
         view["delay_interest"] = {
             "base": format_minor(base),
             "total": format_minor(owed.total),
@@ -184,22 +159,16 @@ def case_view(services: Services, connection: Connection, case: LegalCase, on: d
         }
     numbers = [n for n in (case.case_number, case.enforcement_case_number) if n]
     if numbers:
-        o = t.court_orders.c
-        orders = connection.execute(select(o.id, o.kind).where(o.case_number.in_(numbers)).order_by(o.id)).all()
+        orders = ls.orders_of_cases(connection, numbers)
         view["court_orders"] = [{"order": row.id, "kind": OrderKind(row.kind).value} for row in orders]
     return view
 
 
-def _row(connection: Connection, case_id: int) -> Any:
-    row = connection.execute(select(t.legal_cases).where(t.legal_cases.c.id == case_id)).first()
+def _row(connection: Connection, case_id: int) -> LegalCase:
+    row = ls.case(connection, case_id)
     if row is None:
         raise store.NotFound(f"no legal case {case_id}; `arrears legal cases` lists them")
     return row
-
-
-def _case(row: Any) -> LegalCase:
-    fields = {k: getattr(row, k) for k in LegalCase.__dataclass_fields__ if k not in ("id", "status")}
-    return LegalCase(id=row.id, status=CaseStatus(row.status), **fields)
 
 
 def court_orders(services: Services, *, borrower_id: int, lang: str) -> list[dict[str, Any]]:

@@ -25,12 +25,11 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 
 import numpy as np
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
 from arrears.adapters import day_end_store as des
 from arrears.adapters import restriction_store as rs
 from arrears.adapters import store
-from arrears.adapters import tables as t
 from arrears.domain.product import ProductError, RestrictionRule
 from arrears.restrictions.registry import Change, clean_from, day_end_changes, line_history, reconcile
 
@@ -91,7 +90,7 @@ def record_day_end(
     np.add.at(owed, inverse, principal)
     active = rs.in_force(connection)
     skip = set(skip_lines)
-    ahead = {line: last for line, last in _lines_posted_after(connection, day).items() if line not in skip}
+    ahead = {line: last for line, last in rs.lines_posted_after(connection, day).items() if line not in skip}
     replay = set(replay_lines) - skip - set(ahead)
     decided = store.decisions_on(connection, day)
     candidates = (set(unique[worst > 0].tolist()) | set(active) | set(decided)) - replay - skip - set(ahead)
@@ -123,28 +122,6 @@ def record_day_end(
     for last, ahead_lines in sorted(by_date.items()):
         written += record_lines(connection, ahead_lines, last, last, f"day-end {day}: line replayed as of {last}", now)
     return written
-
-
-def _lines_posted_after(connection: Connection, day: date) -> dict[int, date]:
-    """Lines with a transaction or a review posted on a business date after ``day`` (commands ahead of the
-    day-end), with the latest such date."""
-    tx = t.transactions
-    posted = (
-        select(t.loans.c.line_id, func.max(tx.c.business_date))
-        .join(tx, tx.c.loan_id == t.loans.c.id)
-        .where(tx.c.business_date > day)
-        .group_by(t.loans.c.line_id)
-    )
-    reviews = t.line_reviews
-    reviewed = (
-        select(reviews.c.line_id, func.max(reviews.c.reviewed_on))
-        .where(reviews.c.reviewed_on > day)
-        .group_by(reviews.c.line_id)
-    )
-    found: dict[int, date] = {}
-    for line_id, last in [*connection.execute(posted), *connection.execute(reviewed)]:
-        found[line_id] = max(found.get(line_id, last), last)
-    return found
 
 
 def rules_of(connection: Connection, line_ids: Sequence[int]) -> dict[int, tuple[RestrictionRule, ...]]:
