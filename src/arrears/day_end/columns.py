@@ -44,7 +44,8 @@ from arrears.day_end.column_names import INSTALLMENT_COLUMNS as INSTALLMENT_COLU
 from arrears.day_end.column_names import LOAN_AMOUNT_COLUMNS as LOAN_AMOUNT_COLUMNS
 from arrears.day_end.reference import DayEndState
 from arrears.domain.classification import Bucket, Classification, bucket_for, classification_for
-from arrears.domain.engine import InstallmentState, InstallmentStatus, LoanReplay, LoanState, Overdue
+from arrears.domain.engine import LoanReplay
+from arrears.domain.loan_state import InstallmentState, InstallmentStatus, LoanState, Overdue
 from arrears.domain.schedule import build_schedule
 from arrears.domain.terms import Component, InterestBasis, LoanTerms, Method
 from arrears.money import RoundingMode, rate_fraction
