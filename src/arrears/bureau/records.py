@@ -26,7 +26,8 @@ from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from arrears.domain.engine import LoanEvent, LoanReplay, Payment, WriteOff
+from arrears.domain.engine import LoanReplay
+from arrears.domain.events import LoanEvent, Payment, WriteOff
 from arrears.domain.terms import LoanTerms
 from arrears.money import format_minor
 

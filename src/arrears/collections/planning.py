@@ -409,6 +409,35 @@ def _matching(when: When, accounts: Accounts, arm: np.ndarray, strategy: Strateg
     return mask
 
 
+class _RuleCodes:
+    """The refusing rules of one plan, numbered in the order they are first used (:attr:`Plan.rules`)."""
+
+    def __init__(self) -> None:
+        self.rules: list[PolicyRule] = []
+        self._code: dict[str, int] = {}
+
+    def __call__(self, rule: PolicyRule) -> int:
+        if rule.name not in self._code:
+            self._code[rule.name] = len(self.rules)
+            self.rules.append(rule)
+        return self._code[rule.name]
+
+
+@dataclass
+class _BatchDay:
+    """What every step of one day's batch plan reads: per account, the stop, the late validation notice and the
+    time bar; per channel, the contacts counted against the caps (updated as the plan allows more)."""
+
+    today: int
+    codes: _RuleCodes
+    stop: np.ndarray
+    late: np.ndarray
+    barred: np.ndarray
+    borrower_of: np.ndarray
+    used_day: dict[Channel, np.ndarray]
+    used_roll: dict[Channel, np.ndarray]
+
+
 def plan_batch(strategy: Strategy, accounts: Accounts, day: date, history: History) -> Plan:
     """:func:`plan_accounts` over arrays (module docstring); equal to it action by action."""
     pack = strategy.pack
@@ -416,26 +445,55 @@ def plan_batch(strategy: Strategy, accounts: Accounts, day: date, history: Histo
         if channel in pack.rolling_caps:  # both on one channel would make the two caps' orders interact
             raise NotImplementedError(f"{pack.jurisdiction}: a daily and a rolling cap on {channel}")
     steps = steps_of(strategy)
-    rules: list[PolicyRule] = []
-    code: dict[str, int] = {}
-
-    def rule_code(rule: PolicyRule) -> int:
-        if rule.name not in code:
-            code[rule.name] = len(rules)
-            rules.append(rule)
-        return code[rule.name]
-
-    today = day.toordinal()
     count = len(accounts.loan)
     if not count:
         return Plan(steps, [], np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.int16))
     arm = arms_batch(strategy, accounts.loan)
+    batch = _batch_day(pack, accounts, day.toordinal(), history)
+    matches_of = [_matching(rule.when, accounts, arm, strategy) for rule in strategy.rules.rules]
+    out_step, out_account, out_refused = [], [], []
+    placed_today = np.zeros(count, dtype=bool)
+    for index, step in enumerate(steps):
+        who = np.flatnonzero(matches_of[step.rule] & _wanted(strategy, step.step, accounts, batch.today, placed_today))
+        if step.step.action is Action.AGENCY_PLACEMENT:
+            placed_today[who] = True
+        out_step.append(np.full(len(who), index, np.int32))
+        out_account.append(who.astype(np.int32))
+        out_refused.append(_refused(pack, step, who, accounts, batch))
+    return Plan(
+        steps,
+        batch.codes.rules,
+        np.concatenate(out_step) if out_step else np.zeros(0, np.int32),
+        np.concatenate(out_account) if out_account else np.zeros(0, np.int32),
+        np.concatenate(out_refused) if out_refused else np.zeros(0, np.int16),
+    )
+
+
+def _batch_day(pack: PolicyPack, accounts: Accounts, today: int, history: History) -> _BatchDay:
+    """The day's per-account facts and contact counts, before any step is planned."""
+    count = len(accounts.loan)
+    codes = _RuleCodes()
     borrowers, borrower_of = np.unique(accounts.borrower, return_inverse=True)
     # stops: the first status in the pack's sorted order
     stop = np.full(count, -1, np.int16)
     for status in sorted(set(pack.stops), reverse=True):
-        stop = np.where(accounts.statuses & STATUS_BITS[status], rule_code(pack.stops[status]), stop)
-    # counts of today's contacts by borrower (daily caps) and of the rolling window by loan, per channel
+        stop = np.where(accounts.statuses & STATUS_BITS[status], codes(pack.stops[status]), stop)
+    used_day, used_roll = _contacts_counted(pack, accounts, today, history, borrowers)
+    late = (accounts.first_contact >= 0) & (today > accounts.first_contact + 5) & (accounts.validation_notice_sent < 0)
+    barred = np.zeros(count, dtype=bool)
+    if pack.time_barred is not None:
+        known = accounts.limitation_from >= 0
+        starts, at = np.unique(accounts.limitation_from[known], return_inverse=True)  # few distinct days
+        ends = np.array([time_barred_on(pack, date.fromordinal(int(d))).toordinal() for d in starts], np.int64)
+        barred[known] = today >= ends[at]
+    return _BatchDay(today, codes, stop, late, barred, borrower_of, used_day, used_roll)
+
+
+def _contacts_counted(
+    pack: PolicyPack, accounts: Accounts, today: int, history: History, borrowers: np.ndarray
+) -> tuple[dict[Channel, np.ndarray], dict[Channel, np.ndarray]]:
+    """Counts of today's contacts by borrower (daily caps) and of the rolling window by loan, per channel."""
+    count = len(accounts.loan)
     used_day: dict[Channel, np.ndarray] = {}
     used_roll: dict[Channel, np.ndarray] = {}
     for channel in pack.daily_caps:
@@ -448,67 +506,65 @@ def plan_batch(strategy: Strategy, accounts: Accounts, day: date, history: Histo
         at = np.searchsorted(accounts.loan, history.loan[mine])
         known = (at < count) & (accounts.loan[np.minimum(at, count - 1)] == history.loan[mine])
         used_roll[channel] = np.bincount(at[known], minlength=count).astype(np.int64)
-    late = (accounts.first_contact >= 0) & (today > accounts.first_contact + 5) & (accounts.validation_notice_sent < 0)
-    matches_of = [_matching(rule.when, accounts, arm, strategy) for rule in strategy.rules.rules]
-    barred = np.zeros(count, dtype=bool)
-    if pack.time_barred is not None:
-        known = accounts.limitation_from >= 0
-        starts, at = np.unique(accounts.limitation_from[known], return_inverse=True)  # few distinct days
-        ends = np.array([time_barred_on(pack, date.fromordinal(int(d))).toordinal() for d in starts], np.int64)
-        barred[known] = today >= ends[at]
-    out_step, out_account, out_refused = [], [], []
+    return used_day, used_roll
+
+
+def _refused(pack: PolicyPack, step: Step, who: np.ndarray, accounts: Accounts, batch: _BatchDay) -> np.ndarray:
+    """The refusing rule of one step for each account it wants (-1: allowed): a stop, the time bar, then the
+    contact rules in the pack's order."""
+    codes = batch.codes
+    refused: np.ndarray = batch.stop[who].astype(np.int16)
+    if step.step.action is Action.AGENCY_RECALL:  # a stop never keeps an account with an agency
+        refused[:] = -1
+    if step.step.action is Action.LEGAL_REFERRAL and pack.time_barred is not None:
+        refused[(refused < 0) & batch.barred[who]] = codes(pack.time_barred)
+    if step.channel is not None and len(who):
+        _refuse_contacts(pack, step, step.channel, who, accounts, batch, refused)
+    return refused
+
+
+def _refuse_contacts(
+    pack: PolicyPack,
+    step: Step,
+    via: Channel,
+    who: np.ndarray,
+    accounts: Accounts,
+    batch: _BatchDay,
+    refused: np.ndarray,
+) -> None:
+    """Refuse, in ``refused``, the contacts the window, opt-outs, consent, validation notice or caps forbid; count
+    the allowed ones against the caps."""
+    assert step.local is not None
+    codes = batch.codes
     start, end = pack.window
-    placed_today = np.zeros(count, dtype=bool)
-    for index, step in enumerate(steps):
-        who = np.flatnonzero(matches_of[step.rule] & _wanted(strategy, step.step, accounts, today, placed_today))
-        if step.step.action is Action.AGENCY_PLACEMENT:
-            placed_today[who] = True
-        refused = stop[who].astype(np.int16)
-        if step.step.action is Action.AGENCY_RECALL:  # a stop never keeps an account with an agency
-            refused[:] = -1
-        if step.step.action is Action.LEGAL_REFERRAL and pack.time_barred is not None:
-            refused[(refused < 0) & barred[who]] = rule_code(pack.time_barred)
-        via = step.channel
-        if via is not None and len(who):
-            assert step.local is not None
-            open_ = refused < 0
-            if not start <= step.local <= end:
-                refused[open_] = rule_code(pack.window_rule)
-            else:
-                bit = 1 << CHANNEL_CODES[via]
-                if pack.opt_out is not None:
-                    refused[open_ & ((accounts.opted_out[who] & bit) != 0)] = rule_code(pack.opt_out)
-                    open_ = refused < 0
-                if step.automated and via in (Channel.SMS, Channel.VOICE_CALL) and pack.automated_consent:
-                    refused[open_ & ~accounts.automated_consent[who]] = rule_code(pack.automated_consent)
-                    open_ = refused < 0
-                if pack.validation_notice is not None and step.step.template != VALIDATION_NOTICE:
-                    refused[open_ & late[who]] = rule_code(pack.validation_notice)
-                    open_ = refused < 0
-                if via in pack.daily_caps:
-                    cap, cap_rule = pack.daily_caps[via]
-                    group = borrower_of[who]
-                    rank = _rank_within(group, open_)
-                    over = open_ & (used_day[via][group] + rank >= cap)
-                    refused[over] = rule_code(cap_rule)
-                    open_ = refused < 0
-                    np.add.at(used_day[via], group[open_], 1)
-                if via in pack.rolling_caps:
-                    cap, _, cap_rule = pack.rolling_caps[via]
-                    over = open_ & (used_roll[via][who] >= cap)
-                    refused[over] = rule_code(cap_rule)
-                    open_ = refused < 0
-                    used_roll[via][who[open_]] += 1
-        out_step.append(np.full(len(who), index, np.int32))
-        out_account.append(who.astype(np.int32))
-        out_refused.append(refused)
-    return Plan(
-        steps,
-        rules,
-        np.concatenate(out_step) if out_step else np.zeros(0, np.int32),
-        np.concatenate(out_account) if out_account else np.zeros(0, np.int32),
-        np.concatenate(out_refused) if out_refused else np.zeros(0, np.int16),
-    )
+    open_ = refused < 0
+    if not start <= step.local <= end:
+        refused[open_] = codes(pack.window_rule)
+        return
+    bit = 1 << CHANNEL_CODES[via]
+    if pack.opt_out is not None:
+        refused[open_ & ((accounts.opted_out[who] & bit) != 0)] = codes(pack.opt_out)
+        open_ = refused < 0
+    if step.automated and via in (Channel.SMS, Channel.VOICE_CALL) and pack.automated_consent:
+        refused[open_ & ~accounts.automated_consent[who]] = codes(pack.automated_consent)
+        open_ = refused < 0
+    if pack.validation_notice is not None and step.step.template != VALIDATION_NOTICE:
+        refused[open_ & batch.late[who]] = codes(pack.validation_notice)
+        open_ = refused < 0
+    if via in pack.daily_caps:
+        cap, cap_rule = pack.daily_caps[via]
+        group = batch.borrower_of[who]
+        rank = _rank_within(group, open_)
+        over = open_ & (batch.used_day[via][group] + rank >= cap)
+        refused[over] = codes(cap_rule)
+        open_ = refused < 0
+        np.add.at(batch.used_day[via], group[open_], 1)
+    if via in pack.rolling_caps:
+        cap, _, cap_rule = pack.rolling_caps[via]
+        over = open_ & (batch.used_roll[via][who] >= cap)
+        refused[over] = codes(cap_rule)
+        open_ = refused < 0
+        batch.used_roll[via][who[open_]] += 1
 
 
 def _rank_within(group: np.ndarray, counted: np.ndarray) -> np.ndarray:

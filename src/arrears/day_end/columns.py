@@ -40,9 +40,12 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from arrears.day_end.column_names import INSTALLMENT_COLUMNS as INSTALLMENT_COLUMNS  # re-exported: callers read it here
+from arrears.day_end.column_names import LOAN_AMOUNT_COLUMNS as LOAN_AMOUNT_COLUMNS
 from arrears.day_end.reference import DayEndState
 from arrears.domain.classification import Bucket, Classification, bucket_for, classification_for
-from arrears.domain.engine import InstallmentState, InstallmentStatus, LoanReplay, LoanState, Overdue
+from arrears.domain.engine import LoanReplay
+from arrears.domain.loan_state import InstallmentState, InstallmentStatus, LoanState, Overdue
 from arrears.domain.schedule import build_schedule
 from arrears.domain.terms import Component, InterestBasis, LoanTerms, Method
 from arrears.money import RoundingMode, rate_fraction
@@ -84,28 +87,6 @@ _TERMS_FIELDS = [
     pa.field("allocation", pa.string(), nullable=False),
     pa.field("currency", pa.string(), nullable=False),
 ]
-INSTALLMENT_COLUMNS = (
-    "principal_due",
-    "interest_due",
-    "penalty_due",
-    "compound_due",
-    "held_penalty",
-    "held_compound",
-)
-_LOAN_INT64 = (
-    "unapplied",
-    "received",
-    "paid_penalty",
-    "paid_compound",
-    "paid_interest",
-    "paid_principal",
-    "interest_billed",
-    "penalty_charged",
-    "compound_charged",
-    "accrued",
-    "suspended_interest",
-    "suspended_penalty",
-)
 SCHEMA = pa.schema(
     [
         *_TERMS_FIELDS,
@@ -113,7 +94,7 @@ SCHEMA = pa.schema(
         *(pa.field(name, pa.list_(pa.int64()), nullable=False) for name in INSTALLMENT_COLUMNS),
         pa.field("first_open", pa.int32(), nullable=False),
         pa.field("billed", pa.int32(), nullable=False),
-        *(pa.field(name, pa.int64(), nullable=False) for name in _LOAN_INT64),
+        *(pa.field(name, pa.int64(), nullable=False) for name in LOAN_AMOUNT_COLUMNS),
         pa.field("days_past_due", pa.int32(), nullable=False),
         pa.field("bucket", pa.int8(), nullable=False),
         pa.field("classification", pa.int8(), nullable=False),
@@ -272,7 +253,7 @@ def to_arrow(batch: LoanBatch) -> pa.RecordBatch:
     columns["received"] = pa.array(batch.received)
     for index, component in enumerate(COMPONENTS):
         columns[f"paid_{component.value}"] = pa.array(batch.paid[index])
-    for name in _LOAN_INT64[6:]:
+    for name in LOAN_AMOUNT_COLUMNS[6:]:
         columns[name] = pa.array(getattr(batch, name))
     columns["days_past_due"] = pa.array(batch.days_past_due, pa.int32())
     columns["bucket"] = pa.array(batch.bucket, pa.int8())
@@ -302,7 +283,7 @@ def opening_state(loan_ids: Sequence[str], terms: Sequence[LoanTerms]) -> pa.Rec
             "held_compound": [0] * len(schedule),
             "first_open": next((i for i, row in enumerate(schedule) if row.principal or row.interest), len(schedule)),
             "billed": 0,
-            **dict.fromkeys(_LOAN_INT64, 0),
+            **dict.fromkeys(LOAN_AMOUNT_COLUMNS, 0),
             "days_past_due": 0,
             "bucket": 0,
             "classification": 0,

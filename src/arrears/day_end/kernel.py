@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from arrears.day_end.columns import COMPONENTS, NOT_SETTLED, Bools, Int64s, LoanBatch
 from arrears.day_end.reference import DayEndPolicy, Transition
-from arrears.domain.classification import Bucket, Classification
+from arrears.domain.classification import BUCKET_DAYS, CLASS_FLOORS, Bucket, Classification
 from arrears.domain.ledger import Account
 
 PENALTY, COMPOUND, INTEREST, PRINCIPAL = range(4)  # rows of LoanBatch.amounts (COMPONENTS order)
@@ -221,9 +221,6 @@ def accrue(batch: LoanBatch, today: Day) -> None:
     )
 
 
-_BUCKET_DAYS = 30
-
-
 def age(batch: LoanBatch, today: Day) -> None:
     """Days past due from the oldest unsettled installment, then the M-bucket and the five-category class."""
     started = batch.start <= today.day
@@ -231,10 +228,17 @@ def age(batch: LoanBatch, today: Day) -> None:
     overdue = started & (batch.first_open < batch.count) & (batch.due[open_row] < today.day)
     dpd = np.where(overdue, today.day - batch.due[open_row], 0).astype(np.int32)
     batch.days_past_due[:] = dpd
-    batch.bucket[:] = np.minimum(7, (dpd + _BUCKET_DAYS - 1) // _BUCKET_DAYS)
-    batch.classification[:] = (
-        (dpd >= 1).astype(np.int8) + (dpd >= 91) + (dpd >= 271) + (dpd >= 361)
-    )  # floors of arrears.domain.classification
+    batch.bucket[:] = np.minimum(7, (dpd + BUCKET_DAYS - 1) // BUCKET_DAYS)
+    batch.classification[:] = _floors_reached(dpd)
+
+
+def _floors_reached(dpd: npt.NDArray[np.int32]) -> npt.NDArray[np.int8]:
+    """How many of the class floors (:data:`arrears.domain.classification.CLASS_FLOORS`) each loan's days past
+    due reach: its class's index in :class:`arrears.domain.classification.Classification`."""
+    reached = np.zeros(len(dpd), np.int8)
+    for floor, _ in CLASS_FLOORS:
+        reached += dpd >= floor
+    return reached
 
 
 def non_accrual(batch: LoanBatch, today: Day) -> None:

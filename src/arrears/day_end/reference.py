@@ -50,8 +50,10 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from arrears.domain.classification import Bucket, Classification, bucket_for, classification_for
-from arrears.domain.engine import LoanEvent, LoanReplay, LoanTotals, WriteOff
+from arrears.domain.engine import LoanReplay
+from arrears.domain.events import LoanEvent, WriteOff
 from arrears.domain.ledger import Account, Balances, accrual_basis_balances, difference, written_off_balances
+from arrears.domain.loan_state import LoanTotals
 from arrears.domain.terms import Component, LoanTerms
 from arrears.errors import InputRejected
 

@@ -45,13 +45,18 @@ class Classification(StrEnum):
 
 
 BUCKET_DAYS = 30
+"""Days each bucket after M0 spans; M7 (the last) takes everything from 181 on."""
 _BUCKETS = tuple(Bucket)
-_CLASS_FLOORS: tuple[tuple[int, Classification], ...] = (
-    (361, Classification.LOSS),
-    (271, Classification.DOUBTFUL),
-    (91, Classification.SUBSTANDARD),
+CLASS_FLOORS: tuple[tuple[int, Classification], ...] = (
     (1, Classification.SPECIAL_MENTION),
+    (91, Classification.SUBSTANDARD),
+    (271, Classification.DOUBTFUL),
+    (361, Classification.LOSS),
 )
+"""The least days past due of each class after normal, mildest first (the table above): the one source of the
+floors, for :func:`classification_for` and the day-end kernel's vectorized ageing (:mod:`arrears.day_end.kernel`).
+A class's index in :class:`Classification` is the number of floors its days past due reach."""
+assert [c for _, c in CLASS_FLOORS] == list(Classification)[1:]
 
 
 def bucket_for(days_past_due: int) -> Bucket:
@@ -65,7 +70,7 @@ def classification_for(days_past_due: int) -> Classification:
     """The five-category class that days past due alone give (table in the module docstring)."""
     if days_past_due < 0:
         raise ValueError(f"days past due cannot be negative, got {days_past_due}")
-    for floor, classification in _CLASS_FLOORS:
+    for floor, classification in reversed(CLASS_FLOORS):
         if days_past_due >= floor:
             return classification
     return Classification.NORMAL

@@ -20,22 +20,16 @@ a reader asks for the components present (the pages: ``web/templates/_explanatio
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from arrears.domain.engine import (
-    Accelerated,
-    Carried,
-    DailyCharge,
-    EarlySettlement,
-    GraceOutcome,
-    InstallmentState,
-    JournalEntry,
-    LoanEvent,
-    replay_events,
-)
+from arrears.domain.engine import replay_events
+from arrears.domain.events import LoanEvent
+from arrears.domain.journal import Accelerated, Carried, DailyCharge, EarlySettlement, GraceOutcome, JournalEntry
+from arrears.domain.loan_state import InstallmentState, LoanState
 from arrears.domain.schedule import PERIOD_DAYS, ScheduledInstallment, build_schedule
 from arrears.domain.terms import InterestBasis, LoanTerms
 from arrears.errors import InputRejected
@@ -127,6 +121,20 @@ def _line(kind: str, rule: str, sentence: str, charged: int, day: date, **figure
     }
 
 
+@dataclass(frozen=True, slots=True)
+class _Wording:
+    """What every line of one explanation is written with: the language's sentences and the loan's rates."""
+
+    lang: str
+    text: dict[str, str]
+    rounding: str
+    daily: Fraction
+    penalty_rate: Fraction
+
+
+Lines = dict[str, list[dict[str, Any]]]
+
+
 def explain(
     terms: LoanTerms, events: Iterable[LoanEvent], as_of: date, *, loan: str, lang: str = "zh-CN"
 ) -> dict[str, Any]:
@@ -135,16 +143,14 @@ def explain(
         raise InputRejected(f"--lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
     if as_of < terms.start:
         raise InputRejected(f"{as_of} is before the loan started on {terms.start}; pick a later date")
-    replayed = replay_events(terms, [], as_of)
-    journal: list[JournalEntry] = []
-    replayed.journal = journal
-    for event in sorted(events, key=lambda e: e.value_date):
-        if event.value_date <= as_of:
-            replayed.apply(event)
-    replayed.close_through(as_of)
-    state = replayed.state()
-    text, rounding = _TEXT[lang], _ROUNDING[lang][terms.rounding.value]
-    daily, penalty_rate = rate_fraction(terms.daily_rate), rate_fraction(terms.penalty_daily_rate)
+    state, journal = _replay_with_journal(terms, events, as_of)
+    wording = _Wording(
+        lang,
+        _TEXT[lang],
+        _ROUNDING[lang][terms.rounding.value],
+        rate_fraction(terms.daily_rate),
+        rate_fraction(terms.penalty_daily_rate),
+    )
     ended = next((entry for entry in journal if isinstance(entry, EarlySettlement | Accelerated)), None)
     schedule = build_schedule(terms)
     first_future = next((row.number for row in schedule if row.due_date > ended.day), None) if ended else None
@@ -154,80 +160,12 @@ def explain(
     rows: list[ScheduledInstallment | InstallmentState] = [*schedule]
     rows += [row for row in state.installments if row.carried]  # a hardship plan's installments, after the contract's
     for row in rows:
-        now = now_of[row.number]
-        lines: dict[str, list[dict[str, Any]]] = {"interest": [], "penalty": [], "compound": []}
-        if isinstance(row, InstallmentState):
-            pass  # a plan's installment: no contract interest, only what was carried into it (below)
-        elif ended is not None and row.number == first_future:
-            kind, key = (
-                ("early_settlement", "settlement")
-                if isinstance(ended, EarlySettlement)
-                else (
-                    "acceleration",
-                    "accelerated",
-                )
-            )
-            days = (ended.day - ended.since).days
-            exact = ended.principal * daily * days
-            figures = _values(ended.principal, daily, exact, ended.interest)
-            sentence = text[key].format(day=ended.day, since=ended.since, days=days, rounding=rounding, **figures)
-            lines["interest"].append(_line(kind, key, sentence, ended.interest, ended.day, **figures))
-        elif row.due_date <= as_of and row.interest and (ended is None or row.due_date <= ended.day):
-            days = PERIOD_DAYS if terms.interest_basis is InterestBasis.PERIOD else row.days
-            figures = _values(row.opening_balance, daily, row.opening_balance * daily * days, row.interest)
-            template = "interest_period" if terms.interest_basis is InterestBasis.PERIOD else "interest"
-            sentence = text[template].format(start=start, due=row.due_date, days=days, rounding=rounding, **figures)
-            lines["interest"].append(
-                _line("period_interest", "interest", sentence, row.interest, row.due_date, **figures)
-            )
-        if isinstance(row, ScheduledInstallment):
+        lines: Lines = {"interest": [], "penalty": [], "compound": []}
+        if isinstance(row, ScheduledInstallment):  # a plan's installment has no contract interest, only what it carried
+            lines["interest"] += _interest_lines(wording, terms, row, start, as_of, ended, first_future)
             start = row.due_date
-        for entry in journal:
-            if isinstance(entry, Carried) and entry.number == row.number:
-                moved = (("interest", entry.interest), ("penalty", entry.penalty), ("compound", entry.compound))
-                for component, amount in moved:
-                    if amount:
-                        name = _COMPONENT_NAMES[lang][component]
-                        key = "carried_in" if entry.into else "carried_out"
-                        sentence = text[key].format(day=entry.day, amount=format_minor(amount), component=name)
-                        charged = amount if entry.into else -amount
-                        lines[component].append(
-                            _line(key, "carried", sentence, charged, entry.day, amount=format_minor(amount))
-                        )
-            elif isinstance(entry, DailyCharge) and entry.number == row.number:
-                for component, base, amount in (
-                    ("penalty", entry.principal, entry.penalty),
-                    ("compound", entry.interest, entry.compound),
-                ):
-                    if amount:
-                        figures = _values(base, penalty_rate, base * penalty_rate, amount)
-                        sentence = text[component].format(
-                            day=entry.day, rounding=rounding, held=text["held"] if entry.held else "", **figures
-                        )
-                        kind = "held_in_grace" if entry.held else "daily_charge"
-                        charged = 0 if entry.held else amount  # held amounts count when the grace end charges them
-                        lines[component].append(_line(kind, component, sentence, charged, entry.day, **figures))
-            elif isinstance(entry, GraceOutcome) and entry.number == row.number:
-                for component, amount in (("penalty", entry.penalty), ("compound", entry.compound)):
-                    if amount:
-                        key = "released" if entry.charged else "dropped"
-                        sentence = text[key].format(day=entry.day, amount=format_minor(amount))
-                        kind = "released_at_grace_end" if entry.charged else "dropped_in_grace"
-                        charged = amount if entry.charged else 0
-                        lines[component].append(
-                            _line(kind, component, sentence, charged, entry.day, amount=format_minor(amount))
-                        )
-        owed = {"interest": now.interest, "penalty": now.penalty, "compound": now.compound}
-        components = {}
-        for component, found in lines.items():
-            if found:
-                charged = sum(line["charged"] for line in found)
-                components[component] = {
-                    "lines": [{**line, "charged": format_minor(line["charged"])} for line in found],
-                    "charged": format_minor(charged),
-                    "paid_or_waived": format_minor(charged - owed[component]),
-                    "owed": format_minor(owed[component]),
-                }
+        _journal_lines(wording, journal, row.number, lines)
+        components = _components(lines, now_of[row.number])
         if components:
             installments.append({"number": row.number, "due_date": row.due_date.isoformat(), **components})
     return {
@@ -243,3 +181,113 @@ def explain(
         },
         "waived": {component.value: format_minor(amount) for component, amount in state.waived.items() if amount},
     }
+
+
+def _replay_with_journal(
+    terms: LoanTerms, events: Iterable[LoanEvent], as_of: date
+) -> tuple[LoanState, list[JournalEntry]]:
+    """The loan after day-end ``as_of``, replayed with the engine's journal on: every amount it moved, in order."""
+    replayed = replay_events(terms, [], as_of)
+    journal: list[JournalEntry] = []
+    replayed.journal = journal
+    for event in sorted(events, key=lambda e: e.value_date):
+        if event.value_date <= as_of:
+            replayed.apply(event)
+    replayed.close_through(as_of)
+    return replayed.state(), journal
+
+
+def _interest_lines(
+    wording: _Wording,
+    terms: LoanTerms,
+    row: ScheduledInstallment,
+    start: date,
+    as_of: date,
+    ended: EarlySettlement | Accelerated | None,
+    first_future: int | None,
+) -> list[dict[str, Any]]:
+    """The contract interest of one scheduled installment: the period's interest once billed, or, on the first
+    installment not yet due when the loan was settled early or accelerated, the interest of the actual days."""
+    text, rounding, daily = wording.text, wording.rounding, wording.daily
+    if ended is not None and row.number == first_future:
+        settled = isinstance(ended, EarlySettlement)
+        kind, key = ("early_settlement", "settlement") if settled else ("acceleration", "accelerated")
+        days = (ended.day - ended.since).days
+        exact = ended.principal * daily * days
+        figures = _values(ended.principal, daily, exact, ended.interest)
+        sentence = text[key].format(day=ended.day, since=ended.since, days=days, rounding=rounding, **figures)
+        return [_line(kind, key, sentence, ended.interest, ended.day, **figures)]
+    if row.due_date <= as_of and row.interest and (ended is None or row.due_date <= ended.day):
+        days = PERIOD_DAYS if terms.interest_basis is InterestBasis.PERIOD else row.days
+        figures = _values(row.opening_balance, daily, row.opening_balance * daily * days, row.interest)
+        template = "interest_period" if terms.interest_basis is InterestBasis.PERIOD else "interest"
+        sentence = text[template].format(start=start, due=row.due_date, days=days, rounding=rounding, **figures)
+        return [_line("period_interest", "interest", sentence, row.interest, row.due_date, **figures)]
+    return []
+
+
+def _journal_lines(wording: _Wording, journal: list[JournalEntry], number: int, lines: Lines) -> None:
+    """Add to ``lines`` what the journal moved on installment ``number``, in the journal's order."""
+    for entry in journal:
+        if isinstance(entry, Carried) and entry.number == number:
+            _carried_lines(wording, entry, lines)
+        elif isinstance(entry, DailyCharge) and entry.number == number:
+            _charge_lines(wording, entry, lines)
+        elif isinstance(entry, GraceOutcome) and entry.number == number:
+            _grace_lines(wording, entry, lines)
+
+
+def _carried_lines(wording: _Wording, entry: Carried, lines: Lines) -> None:
+    """A hardship plan's reschedule: what it carried into this installment, or out of it."""
+    moved = (("interest", entry.interest), ("penalty", entry.penalty), ("compound", entry.compound))
+    for component, amount in moved:
+        if amount:
+            name = _COMPONENT_NAMES[wording.lang][component]
+            key = "carried_in" if entry.into else "carried_out"
+            sentence = wording.text[key].format(day=entry.day, amount=format_minor(amount), component=name)
+            charged = amount if entry.into else -amount
+            lines[component].append(_line(key, "carried", sentence, charged, entry.day, amount=format_minor(amount)))
+
+
+def _charge_lines(wording: _Wording, entry: DailyCharge, lines: Lines) -> None:
+    """One day-end's penalty and compound on the installment: charged, or held back in grace."""
+    penalty_rate = wording.penalty_rate
+    for component, base, amount in (
+        ("penalty", entry.principal, entry.penalty),
+        ("compound", entry.interest, entry.compound),
+    ):
+        if amount:
+            figures = _values(base, penalty_rate, base * penalty_rate, amount)
+            sentence = wording.text[component].format(
+                day=entry.day, rounding=wording.rounding, held=wording.text["held"] if entry.held else "", **figures
+            )
+            kind = "held_in_grace" if entry.held else "daily_charge"
+            charged = 0 if entry.held else amount  # held amounts count when the grace end charges them
+            lines[component].append(_line(kind, component, sentence, charged, entry.day, **figures))
+
+
+def _grace_lines(wording: _Wording, entry: GraceOutcome, lines: Lines) -> None:
+    """What became of the charges held in grace: charged at the grace end, or dropped."""
+    for component, amount in (("penalty", entry.penalty), ("compound", entry.compound)):
+        if amount:
+            key = "released" if entry.charged else "dropped"
+            sentence = wording.text[key].format(day=entry.day, amount=format_minor(amount))
+            kind = "released_at_grace_end" if entry.charged else "dropped_in_grace"
+            charged = amount if entry.charged else 0
+            lines[component].append(_line(kind, component, sentence, charged, entry.day, amount=format_minor(amount)))
+
+
+def _components(lines: Lines, now: InstallmentState) -> dict[str, Any]:
+    """Each component with lines: its lines, what they charged, what was paid or waived, and what is owed."""
+    owed = {"interest": now.interest, "penalty": now.penalty, "compound": now.compound}
+    components = {}
+    for component, found in lines.items():
+        if found:
+            charged = sum(line["charged"] for line in found)
+            components[component] = {
+                "lines": [{**line, "charged": format_minor(line["charged"])} for line in found],
+                "charged": format_minor(charged),
+                "paid_or_waived": format_minor(charged - owed[component]),
+                "owed": format_minor(owed[component]),
+            }
+    return components

@@ -44,7 +44,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 
-from arrears.domain.engine import LoanTotals
+from arrears.domain.loan_state import LoanTotals
 from arrears.domain.terms import Component
 
 

@@ -27,7 +27,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from arrears.domain.engine import LoanReplay, Payment
+from arrears.domain.engine import LoanReplay
+from arrears.domain.events import Payment
 from arrears.domain.schedule import Schedule
 from arrears.domain.terms import LoanTerms
 from arrears.errors import InputRejected

@@ -30,7 +30,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError, field_validator
 
 from arrears.bounds import BoundedAmount, DailyRate, GraceDays, PenaltyMultiplier, Terms
-from arrears.domain.engine import Payment
+from arrears.domain.events import Payment
 from arrears.domain.terms import DEFAULT_ALLOCATION, Component, InterestBasis, LoanTerms, Method
 from arrears.errors import InputRejected
 from arrears.files import SCENARIO_FILE_CAP, FileRefused, read_text_capped

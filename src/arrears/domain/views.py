@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from arrears.domain.disclosure import RateDisclosure
-from arrears.domain.engine import LoanState
+from arrears.domain.loan_state import LoanState
 from arrears.domain.payoff import Payoff
 from arrears.domain.schedule import Schedule
 from arrears.money import format_minor

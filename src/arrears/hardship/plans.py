@@ -29,7 +29,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from arrears.domain.dates import add_months
-from arrears.domain.engine import ChargeFreeze, LoanEvent, LoanReplay, Reschedule, Settlement, Waiver
+from arrears.domain.engine import LoanReplay
+from arrears.domain.events import ChargeFreeze, LoanEvent, Reschedule, Settlement, Waiver
 from arrears.domain.payoff import payoff_of
 from arrears.domain.terms import Component
 from arrears.errors import InputRejected

@@ -37,7 +37,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from arrears.domain.engine import LoanEvent, LoanReplay
+from arrears.domain.engine import LoanReplay
+from arrears.domain.events import LoanEvent
 from arrears.domain.product import LiftCondition, RestrictionRule, RestrictionScope, RestrictionTrigger
 from arrears.domain.terms import LoanTerms
 from arrears.errors import InputRejected

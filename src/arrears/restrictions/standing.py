@@ -20,7 +20,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from arrears.domain.engine import LoanEvent
+from arrears.domain.events import LoanEvent
 from arrears.domain.product import LiftCondition, RestrictionRule, RestrictionScope
 from arrears.domain.terms import LoanTerms
 from arrears.errors import InputRejected
