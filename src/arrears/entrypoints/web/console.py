@@ -29,13 +29,10 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from arrears.access import GRANTS, Forbidden, Permission, Principal, Role, authorize
-from arrears.adapters import collections_store as cs
-from arrears.adapters import store
 from arrears.analytics.html import charts
 from arrears.analytics.portfolio import BUCKETS, REPAID, portfolio_report
 from arrears.collections.policy import Channel
 from arrears.collections.strategy import check_document
-from arrears.entrypoints.web import queries
 from arrears.entrypoints.web.borrower import Id, business_date, parse_day
 from arrears.entrypoints.web.session import Site, Visit, redirect, web_route
 from arrears.errors import InputRejected
@@ -43,6 +40,7 @@ from arrears.hardship.plans import PlanTerms
 from arrears.legal.court_orders import order_view
 from arrears.money import parse_amount
 from arrears.service_layer import approvals as commands
+from arrears.service_layer import console as queries
 from arrears.service_layer import hardship, legal
 from arrears.service_layer.collections import record_contact, record_promise, work_queue
 from arrears.service_layer.day_end_store import store_snapshots
@@ -65,9 +63,7 @@ def require(principal: Principal, roles: frozenset[Role], what: str) -> None:
 
 
 def placed(site: Site, loan_id: int) -> set[str]:
-    with site.services.reading() as connection:
-        placement = cs.open_placements(connection).get(loan_id)
-    return {placement.agency} if placement is not None else set()
+    return queries.placed_with(site.services, loan_id)
 
 
 def may(principal: Principal, permission: Permission, **scope: Any) -> bool:
@@ -81,11 +77,10 @@ def may(principal: Principal, permission: Permission, **scope: Any) -> bool:
 def router(site: Site) -> APIRouter:
     r = APIRouter(prefix="/console", route_class=web_route(site), include_in_schema=False)
 
-    def works(visit: Visit, loan_id: int) -> store.LoanRecord:
+    def works(visit: Visit, loan_id: int) -> queries.LoanRecord:
         """The loan, if the caller may record work on it."""
         require(visit.principal, WORKS_ACCOUNTS, "record collection work")
-        with site.services.reading() as connection:
-            loan = store.get_loan(connection, loan_id)
+        loan = queries.loan(site.services, loan_id)
         # an agency, on a loan not placed with it, is told what it is told of a loan that is not there
         authorize(
             visit.principal, Permission.RECORD_COLLECTIONS, borrower=loan.borrower_id, placed_with=placed(site, loan_id)
@@ -177,9 +172,7 @@ def router(site: Site) -> APIRouter:
         visit = site.visit(request)
         principal = visit.principal
         require(principal, CONSOLE, "open the console (a borrower's own page is /borrower)")
-        with site.services.reading() as connection:
-            loan = store.get_loan(connection, loan_id)
-            orders = store.court_orders_of(connection, loan.borrower_id)
+        loan, orders = queries.loan_and_orders(site.services, loan_id)
         authorize(principal, Permission.READ_LOAN, borrower=loan.borrower_id, placed_with=placed(site, loan_id))
         day = business_date(site)
         state = site.services.loan_state(loan_id, day)
