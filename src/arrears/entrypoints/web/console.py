@@ -74,18 +74,27 @@ def may(principal: Principal, permission: Permission, **scope: Any) -> bool:
     return True
 
 
-def router(site: Site) -> APIRouter:
-    r = APIRouter(prefix="/console", route_class=web_route(site), include_in_schema=False)
+def works(site: Site, visit: Visit, loan_id: int) -> queries.LoanRecord:
+    """The loan, if the caller may record work on it."""
+    require(visit.principal, WORKS_ACCOUNTS, "record collection work")
+    loan = queries.loan(site.services, loan_id)
+    # an agency, on a loan not placed with it, is told what it is told of a loan that is not there
+    authorize(
+        visit.principal, Permission.RECORD_COLLECTIONS, borrower=loan.borrower_id, placed_with=placed(site, loan_id)
+    )
+    return loan
 
-    def works(visit: Visit, loan_id: int) -> queries.LoanRecord:
-        """The loan, if the caller may record work on it."""
-        require(visit.principal, WORKS_ACCOUNTS, "record collection work")
-        loan = queries.loan(site.services, loan_id)
-        # an agency, on a loan not placed with it, is told what it is told of a loan that is not there
-        authorize(
-            visit.principal, Permission.RECORD_COLLECTIONS, borrower=loan.borrower_id, placed_with=placed(site, loan_id)
-        )
-        return loan
+
+def router(site: Site) -> APIRouter:
+    """The console's pages and forms, in the order they were always registered."""
+    r = APIRouter(prefix="/console", route_class=web_route(site), include_in_schema=False)
+    for add in (_queue_routes, _work_routes, _account_routes, _command_routes, _plan_routes, _tool_routes):
+        add(r, site)
+    return r
+
+
+def _queue_routes(r: APIRouter, site: Site) -> None:
+    """Today's work."""
 
     @r.get("/queue", response_class=HTMLResponse)
     def queue(request: Request, on: str = "") -> HTMLResponse:
@@ -116,6 +125,10 @@ def router(site: Site) -> APIRouter:
             can_work=visit.principal.role in WORKS_ACCOUNTS,
         )
 
+
+def _work_routes(r: APIRouter, site: Site) -> None:
+    """Recording collection work on an account: a contact, a promise to pay."""
+
     @r.post("/loans/{loan_id}/contacts")
     async def contact(request: Request, loan_id: Id) -> Response:
         """A contact made now, with its outcome: it counts toward the caps from then on."""
@@ -123,7 +136,7 @@ def router(site: Site) -> APIRouter:
         fields = await visit.form()
 
         def run() -> Response:
-            works(visit, loan_id)
+            works(site, visit, loan_id)
 
             def post(key: str) -> object:
                 return record_contact(
@@ -147,7 +160,7 @@ def router(site: Site) -> APIRouter:
         fields = await visit.form()
 
         def run() -> Response:
-            works(visit, loan_id)
+            works(site, visit, loan_id)
             amount = parse_amount(fields.get("amount", ""), field="amount")
             due = parse_day(fields.get("by", ""), "by")
 
@@ -165,6 +178,10 @@ def router(site: Site) -> APIRouter:
             return visit.write(fields, post, f"{_back(fields)}?notice=promise")
 
         return await run_in_threadpool(run)
+
+
+def _account_routes(r: APIRouter, site: Site) -> None:
+    """One account, and proposing a hardship plan on it."""
 
     @r.get("/loans/{loan_id}", response_class=HTMLResponse)
     def account(request: Request, loan_id: Id) -> HTMLResponse:
@@ -234,6 +251,10 @@ def router(site: Site) -> APIRouter:
             return visit.write(fields, post, f"/console/loans/{loan_id}?notice=proposed")
 
         return await run_in_threadpool(run)
+
+
+def _command_routes(r: APIRouter, site: Site) -> None:
+    """Maker-checker commands: the approvals page, proposing a waiver, approving or rejecting a command."""
 
     @r.get("/approvals", response_class=HTMLResponse)
     def approvals(request: Request) -> HTMLResponse:
@@ -308,6 +329,10 @@ def router(site: Site) -> APIRouter:
 
         return await run_in_threadpool(run)
 
+
+def _plan_routes(r: APIRouter, site: Site) -> None:
+    """Deciding hardship plans."""
+
     @r.post("/hardship-plans/{plan_id}/approval")
     async def approve(request: Request, plan_id: Id) -> Response:
         """Approve within this role's limit; posts the plan's events once per form (its idempotency key)."""
@@ -346,6 +371,10 @@ def router(site: Site) -> APIRouter:
             return visit.write(fields, post, "/console/approvals?notice=rejected")
 
         return await run_in_threadpool(run)
+
+
+def _tool_routes(r: APIRouter, site: Site) -> None:
+    """The strategy check, the compliance log and the portfolio dashboard."""
 
     @r.get("/strategy", response_class=HTMLResponse)
     def strategy_page(request: Request) -> HTMLResponse:
@@ -387,8 +416,6 @@ def router(site: Site) -> APIRouter:
             targets=[*BUCKETS, REPAID],
             day=day,
         )
-
-    return r
 
 
 def _check(text: str) -> dict[str, Any]:
