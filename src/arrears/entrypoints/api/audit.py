@@ -11,7 +11,7 @@ import logging
 import threading
 from typing import Any
 
-from arrears.adapters import store
+from arrears.service_layer import console
 from arrears.service_layer.services import Services
 
 logger = logging.getLogger(__name__)
@@ -34,9 +34,7 @@ class ReadAudit:
         self._thread: threading.Thread | None = None
 
     def read(self, actor: str, action: str, target: str, origin: str = "api") -> None:
-        row = store.audit_row(
-            now=self.services.clock(), actor=actor, origin=origin, action=action, target=target, details={}
-        )
+        row = console.audit_row(self.services, actor=actor, origin=origin, action=action, target=target)
         with self._lock:
             if len(self._rows) >= MAX_QUEUED:
                 raise AuditBacklog("the audit log cannot be written just now; try again in a moment")
@@ -48,8 +46,7 @@ class ReadAudit:
             rows, self._rows = self._rows, []
         if rows:
             try:
-                with self.services.transaction() as connection:
-                    connection.execute(store.INSERT_AUDIT, rows)
+                console.write_audit(self.services, rows)
             except Exception:
                 with self._lock:
                     self._rows[:0] = rows

@@ -19,12 +19,11 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from arrears.access import Permission, Role, authorize, role_may
-from arrears.adapters import store
 from arrears.bounds import MAX_AMOUNT  # no figure past 1,000,000,000.00 reaches the store (arrears.bounds)
 from arrears.entrypoints.web.session import Site, Visit, redirect, web_route
 from arrears.errors import InputRejected
 from arrears.money import format_minor, parse_amount
-from arrears.service_layer import hardship
+from arrears.service_layer import console, hardship
 from arrears.service_layer.credit_reporting import jurisdiction_of, open_dispute
 
 Id = Annotated[int, Path(ge=1, le=2**31 - 1, description="A stored id")]
@@ -35,9 +34,8 @@ def business_date(site: Site) -> date:
         return site.services.business_date(connection)
 
 
-def owner_of(site: Site, loan_id: int) -> store.LoanRecord:
-    with site.services.reading() as connection:
-        return store.get_loan(connection, loan_id)
+def owner_of(site: Site, loan_id: int) -> console.LoanRecord:
+    return console.loan(site.services, loan_id)
 
 
 def allowed(visit: Visit, permission: Permission, borrower: int) -> bool:

@@ -29,13 +29,10 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from arrears.access import GRANTS, Forbidden, Permission, Principal, Role, authorize
-from arrears.adapters import collections_store as cs
-from arrears.adapters import store
 from arrears.analytics.html import charts
 from arrears.analytics.portfolio import BUCKETS, REPAID, portfolio_report
 from arrears.collections.policy import Channel
 from arrears.collections.strategy import check_document
-from arrears.entrypoints.web import queries
 from arrears.entrypoints.web.borrower import Id, business_date, parse_day
 from arrears.entrypoints.web.session import Site, Visit, redirect, web_route
 from arrears.errors import InputRejected
@@ -43,6 +40,7 @@ from arrears.hardship.plans import PlanTerms
 from arrears.legal.court_orders import order_view
 from arrears.money import parse_amount
 from arrears.service_layer import approvals as commands
+from arrears.service_layer import console as queries
 from arrears.service_layer import hardship, legal
 from arrears.service_layer.collections import record_contact, record_promise, work_queue
 from arrears.service_layer.day_end_store import store_snapshots
@@ -65,9 +63,7 @@ def require(principal: Principal, roles: frozenset[Role], what: str) -> None:
 
 
 def placed(site: Site, loan_id: int) -> set[str]:
-    with site.services.reading() as connection:
-        placement = cs.open_placements(connection).get(loan_id)
-    return {placement.agency} if placement is not None else set()
+    return queries.placed_with(site.services, loan_id)
 
 
 def may(principal: Principal, permission: Permission, **scope: Any) -> bool:
@@ -78,19 +74,27 @@ def may(principal: Principal, permission: Permission, **scope: Any) -> bool:
     return True
 
 
-def router(site: Site) -> APIRouter:
-    r = APIRouter(prefix="/console", route_class=web_route(site), include_in_schema=False)
+def works(site: Site, visit: Visit, loan_id: int) -> queries.LoanRecord:
+    """The loan, if the caller may record work on it."""
+    require(visit.principal, WORKS_ACCOUNTS, "record collection work")
+    loan = queries.loan(site.services, loan_id)
+    # an agency, on a loan not placed with it, is told what it is told of a loan that is not there
+    authorize(
+        visit.principal, Permission.RECORD_COLLECTIONS, borrower=loan.borrower_id, placed_with=placed(site, loan_id)
+    )
+    return loan
 
-    def works(visit: Visit, loan_id: int) -> store.LoanRecord:
-        """The loan, if the caller may record work on it."""
-        require(visit.principal, WORKS_ACCOUNTS, "record collection work")
-        with site.services.reading() as connection:
-            loan = store.get_loan(connection, loan_id)
-        # an agency, on a loan not placed with it, is told what it is told of a loan that is not there
-        authorize(
-            visit.principal, Permission.RECORD_COLLECTIONS, borrower=loan.borrower_id, placed_with=placed(site, loan_id)
-        )
-        return loan
+
+def router(site: Site) -> APIRouter:
+    """The console's pages and forms, in the order they were always registered."""
+    r = APIRouter(prefix="/console", route_class=web_route(site), include_in_schema=False)
+    for add in (_queue_routes, _work_routes, _account_routes, _command_routes, _plan_routes, _tool_routes):
+        add(r, site)
+    return r
+
+
+def _queue_routes(r: APIRouter, site: Site) -> None:
+    """Today's work."""
 
     @r.get("/queue", response_class=HTMLResponse)
     def queue(request: Request, on: str = "") -> HTMLResponse:
@@ -121,6 +125,10 @@ def router(site: Site) -> APIRouter:
             can_work=visit.principal.role in WORKS_ACCOUNTS,
         )
 
+
+def _work_routes(r: APIRouter, site: Site) -> None:
+    """Recording collection work on an account: a contact, a promise to pay."""
+
     @r.post("/loans/{loan_id}/contacts")
     async def contact(request: Request, loan_id: Id) -> Response:
         """A contact made now, with its outcome: it counts toward the caps from then on."""
@@ -128,7 +136,7 @@ def router(site: Site) -> APIRouter:
         fields = await visit.form()
 
         def run() -> Response:
-            works(visit, loan_id)
+            works(site, visit, loan_id)
 
             def post(key: str) -> object:
                 return record_contact(
@@ -152,7 +160,7 @@ def router(site: Site) -> APIRouter:
         fields = await visit.form()
 
         def run() -> Response:
-            works(visit, loan_id)
+            works(site, visit, loan_id)
             amount = parse_amount(fields.get("amount", ""), field="amount")
             due = parse_day(fields.get("by", ""), "by")
 
@@ -171,15 +179,17 @@ def router(site: Site) -> APIRouter:
 
         return await run_in_threadpool(run)
 
+
+def _account_routes(r: APIRouter, site: Site) -> None:
+    """One account, and proposing a hardship plan on it."""
+
     @r.get("/loans/{loan_id}", response_class=HTMLResponse)
     def account(request: Request, loan_id: Id) -> HTMLResponse:
         """One account: everything known of the loan, each part only for the roles that may read it."""
         visit = site.visit(request)
         principal = visit.principal
         require(principal, CONSOLE, "open the console (a borrower's own page is /borrower)")
-        with site.services.reading() as connection:
-            loan = store.get_loan(connection, loan_id)
-            orders = store.court_orders_of(connection, loan.borrower_id)
+        loan, orders = queries.loan_and_orders(site.services, loan_id)
         authorize(principal, Permission.READ_LOAN, borrower=loan.borrower_id, placed_with=placed(site, loan_id))
         day = business_date(site)
         state = site.services.loan_state(loan_id, day)
@@ -241,6 +251,10 @@ def router(site: Site) -> APIRouter:
             return visit.write(fields, post, f"/console/loans/{loan_id}?notice=proposed")
 
         return await run_in_threadpool(run)
+
+
+def _command_routes(r: APIRouter, site: Site) -> None:
+    """Maker-checker commands: the approvals page, proposing a waiver, approving or rejecting a command."""
 
     @r.get("/approvals", response_class=HTMLResponse)
     def approvals(request: Request) -> HTMLResponse:
@@ -315,6 +329,10 @@ def router(site: Site) -> APIRouter:
 
         return await run_in_threadpool(run)
 
+
+def _plan_routes(r: APIRouter, site: Site) -> None:
+    """Deciding hardship plans."""
+
     @r.post("/hardship-plans/{plan_id}/approval")
     async def approve(request: Request, plan_id: Id) -> Response:
         """Approve within this role's limit; posts the plan's events once per form (its idempotency key)."""
@@ -353,6 +371,10 @@ def router(site: Site) -> APIRouter:
             return visit.write(fields, post, "/console/approvals?notice=rejected")
 
         return await run_in_threadpool(run)
+
+
+def _tool_routes(r: APIRouter, site: Site) -> None:
+    """The strategy check, the compliance log and the portfolio dashboard."""
 
     @r.get("/strategy", response_class=HTMLResponse)
     def strategy_page(request: Request) -> HTMLResponse:
@@ -394,8 +416,6 @@ def router(site: Site) -> APIRouter:
             targets=[*BUCKETS, REPAID],
             day=day,
         )
-
-    return r
 
 
 def _check(text: str) -> dict[str, Any]:

@@ -34,11 +34,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from arrears.access import Forbidden, Principal, Role, refusal_for_missing
-from arrears.adapters.store import NotFound
 from arrears.entrypoints.api.audit import AuditBacklog, ReadAudit
 from arrears.entrypoints.api.failures import logged
 from arrears.entrypoints.web.i18n import LANGS, labels
 from arrears.errors import Busy, InputRejected
+from arrears.money import format_minor
+from arrears.service_layer.console import NotFound
 from arrears.service_layer.services import IdempotencyConflict, Services
 from arrears.validation import error_detail
 
@@ -77,6 +78,7 @@ class Site:
         self.templates = Environment(
             loader=PackageLoader("arrears", "entrypoints/web/templates"), autoescape=select_autoescape(default=True)
         )
+        self.templates.filters["money"] = format_minor  # amounts reach the pages in minor units: formatted here
         self._handled: dict[str, str] = {}  # form key -> where its first submission went
         self._lock = threading.Lock()
         self._writing = threading.Lock()
