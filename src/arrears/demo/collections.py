@@ -20,15 +20,15 @@ from rich.console import Console
 from rich.table import Table
 
 from arrears.access import Role
-from arrears.adapters import collections_store, tokens_store
-from arrears.adapters.channels import JsonLinesSender
-from arrears.analytics.collections import collections_report
 from arrears.analytics.html import render_collections
-from arrears.entrypoints.bootstrap import open_services
+from arrears.entrypoints.bootstrap import open_sender, open_services
 from arrears.money import format_minor
+from arrears.service_layer import tokens
 from arrears.service_layer.collections import open_complaint, plan_day, record_contact, record_promise
 from arrears.service_layer.day_end_store import run_store
+from arrears.service_layer.demo_queries import collections_accounts
 from arrears.service_layer.dispatch import dispatch
+from arrears.service_layer.reads import collections_figures
 
 PROMISE_SHARE = 0.06  # of the accounts planned, those who promise to pay that day
 KEEP_SHARE = 0.6  # of the promises, those kept
@@ -38,7 +38,7 @@ PAY_SHARE = 0.04  # of the accounts planned, those who simply pay what is overdu
 def run_days(console: Console, first: date, days: int, strategy: Path, out: Path, seed: int) -> None:
     """Collections over ``days`` business days from ``first`` (module docstring)."""
     out.mkdir(parents=True, exist_ok=True)
-    sender = JsonLinesSender(out / "outbox.jsonl")
+    sender = open_sender(f"jsonl:{out / 'outbox.jsonl'}", secret=None)
     rng = random.Random(seed)
     table = Table(title="collections, day by day (arrears collections plan / outbox dispatch)")
     for column in ("day", "accounts", "allowed", "refused", "refused by", "sent", "cancelled", "promises", "paid"):
@@ -48,9 +48,7 @@ def run_days(console: Console, first: date, days: int, strategy: Path, out: Path
         day = first + timedelta(days=offset)
         services = open_services(business_date=day)
         run_store(services, through=day - timedelta(days=1))
-        with services.reading() as connection:
-            fresh = collections_store.planned(connection, day) is None
-            accounts = collections_store.delinquent(connection, day - timedelta(days=1)).to_pylist()
+        fresh, accounts = collections_accounts(services, day)
         if fresh and offset == 0:
             _first_morning(console, services, day, accounts)
         plan = plan_day(services, day, strategy)
@@ -101,8 +99,7 @@ def run_days(console: Console, first: date, days: int, strategy: Path, out: Path
     last = first + timedelta(days=days - 1)
     services = open_services(business_date=last)
     run_store(services, through=last)
-    with services.reading() as connection:
-        report = collections_report(first, last, **collections_store.report_inputs(connection, first, last))
+    report = collections_figures(services, first, last)
     (out / "collections.html").write_text(render_collections(report, "zh"), encoding="utf-8")
     console.print(f"\n[bold]arrears report collections --from {first} --to {last}[/] ({out / 'collections.html'})")
     for arm, figures in report["arms"].items():
@@ -127,10 +124,8 @@ def _first_morning(console: Console, services: Any, day: date, accounts: list[di
         return
     called, complained = late[0], late[1]
     zone = ZoneInfo(called["timezone"])
-    with services.transaction() as connection:  # the lender works with the agency: it holds a token
-        tokens_store.create(
-            connection, role=Role.AGENCY, borrower=None, agency="huaxia-collect", label="demo", now=services.clock()
-        )
+    # the lender works with the agency: it holds a token
+    tokens.issue(services, role=Role.AGENCY, borrower=None, agency="huaxia-collect", label="demo")
     for hour in (9, 11):
         at = datetime.combine(day, time(hour), tzinfo=zone)
         record_contact(

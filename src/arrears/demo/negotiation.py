@@ -7,26 +7,18 @@ from datetime import date
 
 from rich.console import Console
 
-from arrears.adapters import store
 from arrears.entrypoints.bootstrap import open_services
 from arrears.hardship.plans import PlanRefused, PlanTerms
 from arrears.money import format_minor
 from arrears.service_layer import hardship
 from arrears.service_layer.credit_reporting import open_dispute
+from arrears.service_layer.demo_queries import hardship_candidates, installments_on, reported_loan
 from arrears.service_layer.services import Services
 
 
 def show(console: Console, month: date) -> None:
     services = open_services()
-    with services.reading() as connection:
-        on = services.business_date(connection)
-        loans = [
-            row[0]
-            for row in connection.exec_driver_sql(
-                "SELECT s.loan_id FROM day_end_state s JOIN loans l ON l.id = s.loan_id "
-                "WHERE l.status = 'open' AND s.days_past_due BETWEEN 5 AND 60 ORDER BY s.loan_id LIMIT 20"
-            )
-        ]
+    on, loans = hardship_candidates(services)
     proposed = None
     for loan in loans:  # the first loan a plan fits (its penalty owed today, nothing else running)
         asked = hardship.request(services, loan_id=loan, reason="收入中断两个月，希望分期归还逾期欠款")
@@ -52,11 +44,7 @@ def show(console: Console, month: date) -> None:
     approved = hardship.approve(
         services, plan_id=proposed["plan"], checker="主管 王", role="supervisor", note="income resumes", key="demo-2"
     )
-    with services.reading() as connection:
-        record = store.get_loan(connection, proposed["loan"])
-        events = store.loan_events(connection, proposed["loan"])
-    position = services.position(record, events, on)
-    carried = [row for row in position.replay.state().installments if row.carried]
+    carried = [row for row in installments_on(services, proposed["loan"], on) if row.carried]
     console.print(f"  approved by 主管 王 on {approved['effective_on']}: transactions {approved['transactions']}")
     for row in carried:
         console.print(f"  new installment {row.number}: due {row.due_date}, {format_minor(row.total)}")
@@ -64,19 +52,14 @@ def show(console: Console, month: date) -> None:
 
 
 def _dispute(console: Console, services: Services, month: date) -> None:
-    with services.reading() as connection:
-        on = services.business_date(connection)
-        row = connection.exec_driver_sql(
-            f"SELECT loan_id FROM credit_records WHERE period = '{month.isoformat()}' AND emitted "
-            "ORDER BY loan_id LIMIT 1"
-        ).first()
-    if row is None:
+    on, loan = reported_loan(services, month)
+    if loan is None:
         console.print("  no record reported that month to dispute")
         return
     dispute = open_dispute(
-        services, loan_id=row[0], month=month, jurisdiction="cn", received_on=on, claim="本人已按时还款，记录有误"
+        services, loan_id=loan, month=month, jurisdiction="cn", received_on=on, claim="本人已按时还款，记录有误"
     )
     console.print(
-        f"\n[bold]arrears credit dispute open {row[0]} --month {month:%Y-%m}[/]: dispute {dispute['dispute']}, "
+        f"\n[bold]arrears credit dispute open {loan} --month {month:%Y-%m}[/]: dispute {dispute['dispute']}, "
         f"answer by {dispute['answer_by']} ({dispute['source']}); the loan's collection pauses meanwhile"
     )

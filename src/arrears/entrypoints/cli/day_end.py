@@ -7,21 +7,21 @@ import sys
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from arrears.adapters.dataset import Dataset
-from arrears.config import Settings
 from arrears.entrypoints.bootstrap import load_settings, open_services
 from arrears.errors import InputRejected
-from arrears.service_layer.day_end import DayEndRefused, RunReport, run_dataset
-from arrears.service_layer.day_end_store import run_store
-from arrears.service_layer.services import Services
 from arrears.validation import date_option
+
+if TYPE_CHECKING:
+    from arrears.config import Settings
+    from arrears.service_layer.day_end import RunReport
+    from arrears.service_layer.services import Services
 
 eod_app = typer.Typer(
     help="Day-end (日终): accrue, bill, penalise, age, classify, post; exactly once.", no_args_is_help=True
@@ -46,6 +46,10 @@ def run_command(
     ] = False,
 ) -> None:
     """Run missing day-ends. Running a day again changes nothing; a killed run resumes where it stopped."""
+    from arrears.service_layer.day_end import run_dataset
+    from arrears.service_layer.day_end_store import run_store
+    from arrears.service_layer.reads import dataset_manifest
+
     through_day = date_option(through, "--through") if through is not None else None
     on_day = date_option(on, "--date") if on is not None else None
     if master is not None and engine != "spark":
@@ -66,7 +70,7 @@ def run_command(
         where = "the store"
     else:
         if target is not None:
-            closed = Dataset(dataset).manifest().closed_through  # a folder that is no dataset: the error says so
+            closed = dataset_manifest(dataset).closed_through  # a folder that is no dataset: the error says so
             refuse_far_ahead(load_settings(), closed + timedelta(days=1), target, long_run)
         if as_json or engine != "local" or not sys.stderr.isatty():
             report = run_dataset(dataset, through=through_day, day=on_day, engine=engine, master=master)
@@ -94,6 +98,8 @@ def refuse_far_ahead(settings: Settings, business: date, target: date, long_run:
     refused, more than ARREARS_EOD_CONFIRM_DAYS ahead needs ``--long-run``. Each day is committed on its own, so a
     mistyped year (``--through 9999-12-31``) would otherwise close the store day after day into a future nobody
     asked for, and a killed run keeps what it closed."""
+    from arrears.service_layer.day_end import DayEndRefused
+
     today = datetime.now(ZoneInfo(settings.timezone)).date()
     reference = max(today, business)
     latest = reference + timedelta(days=settings.horizon_days)
@@ -119,9 +125,10 @@ def _with_progress(dataset: Path, through: date | None, on: date | None) -> RunR
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
-        from arrears.adapters.dataset import Dataset
+        from arrears.service_layer.day_end import run_dataset
+        from arrears.service_layer.reads import dataset_manifest
 
-        manifest = Dataset(dataset).manifest()
+        manifest = dataset_manifest(dataset)
         target = through or on
         days = max(0, (target - manifest.closed_through).days) if target else 0
         task = progress.add_task("eod", total=manifest.loans * days, rate="")
@@ -137,6 +144,8 @@ def _with_progress(dataset: Path, through: date | None, on: date | None) -> RunR
 
 def _store_with_progress(services: Services, through: date | None, on: date | None) -> RunReport:
     """The store's day-ends with a bar of days and the loans a second they take."""
+    from arrears.service_layer.day_end_store import run_store
+
     columns = (TextColumn("day-end"), BarColumn(), MofNCompleteColumn(), TextColumn("days  {task.fields[rate]}"))
     with Progress(*columns, TimeElapsedColumn(), console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("eod", total=None, rate="")

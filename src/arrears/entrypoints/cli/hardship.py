@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from arrears.entrypoints.bootstrap import open_services, print_json
+from arrears.entrypoints.bootstrap import open_services
+from arrears.entrypoints.cli.output import print_json
 from arrears.hardship.plans import PlanTerms
 from arrears.money import parse_amount
 from arrears.service_layer import hardship

@@ -9,15 +9,10 @@ from typing import Annotated
 
 import typer
 
-from arrears.adapters import collections_store
-from arrears.adapters.dataset import Dataset
-from arrears.analytics.collections import collections_report
-from arrears.analytics.html import COLLECTIONS_LABELS, LABELS, render, render_collections
-from arrears.analytics.portfolio import portfolio_report
+from arrears.analytics.html import COLLECTIONS_LABELS, LABELS
 from arrears.entrypoints.bootstrap import open_services
 from arrears.errors import InputRejected
 from arrears.outputs import output_file, staged
-from arrears.service_layer.day_end_store import store_snapshots
 from arrears.validation import date_option
 
 report_app = typer.Typer(
@@ -46,10 +41,15 @@ def portfolio_command(
     start, end = date_option(first, "--from"), date_option(last, "--to")
     if end < start:
         raise InputRejected(f"--to {end} is before --from {start}; swap them")
+    from arrears.analytics.html import render
+    from arrears.analytics.portfolio import portfolio_report
+    from arrears.service_layer.day_end_store import store_snapshots
+    from arrears.service_layer.reads import dataset_snapshots
+
     if dataset is None:
         snapshots = store_snapshots(open_services(), start, end)
     else:
-        snapshots = Dataset(dataset).snapshots(start, end)
+        snapshots = dataset_snapshots(dataset, start, end)
     report = portfolio_report(snapshots.to_pylist(), start, end)
     if out is not None:
         with staged(out) as temporary:
@@ -78,9 +78,10 @@ def collections_command(
     start, end = date_option(first, "--from"), date_option(last, "--to")
     if end < start:
         raise InputRejected(f"--to {end} is before --from {start}; swap them")
-    with open_services().reading() as connection:
-        inputs = collections_store.report_inputs(connection, start, end)
-    report = collections_report(start, end, **inputs)
+    from arrears.analytics.html import render_collections
+    from arrears.service_layer.reads import collections_figures
+
+    report = collections_figures(open_services(), start, end)
     if out is not None:
         with staged(out) as temporary:
             temporary.write_text(render_collections(report, lang), encoding="utf-8")

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from arrears.access import Role
-from arrears.adapters import store, tokens_store
-from arrears.adapters.database import make_engine
-from arrears.entrypoints.bootstrap import open_services
+from arrears.entrypoints.bootstrap import open_api_services, open_services
 from arrears.errors import InputRejected
-from arrears.service_layer.services import Services
+
+if TYPE_CHECKING:
+    from arrears.service_layer.services import Services
 
 token_app = typer.Typer(help="API tokens: one per caller, with its role.", no_args_is_help=True)
 
@@ -35,13 +35,9 @@ def token_create(
         raise InputRejected("--borrower goes with --role borrower, and only with it")
     if (chosen is Role.AGENCY) != (agency is not None):
         raise InputRejected("--agency goes with --role agency, and only with it")
-    services = open_services()
-    with services.transaction() as connection:
-        if borrower is not None:
-            store.get_borrower(connection, borrower)
-        token_id, token = tokens_store.create(
-            connection, role=chosen, borrower=borrower, agency=agency, label=label, now=services.clock()
-        )
+    from arrears.service_layer import tokens
+
+    token_id, token = tokens.issue(open_services(), role=chosen, borrower=borrower, agency=agency, label=label)
     if as_json:
         sys.stdout.write(json.dumps({"token": token, "id": token_id, "role": chosen.value}) + "\n")
     else:
@@ -51,10 +47,9 @@ def token_create(
 @token_app.command("revoke")
 def token_revoke(token_id: Annotated[int, typer.Argument(help="The token's id.")]) -> None:
     """Revoke a token: it opens nothing from now on."""
-    services = open_services()
-    with services.transaction() as connection:
-        if not tokens_store.revoke(connection, token_id, services.clock()):
-            raise InputRejected(f"no live token {token_id}")
+    from arrears.service_layer import tokens
+
+    tokens.revoke(open_services(), token_id)
     sys.stdout.write(f"token {token_id} revoked\n")
 
 
@@ -110,15 +105,9 @@ def _freeze_start_up() -> None:
 
 
 def api_services(*, migrate: bool | None = None) -> Services:
-    """Services for one API process: on PostgreSQL, a pool that holds a connection for each request thread
-    (:data:`arrears.entrypoints.api.app.THREADS`) and the read-audit writer, so that none is opened and closed per
-    request
-    (SQLAlchemy's default keeps 5 and closes the rest on return: PostgreSQL then starts a backend per request)."""
+    """Services for one API process (:func:`arrears.entrypoints.bootstrap.open_api_services`): on PostgreSQL, a
+    pool that holds a connection for each request thread (:data:`arrears.entrypoints.api.app.THREADS`) and the
+    read-audit writer, so that none is opened and closed per request."""
     from arrears.entrypoints.api.app import THREADS
 
-    services = open_services(migrate=migrate)
-    if services.engine.dialect.name != "postgresql":
-        return services
-    services.engine.dispose()
-    engine = make_engine(services.settings.database_url, pool_size=THREADS + 2, max_overflow=4)
-    return Services(engine, services.settings)
+    return open_api_services(threads=THREADS, migrate=migrate)

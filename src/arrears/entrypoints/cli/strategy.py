@@ -12,11 +12,10 @@ from typing import Annotated
 
 import typer
 
-from arrears.adapters.channels import open_sender
 from arrears.collections.outbox import MAX_ATTEMPTS
 from arrears.collections.policy import PACKS
 from arrears.collections.strategy import StrategyRefused, check_strategy
-from arrears.entrypoints.bootstrap import open_services
+from arrears.entrypoints.bootstrap import open_sender, open_services
 from arrears.errors import InputRejected
 from arrears.money import parse_amount
 from arrears.service_layer.collections import (
