@@ -308,7 +308,7 @@ def counted_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         sizes.append(size)
         return real(descriptor, size)
 
-    monkeypatch.setattr(files.os, "read", read)
+    monkeypatch.setattr(os, "read", read)  # arrears.files reads through os
     return sizes
 
 
@@ -347,7 +347,7 @@ def test_a_file_that_grows_past_its_cap_while_read_is_cut_off(tmp_path: Path, mo
     path = tmp_path / "growing.json"
     path.write_bytes(b"x" * 10)
     real_fstat = os.fstat
-    monkeypatch.setattr(files.os, "fstat", lambda fd: os.stat_result((*real_fstat(fd)[:6], 1, *real_fstat(fd)[7:])))
+    monkeypatch.setattr(os, "fstat", lambda fd: os.stat_result((*real_fstat(fd)[:6], 1, *real_fstat(fd)[7:])))
     with pytest.raises(FileRefused, match="larger than 4 bytes"):
         read_capped(path, what="file", cap=4)
     assert read_capped(path, what="file", cap=10) == b"x" * 10

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -36,7 +37,7 @@ def _promises(services: Services) -> list[tuple[int, str, int]]:
         return [(row.loan_id, row.status, row.paid) for row in rows]
 
 
-def _actions(plan: dict, loan: int) -> list[tuple[str, str | None]]:
+def _actions(plan: dict[str, Any], loan: int) -> list[tuple[str, str | None]]:
     return [
         (a["action"], a["scheduled"][11:16] if a["scheduled"] else None) for a in plan["actions"] if a["loan"] == loan
     ]

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency
@@ -46,13 +47,13 @@ def _planned(url: str) -> tuple[Services, int, int]:
     return services, borrower, first
 
 
-def _outbox(services: Services) -> list[dict]:
+def _outbox(services: Services) -> list[dict[str, Any]]:
     with services.reading() as connection:
         rows = connection.execute(select(t.outbox).order_by(t.outbox.c.id))
         return [dict(row._mapping) for row in rows]
 
 
-def _contacts(services: Services) -> list[dict]:
+def _contacts(services: Services) -> list[dict[str, Any]]:
     with services.reading() as connection:
         rows = connection.execute(select(t.contacts).order_by(t.contacts.c.id))
         return [dict(row._mapping) for row in rows]
@@ -284,7 +285,7 @@ def test_a_payment_since_the_plan_changes_the_amount_named_or_cancels_when_nothi
     assert set(reasons) == {first + 1} and "nothing is overdue any more" in reasons[first + 1]
 
 
-def _plans(services: Services) -> list[dict]:
+def _plans(services: Services) -> list[dict[str, Any]]:
     with services.reading() as connection:
         return [dict(row._mapping) for row in connection.execute(select(t.collection_plans))]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pytest
@@ -193,7 +194,13 @@ def _payments_of(loans: tuple[tuple[LoanTerms, tuple[Payment, ...]], ...], day: 
 
 
 def _assert_agree(
-    batch: LoanBatch, index: int, loan_id: str, reference: DayEnd, result_tables: tuple, day: date, loan: LoanDayEnds
+    batch: LoanBatch,
+    index: int,
+    loan_id: str,
+    reference: DayEnd,
+    result_tables: tuple[Any, ...],
+    day: date,
+    loan: LoanDayEnds,
 ) -> None:
     events, postings = result_tables
     assert state_view(loan_state(batch, index, day)) == state_view(loan.replay.state()), f"{loan_id} state on {day}"

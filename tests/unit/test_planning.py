@@ -6,6 +6,7 @@ from __future__ import annotations
 import tomllib
 from collections import Counter
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import numpy as np
 from hypothesis import event, given, settings
@@ -91,7 +92,7 @@ def history_arrays(history: dict[int, list[Contact]]) -> History:
     return History(*(np.array(column, np.int64) for column in columns))
 
 
-def same(strategy: Strategy, views: list[AccountView], history: dict[int, list[Contact]]) -> list[tuple]:
+def same(strategy: Strategy, views: list[AccountView], history: dict[int, list[Contact]]) -> list[tuple[Any, ...]]:
     """Both planners on the same input; asserts they agree and returns the plan as tuples."""
     reference = plan_accounts(strategy, views, DAY, history)
     accounts = arrays(views)
@@ -242,7 +243,7 @@ def test_reg_f_counts_seven_days_per_debt_with_the_days_plan() -> None:
     assert calls == [(1, None), (2, None), (1, None), (2, None), (1, "us.reg_f.call_frequency"), (2, None)]
 
 
-def _plan(strategy: Strategy, *views: AccountView) -> list[tuple]:
+def _plan(strategy: Strategy, *views: AccountView) -> list[tuple[Any, ...]]:
     return same(strategy, list(views), {})
 
 

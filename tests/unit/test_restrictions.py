@@ -42,7 +42,9 @@ def test_the_sample_product_ships_the_three_rules() -> None:
         ("close_line", RestrictionScope.LINE, 90, LiftCondition.REVIEW_AFTER_FULL_REPAYMENT),
     ]
     with pytest.raises(ValidationError, match="good_standing_days"):
-        RestrictionRule(name="x", scope="limit", dpd_at_least=3, lift="good_standing", legal_basis="c")
+        RestrictionRule(
+            name="x", scope=RestrictionScope.LIMIT, dpd_at_least=3, lift=LiftCondition.GOOD_STANDING, legal_basis="c"
+        )
 
 
 def test_unpaid_the_line_is_restricted_step_by_step() -> None:
