@@ -47,7 +47,7 @@ from arrears.collections.planning import (
     plan_accounts,
     plan_batch,
 )
-from arrears.collections.policy import Account, Channel, Contact, Status
+from arrears.collections.policy import Channel, Contact, ContactFacts, Status
 from arrears.collections.strategy import load_strategy
 from arrears.day_end.columns import day_number
 
@@ -121,7 +121,7 @@ def views(accounts: Accounts, rows: np.ndarray) -> list[AccountView]:
                 int(accounts.overdue[i]),
                 SEGMENTS[int(accounts.segment[i])],
                 PROMISES[int(accounts.promise[i])],
-                account=Account(
+                account=ContactFacts(
                     statuses,
                     opted,
                     bool(accounts.automated_consent[i]),

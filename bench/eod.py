@@ -36,6 +36,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import fields
 from datetime import date, timedelta
 from pathlib import Path
@@ -134,7 +135,7 @@ def tiled(work: Path, source: Path, copies: int) -> Path:
     shutil.rmtree(out, ignore_errors=True)
     manifest = Dataset(source).manifest()
 
-    def parts():  # type: ignore[no-untyped-def]
+    def parts() -> Iterator[tuple[pa.Table, pa.Table]]:
         for copy in range(copies):
             for part in range(manifest.parts):
                 state = Dataset(source).read_state(manifest.generation, part)

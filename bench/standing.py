@@ -4,7 +4,7 @@ HTTP (bench/api.py measures the whole request).
     .venv/bin/python bench/standing.py                      # this tree
     PYTHONPATH=/tmp/old/src:/tmp/old .venv/bin/python bench/standing.py   # another checkout, side by side
 
-A store with one borrower and one 2,500.00 loan (tests.conftest.one_loan), day-ended through 2026-07-20 (the loan
+A store with one borrower and one 2,500.00 loan (tests.support.stores.one_loan), day-ended through 2026-07-20 (the loan
 35 days past due, a restriction in force); 20 warm-up reads, then 300 timed by process CPU.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.conftest import one_loan
+from tests.support.stores import one_loan
 
 from arrears.adapters.database import make_engine, upgrade
 from arrears.service_layer.day_end_store import run_store
