@@ -298,7 +298,7 @@ def _registry_disagreements(services: Services, day: date) -> list[str]:
     with services.reading() as connection:
         for line_id in connection.execute(select(t.credit_lines.c.id)).scalars():
             line = store.get_line(connection, line_id)
-            rules = store.line_product(line["product_document"]).rules.restrictions
+            rules = store.line_product(line.product_document).rules.restrictions
             loans = [
                 (loan.id, loan.terms, store.loan_events(connection, loan.id))
                 for loan in store.loans_of_line(connection, line_id)

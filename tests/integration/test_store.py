@@ -361,17 +361,17 @@ def test_the_standings_folded_read_gives_the_rows_of_the_one_by_one_reads(book: 
         with book.engine.connect() as connection:
             folded = store.borrower_lines(connection, borrower, day)
             lines = store.lines_of_borrower(connection, borrower)
-            assert [line["id"] for line in folded.lines] == [line["id"] for line in lines]
+            assert [line["id"] for line in folded.lines] == [line.id for line in lines]
             assert len(lines) == 3
-            assert [line["limit_minor"] for line in folded.lines] == [line["limit_minor"] for line in lines]
+            assert [line["limit_minor"] for line in folded.lines] == [line.limit_minor for line in lines]
             for row in lines:
                 one_by_one = [
                     (loan.id, loan.terms, store.loan_events(connection, loan.id))
-                    for loan in store.loans_of_line(connection, row["id"])
+                    for loan in store.loans_of_line(connection, row.id)
                 ]
-                assert folded.loans[row["id"]] == one_by_one
-                assert folded.reviews.get(row["id"], []) == store.line_reviews_of(connection, row["id"])
-                assert folded.decisions.get(row["id"], frozenset()) == store.line_decisions_of(connection, row["id"])
+                assert folded.loans[row.id] == one_by_one
+                assert folded.reviews.get(row.id, []) == store.line_reviews_of(connection, row.id)
+                assert folded.decisions.get(row.id, frozenset()) == store.line_decisions_of(connection, row.id)
             assert folded.orders == store.court_orders_of(connection, borrower)
             # the last pre-notice sent by the day; the first negative record emitted by it (02-28's was held back)
             assert (

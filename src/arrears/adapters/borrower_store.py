@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
-    RowMapping,
     Select,
     bindparam,
     func,
@@ -39,16 +38,46 @@ NAME_MAX = max_length(t.borrowers.c.name)
 """The longest borrower name the store keeps."""
 
 
-def get_borrower(connection: Connection, borrower_id: int) -> RowMapping:
+@dataclass(frozen=True, slots=True)
+class LineRecord:
+    """A credit line as stored (the ``credit_lines`` row): its product is the JSON snapshot taken when it opened."""
+
+    id: int
+    borrower_id: int
+    product_code: str
+    product_document: str
+    product_digest: str | None
+    currency: str
+    limit_minor: int
+    daily_rate: str
+    status: str
+    opened_on: date
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class BorrowerRecord:
+    """A borrower as stored (the ``borrowers`` row)."""
+
+    id: int
+    name: str
+    phone: str
+    timezone: str
+    language: str
+    created_at: datetime
+    segment: str | None
+
+
+def get_borrower(connection: Connection, borrower_id: int) -> BorrowerRecord:
     row = connection.execute(select(t.borrowers).where(t.borrowers.c.id == borrower_id)).first()
     if row is None:
         raise NotFound(f"no borrower {borrower_id}; check the id (arrears borrower add prints it)")
-    return row._mapping
+    return BorrowerRecord(**row._mapping)
 
 
-def lines_of_borrower(connection: Connection, borrower_id: int) -> list[RowMapping]:
+def lines_of_borrower(connection: Connection, borrower_id: int) -> list[LineRecord]:
     statement = select(t.credit_lines).where(t.credit_lines.c.borrower_id == borrower_id).order_by(t.credit_lines.c.id)
-    return [row._mapping for row in connection.execute(statement)]
+    return [LineRecord(**row._mapping) for row in connection.execute(statement)]
 
 
 def mask_phone(phone: str) -> str:

@@ -158,7 +158,7 @@ def loan(connection: Connection, loan_id: int) -> store.LoanRecord:
 
 def line_owner(connection: Connection, line_id: int) -> int:
     """The borrower whose credit line this is (:class:`~arrears.adapters.store.NotFound` when there is none)."""
-    return int(store.get_line(connection, line_id)["borrower_id"])
+    return int(store.get_line(connection, line_id).borrower_id)
 
 
 def placed_with(connection: Connection, loan_id: int) -> set[str]:

@@ -23,12 +23,14 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from arrears.adapters import tables as t
 from arrears.adapters.borrower_store import (
     NAME_MAX,
     BorrowerLines,
+    BorrowerRecord,
+    LineRecord,
     LoanSummary,
     add_borrower,
     borrower_lines,
@@ -101,8 +103,10 @@ __all__ = [
     "NAME_MAX",
     "PLAN_KINDS",
     "BorrowerLines",
+    "BorrowerRecord",
     "ChainEntry",
     "ConcurrencyConflict",
+    "LineRecord",
     "LoanRecord",
     "LoanSummary",
     "NotFound",
@@ -205,12 +209,12 @@ def product_documents(connection: Connection, digests: set[str]) -> dict[str, st
     return {row.product_digest: row.product_document for row in connection.execute(statement)}
 
 
-def get_line(connection: Connection, line_id: int, *, lock: bool = False) -> RowMapping:
+def get_line(connection: Connection, line_id: int, *, lock: bool = False) -> LineRecord:
     statement = select(t.credit_lines).where(t.credit_lines.c.id == line_id)
     row = connection.execute(for_update(connection, statement) if lock else statement).first()
     if row is None:
         raise NotFound(f"no credit line {line_id}; check the id (arrears line open prints it)")
-    return row._mapping
+    return LineRecord(**row._mapping)
 
 
 def line_reviews_of(connection: Connection, line_id: int) -> list[date]:

@@ -103,11 +103,11 @@ def borrower_profile(uow: UnitOfWork, borrower_id: int) -> dict[str, Any]:
         loans = store.loans_of_borrower(connection, borrower_id)
     return {
         "borrower": borrower_id,
-        "name": row["name"],
-        "phone": store.mask_phone(row["phone"]),
-        "timezone": row["timezone"],
-        "language": row["language"],
-        "lines": [{"line": line["id"], "limit": format_minor(line["limit_minor"])} for line in lines],
+        "name": row.name,
+        "phone": store.mask_phone(row.phone),
+        "timezone": row.timezone,
+        "language": row.language,
+        "lines": [{"line": line.id, "limit": format_minor(line.limit_minor)} for line in lines],
         "loans": [
             {
                 "loan": loan.id,

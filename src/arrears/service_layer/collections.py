@@ -290,7 +290,7 @@ def record_contact(
             raise InputRejected(f"a contact at {at.isoformat()} is more than a year from the business date {on}")
         loan = store.get_loan(connection, loan_id)
         check_agency(connection, agency)
-        zone = ZoneInfo(store.get_borrower(connection, loan.borrower_id)["timezone"])
+        zone = ZoneInfo(store.get_borrower(connection, loan.borrower_id).timezone)
         contact = cs.record_contact(
             connection,
             {

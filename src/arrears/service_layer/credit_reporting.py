@@ -289,7 +289,7 @@ def write_metro2(services: Services, report: MonthReport, furnisher: str) -> tup
                 values = metro2.record_values(
                     record,
                     furnisher=furnisher,
-                    name=borrower["name"],
+                    name=borrower.name,
                     terms=loan.terms.terms,
                     reported_at=datetime.combine(report.period, datetime.min.time()),
                 )

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping
+from sqlalchemy import Connection
 
 from arrears.adapters import restriction_store, store
 from arrears.domain.credit_line import DrawdownLimits, check_drawdown
@@ -91,22 +91,24 @@ def _restriction_refusal(restriction: Restriction, line_id: int, during: LineDur
     )
 
 
-def drawdown_limit(connection: Connection, line_id: int, line: RowMapping, amount: int, business_date: date) -> Product:
+def drawdown_limit(
+    connection: Connection, line_id: int, line: store.LineRecord, amount: int, business_date: date
+) -> Product:
     """Refuse a drawdown of ``amount`` the line does not allow (:class:`DrawdownRefused`, naming the rule): a
     line not open, one a settlement at a discount forgave principal on, a restriction in force on drawdowns or
     the line, or the product's drawdown rules against the limit in force. Returns the line's product."""
-    if line["status"] != "open":
-        raise DrawdownRefused(f"line {line_id} is {line['status']}; drawdowns are refused (rule line.status)")
+    if line.status != "open":
+        raise DrawdownRefused(f"line {line_id} is {line.status}; drawdowns are refused (rule line.status)")
     forgiven = store.principal_forgiven_on_line(connection, line_id)
     if forgiven:  # forgiven principal is not repaid: the limit it used is not restored (shared/RULES.md)
         raise DrawdownRefused(
             f"line {line_id} had {format_minor(forgiven)} of principal forgiven by a settlement at a discount; "
             "it takes no new drawdowns (rule line.settled_for_less)"
         )
-    product = store.line_product(line["product_document"], f"line {line_id} product snapshot")
+    product = store.line_product(line.product_document, f"line {line_id} product snapshot")
     rules = product.rules.drawdown
     limits = DrawdownLimits(rules.minimum, rules.multiple, rules.max_open_loans)
-    limit = line["limit_minor"]
+    limit = line.limit_minor
     if product.rules.restrictions:  # the product's rules on the line during the business date
         during = line_history(
             product.rules.restrictions,
@@ -135,7 +137,7 @@ def review_line(uow: UnitOfWork, *, line_id: int, note: str, key: str) -> dict[s
 
     def work(connection: Connection, business_date: date) -> dict[str, Any]:
         line = store.get_line(connection, line_id, lock=True)
-        product = store.line_product(line["product_document"], f"line {line_id} product snapshot")
+        product = store.line_product(line.product_document, f"line {line_id} product snapshot")
         loans = line_loans(connection, line_id)
         reviews = store.line_reviews_of(connection, line_id)
         decisions = store.line_decisions_of(connection, line_id)
@@ -210,21 +212,21 @@ def line_view(uow: UnitOfWork, line_id: int, lang: str) -> dict[str, Any]:
         loans = tuple((r.id, r.terms, tuple(store.loan_events(connection, r.id))) for r in records)
         reviews = tuple(store.line_reviews_of(connection, line_id))
         decisions = store.line_decisions_of(connection, line_id)
-    product = store.line_product(line["product_document"], f"line {line_id} product snapshot")
-    limit = line["limit_minor"]
+    product = store.line_product(line.product_document, f"line {line_id} product snapshot")
+    limit = line.limit_minor
     inputs = LineInput(line_id, limit, product.rules.restrictions, loans, reviews, decisions)
     in_force = line_during(inputs, day).limit_in_force(limit)
-    during = standing(line["borrower_id"], [inputs], day, lang)  # the same replay, from the memo
+    during = standing(line.borrower_id, [inputs], day, lang)  # the same replay, from the memo
     overdue = {entry["loan_id"]: entry["overdue"] for entry in during["loans"]}
     return {
         "line": line_id,
-        "borrower": line["borrower_id"],
+        "borrower": line.borrower_id,
         "as_of": day.isoformat(),
         "product": {"code": product.code, "name": product.rules.product.name},
-        "currency": line["currency"],
-        "status": line["status"],
-        "opened_on": line["opened_on"].isoformat(),
-        "daily_rate": line["daily_rate"],
+        "currency": line.currency,
+        "status": line.status,
+        "opened_on": line.opened_on.isoformat(),
+        "daily_rate": line.daily_rate,
         "limit": format_minor(limit),
         "limit_in_force": format_minor(in_force),
         "outstanding_principal": format_minor(sum(loan.outstanding_principal for loan in records)),

@@ -85,7 +85,7 @@ def draw(
             principal=amount,
             terms=terms,
             start=start,
-            daily_rate=Decimal(line["daily_rate"]),
+            daily_rate=Decimal(line.daily_rate),
             method=method,
             interest_basis=interest_basis,
         )
@@ -94,7 +94,7 @@ def draw(
         loan_id = store.add_loan(
             connection,
             line_id=line_id,
-            borrower_id=line["borrower_id"],
+            borrower_id=line.borrower_id,
             terms=loan_terms,
             schedule=build_schedule(loan_terms),
             business_date=business_date,
