@@ -36,7 +36,7 @@ which was never income and is netted against the receivables it stood for; incom
 Worked example, on the billing basis of :func:`open_loan_balances`: 2,500.00 drawn, installment 1 (500.00 +
 38.75) billed on its due date, paid four days late with 1.52 penalty and 0.12 compound charged: cash 540.39 -
 2,500.00 = -1,959.61; principal receivable 2,000.00; interest income -38.75; penalty income -1.64; all else 0;
-sum 0. The accrual basis adds the interest accrued on installment 2 since 06-15 (tests/test_ledger.py).
+sum 0. The accrual basis adds the interest accrued on installment 2 since 06-15 (tests/unit/test_ledger.py).
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ and the history (:class:`Restriction` with ``since`` and ``lifted_on``) shows wh
 :class:`Change` s (a backdated payment: ``lifted`` effective on its value date, recorded today, the imposition
 kept; a reversal: ``reinstated``; facts that never warranted it: ``withdrawn``), and :func:`day_end_changes`
 applies one day-end's rules to a line from its days past due alone, which is how the store's day-end keeps the
-registry at portfolio scale (tests/test_restriction_records.py holds it equal to :func:`line_history`).
+registry at portfolio scale (tests/e2e/test_restriction_records.py holds it equal to :func:`line_history`).
 """
 
 from __future__ import annotations

@@ -319,7 +319,7 @@ def _position_before(
         return during(kept.replay, kept.state, business_date), []  # position(), without reading or replaying
     # Read the events only once the row lock is held, in a statement of their own: under READ COMMITTED
     # a query joined to the locked row would return the events of the snapshot taken before it waited
-    # for the lock, and lose a racing payment (tests/test_concurrency.py catches exactly that).
+    # for the lock, and lose a racing payment (tests/integration/test_concurrency.py catches exactly that).
     events = store.loan_events(connection, loan.id)
     return position(uow.policy, loan, events, business_date, day_ended=True), events
 
