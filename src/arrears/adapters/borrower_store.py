@@ -182,7 +182,8 @@ def borrower_lines(connection: Connection, borrower_id: int, day: date) -> Borro
     outside a transaction (:meth:`arrears.service_layer.services.Services.snapshot`). The same rows as
     :func:`lines_of_borrower`, :func:`loans_of_line` with :func:`loan_events`, :func:`line_reviews_of`,
     :func:`line_decisions_of` and :func:`court_orders_of`, and the credit-reporting dates (the last pre-notice
-    sent by ``day``, the first month-end a negative record was reported) (tests/integration/test_store.py holds them equal)."""
+    sent by ``day``, the first month-end a negative record was reported) (tests/integration/test_store.py holds them
+    equal)."""
     head = connection.execute(_borrower_read(connection.dialect.name), {"borrower_id": borrower_id, "day": day}).first()
     if head is None:
         raise NotFound(f"no borrower {borrower_id}; check the id (arrears borrower add prints it)")

@@ -9,7 +9,8 @@ The business date is ARREARS_BUSINESS_DATE when set, else the day after the stor
 else today in the lender's time zone. The unit of work also keeps, per process, the replay of each loan it last
 posted to (:class:`Replays`), kept only once the command that made it has committed.
 
-The rules here are held by tests/integration/test_concurrency.py, tests/integration/test_day_end_traffic.py and tests/integration/test_store.py.
+The rules here are held by tests/integration/test_concurrency.py, tests/integration/test_day_end_traffic.py and
+tests/integration/test_store.py.
 """
 
 from __future__ import annotations
